@@ -1,0 +1,182 @@
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include <caf/actor.hpp>
+#include <caf/fwd.hpp>
+#include <caf/replies_to.hpp>
+#include <caf/typed_actor.hpp>
+
+#include "messages/type_ids.hpp"
+
+/// Every actor interface of omega, in one place (after VAST's actors.hpp).
+/// Handles appear in messages only as typed handles or `caf::actor`, never as
+/// pointers, so any actor may live on another node.
+
+namespace omega {
+
+// -- SINK -----------------------------------------------------------------------
+
+/// The SINK: the transport side of one client connection. It turns each event
+/// into one frame; a VIOLATION also closes the socket. Tests stand in for the
+/// socket with a recording SINK.
+using sink_actor = caf::typed_actor<
+  caf::reacts_to<evt::keepalive>, caf::reacts_to<evt::init_ok>,
+  caf::reacts_to<evt::ack_host>, caf::reacts_to<evt::password_ack>,
+  caf::reacts_to<evt::ack_peer>, caf::reacts_to<evt::new_host>,
+  caf::reacts_to<evt::new_peer>, caf::reacts_to<evt::peer_gone>,
+  caf::reacts_to<evt::host_gone>, caf::reacts_to<evt::host_reclaim>,
+  caf::reacts_to<evt::lobby_close>, caf::reacts_to<evt::relayed>,
+  caf::reacts_to<evt::relay_ok>, caf::reacts_to<evt::lock_state>,
+  caf::reacts_to<evt::size_state>, caf::reacts_to<evt::lobby_list>,
+  caf::reacts_to<evt::lobby_info>, caf::reacts_to<evt::error_reply>,
+  caf::reacts_to<evt::violation>>;
+
+// -- CONNECTION ---------------------------------------------------------------------
+
+/// The CONNECTION: one per client. Owns the connection's protocol state
+/// (unauthenticated, lobby-less, host, peer) and is the only sender to its
+/// SINK, so everything a client sees is in one causal order.
+using connection_actor = caf::typed_actor<
+  // Commands decoded by the transport, one per client frame.
+  caf::reacts_to<cmd::keepalive>, caf::reacts_to<cmd::init>,
+  caf::reacts_to<cmd::config_host>, caf::reacts_to<cmd::config_peer>,
+  caf::reacts_to<cmd::make_offer>, caf::reacts_to<cmd::make_answer>,
+  caf::reacts_to<cmd::ice>, caf::reacts_to<cmd::claim_host>,
+  caf::reacts_to<cmd::transfer_host>, caf::reacts_to<cmd::lock>,
+  caf::reacts_to<cmd::unlock>, caf::reacts_to<cmd::size>,
+  caf::reacts_to<cmd::kick>, caf::reacts_to<cmd::lobby_list>,
+  caf::reacts_to<cmd::lobby_info>, caf::reacts_to<cmd::bad_frame>,
+  // Notifications and replies from the LOBBY or GAME; the CONNECTION updates
+  // its mirror of the lobby role, then forwards them to the SINK.
+  caf::reacts_to<evt::new_host>, caf::reacts_to<evt::new_peer>,
+  caf::reacts_to<evt::peer_gone>, caf::reacts_to<evt::host_gone>,
+  caf::reacts_to<evt::host_reclaim>, caf::reacts_to<evt::relayed>,
+  caf::reacts_to<evt::relay_ok>, caf::reacts_to<evt::lock_state>,
+  caf::reacts_to<evt::size_state>, caf::reacts_to<evt::error_reply>,
+  // The receiver's lobby was destroyed, or it was kicked.
+  caf::reacts_to<lobby_closed>>;
+
+// -- messages that carry handles ------------------------------------------------------
+
+/// CONNECTION -> GAME: create a lobby hosted by the sender.
+struct create_lobby {
+  cmd::config_host config;
+  member_info host;
+  connection_actor conn;
+};
+
+/// CONNECTION -> GAME -> LOBBY: join a lobby as a peer.
+struct join_lobby {
+  std::string lobby_id;
+  std::string password;
+  member_info peer;
+  connection_actor conn;
+};
+
+/// LOBBY -> CONNECTION: the reply to `join_lobby`. The lobby handle is a
+/// plain `caf::actor` because the LOBBY interface refers to this type.
+struct joined {
+  caf::actor lobby;
+  uint64_t instance = 0;
+  std::string lobby_id;
+  /// True if the lobby has a password (the client gets PASSWORD_ACK).
+  bool password_checked = false;
+  member_info host;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, create_lobby& x) {
+  return f(caf::meta::type_name("create_lobby"), x.config, x.host, x.conn);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, join_lobby& x) {
+  return f(caf::meta::type_name("join_lobby"), x.lobby_id, x.password, x.peer,
+           x.conn);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, joined& x) {
+  return f(caf::meta::type_name("joined"), x.lobby, x.instance, x.lobby_id,
+           x.password_checked, x.host);
+}
+
+// -- LOBBY --------------------------------------------------------------------------
+
+/// The LOBBY: one per lobby. Owns host, peers in join order, password digest,
+/// lock, size, reclaim policy and pending claim; every lobby rule is decided
+/// here, in one mailbox, so races resolve to one order.
+using lobby_actor = caf::typed_actor<
+  // Admits a peer (or answers LOBBY_LOCKED, LOBBY_FULL, PASSWORD_*).
+  caf::replies_to<join_lobby>::with<joined>,
+  // Reports the lobby's public details.
+  caf::replies_to<atom::info>::with<evt::lobby_info>,
+  // Checks and forwards MAKE_OFFER, MAKE_ANSWER or ICE.
+  caf::reacts_to<relay>,
+  // Host control; the string is the sending member's id.
+  caf::reacts_to<cmd::claim_host, std::string>,
+  caf::reacts_to<cmd::transfer_host, std::string>,
+  caf::reacts_to<cmd::lock, std::string>,
+  caf::reacts_to<cmd::unlock, std::string>,
+  caf::reacts_to<cmd::size, std::string>,
+  caf::reacts_to<cmd::kick, std::string>,
+  // INTERNAL: the claim window with this epoch ran out.
+  caf::reacts_to<atom::claim_end, uint64_t>>;
+
+/// GAME -> CONNECTION: the reply to `create_lobby`.
+struct hosting {
+  lobby_actor lobby;
+  uint64_t instance = 0;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, hosting& x) {
+  return f(caf::meta::type_name("hosting"), x.lobby, x.instance);
+}
+
+// -- GAME ---------------------------------------------------------------------------
+
+/// The GAME: one per UGI. Maps lobby ids to LOBBYs and knows the game's
+/// authenticated connections, the audience of NEW_HOST and LOBBY_CLOSE.
+using game_actor = caf::typed_actor<
+  // CONFIG_HOST: spawns the LOBBY (or answers LOBBY_EXISTS).
+  caf::replies_to<create_lobby>::with<hosting>,
+  // CONFIG_PEER: delegated to the LOBBY (or answers LOBBY_NOTFOUND).
+  caf::replies_to<join_lobby>::with<joined>,
+  caf::replies_to<cmd::lobby_list>::with<evt::lobby_list>,
+  // Delegated to the LOBBY (or answers LOBBY_NOTFOUND).
+  caf::replies_to<cmd::lobby_info>::with<evt::lobby_info>,
+  // An authenticated CONNECTION joins the audience (monitored).
+  caf::reacts_to<atom::subscribe, connection_actor>,
+  // From a LOBBY: broadcast NEW_HOST.
+  caf::reacts_to<evt::new_host>,
+  // From a LOBBY that is being destroyed: forget it, broadcast LOBBY_CLOSE.
+  caf::reacts_to<lobby_closed>>;
+
+// -- AUTH ---------------------------------------------------------------------------
+
+/// The AUTH service: checks INIT tokens and holds one live session per
+/// account (it monitors the CONNECTION that sent the request).
+using auth_actor
+  = caf::typed_actor<caf::replies_to<authenticate>::with<session_info>>;
+
+/// Registers every omega message type with an actor system configuration.
+void add_message_types(caf::actor_system_config& cfg);
+
+} // namespace omega
+
+CAF_BEGIN_TYPE_ID_BLOCK(omega_actors, caf::id_block::omega::end)
+
+  CAF_ADD_TYPE_ID(omega_actors, (omega::sink_actor))
+  CAF_ADD_TYPE_ID(omega_actors, (omega::connection_actor))
+  CAF_ADD_TYPE_ID(omega_actors, (omega::lobby_actor))
+  CAF_ADD_TYPE_ID(omega_actors, (omega::game_actor))
+  CAF_ADD_TYPE_ID(omega_actors, (omega::auth_actor))
+  CAF_ADD_TYPE_ID(omega_actors, (omega::create_lobby))
+  CAF_ADD_TYPE_ID(omega_actors, (omega::join_lobby))
+  CAF_ADD_TYPE_ID(omega_actors, (omega::joined))
+  CAF_ADD_TYPE_ID(omega_actors, (omega::hosting))
+
+CAF_END_TYPE_ID_BLOCK(omega_actors)

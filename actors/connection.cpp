@@ -1,0 +1,397 @@
+#include "actors/connection.hpp"
+
+#include <type_traits>
+
+#include <caf/sec.hpp>
+#include <caf/typed_event_based_actor.hpp>
+
+namespace omega {
+
+namespace {
+
+/// Extracts the human-readable context of an error made by
+/// `caf::make_error(code, "text")`.
+std::string context_text(const caf::error& err) {
+  auto& ctx = err.context();
+  if (ctx.match_elements<std::string>())
+    return ctx.get_as<std::string>(0);
+  return {};
+}
+
+} // namespace
+
+// -- ordering ------------------------------------------------------------------
+
+void connection_state::on_command(command&& x) {
+  if (ended)
+    return;
+  if (!busy)
+    return dispatch(std::move(x));
+  if (stash.size() >= config.max_pending) {
+    auto listener = std::visit([](auto& c) { return c.listener; }, x);
+    return violate("too many commands in flight",
+                   close_code::policy_violation, std::move(listener));
+  }
+  stash.emplace_back(std::move(x));
+}
+
+void connection_state::dispatch(command&& x) {
+  std::visit(
+    [this](auto& c) {
+      using type = std::decay_t<decltype(c)>;
+      if constexpr (!std::is_same_v<type, cmd::keepalive>
+                    && !std::is_same_v<type, cmd::init>
+                    && !std::is_same_v<type, cmd::bad_frame>) {
+        if (!authenticated)
+          return fail(ec::config_required, std::move(c.listener));
+      }
+      handle(c);
+    },
+    x);
+}
+
+void connection_state::resume() {
+  busy = false;
+  while (!busy && !ended && !stash.empty()) {
+    auto x = std::move(stash.front());
+    stash.pop_front();
+    dispatch(std::move(x));
+  }
+}
+
+// -- commands ----------------------------------------------------------------------
+
+void connection_state::handle(cmd::keepalive& x) {
+  self->send(sink, evt::keepalive{std::move(x.payload), std::move(x.listener)});
+}
+
+void connection_state::handle(cmd::init& x) {
+  if (authenticated)
+    return fail(ec::session_exists, std::move(x.listener));
+  busy = true;
+  self
+    ->request(auth, config.request_timeout,
+              authenticate{std::move(x.token), config.origin, config.ugi})
+    .then(
+      [this, listener = x.listener](session_info& s) {
+        authenticated = true;
+        id = s.id;
+        user = s.user;
+        self->send(game, atom::subscribe_v, connection_actor{self});
+        self->send(sink, evt::init_ok{std::move(s.user), std::move(s.id),
+                                      std::move(s.game),
+                                      std::move(s.developer), listener});
+        resume();
+      },
+      [this, listener = x.listener](caf::error& err) {
+        fail(err, listener, ec::warning);
+        resume();
+      });
+}
+
+void connection_state::handle(cmd::config_host& x) {
+  if (current == role::host)
+    return fail(ec::already_host, std::move(x.listener));
+  if (current == role::peer)
+    return fail(ec::already_peer, std::move(x.listener));
+  busy = true;
+  auto listener = x.listener;
+  auto lid = x.lobby_id;
+  member_info me{id, user, x.pubkey};
+  self
+    ->request(game, config.request_timeout,
+              create_lobby{std::move(x), std::move(me), connection_actor{self}})
+    .then(
+      [this, listener, lid](hosting& h) {
+        current = role::host;
+        lobby = std::move(h.lobby);
+        instance = h.instance;
+        lobby_id = lid;
+        self->send(sink, evt::ack_host{lid, listener});
+        resume();
+      },
+      [this, listener](caf::error& err) {
+        fail(err, listener, ec::warning);
+        resume();
+      });
+}
+
+void connection_state::handle(cmd::config_peer& x) {
+  if (current == role::peer)
+    return fail(ec::already_peer, std::move(x.listener));
+  if (current == role::host)
+    return fail(ec::already_host, std::move(x.listener));
+  busy = true;
+  auto listener = x.listener;
+  self
+    ->request(game, config.request_timeout,
+              join_lobby{std::move(x.lobby_id), std::move(x.password),
+                         member_info{id, user, std::move(x.pubkey)},
+                         connection_actor{self}})
+    .then(
+      [this, listener](joined& j) {
+        current = role::peer;
+        lobby = caf::actor_cast<lobby_actor>(j.lobby);
+        instance = j.instance;
+        lobby_id = j.lobby_id;
+        if (j.password_checked)
+          self->send(sink, evt::password_ack{listener});
+        self->send(sink, evt::ack_peer{std::move(j.lobby_id),
+                                       std::move(j.host.id),
+                                       std::move(j.host.user),
+                                       std::move(j.host.pubkey), listener});
+        resume();
+      },
+      [this, listener](caf::error& err) {
+        // The lobby may end between the GAME's lookup and the join.
+        fail(err, listener, ec::lobby_notfound);
+        resume();
+      });
+}
+
+void connection_state::handle(cmd::make_offer& x) {
+  if (current != role::host)
+    return fail(ec::not_host, std::move(x.listener));
+  self->send(lobby, relay{opcode::make_offer, id, std::move(x.recipient),
+                          std::move(x.payload), std::move(x.listener)});
+}
+
+void connection_state::handle(cmd::make_answer& x) {
+  if (current != role::peer)
+    return fail(ec::not_peer, std::move(x.listener));
+  self->send(lobby, relay{opcode::make_answer, id, std::move(x.recipient),
+                          std::move(x.payload), std::move(x.listener)});
+}
+
+void connection_state::handle(cmd::ice& x) {
+  if (current == role::none)
+    return fail(ec::peer_invalid, std::move(x.listener));
+  self->send(lobby, relay{opcode::ice, id, std::move(x.recipient),
+                          std::move(x.payload), std::move(x.listener)});
+}
+
+void connection_state::handle(cmd::claim_host& x) {
+  if (current != role::peer)
+    return fail(ec::not_peer, std::move(x.listener));
+  self->send(lobby, std::move(x), id);
+}
+
+void connection_state::handle(cmd::transfer_host& x) {
+  if (current != role::host)
+    return fail(ec::not_host, std::move(x.listener));
+  self->send(lobby, std::move(x), id);
+}
+
+void connection_state::handle(cmd::lock& x) {
+  if (current != role::host)
+    return fail(ec::not_host, std::move(x.listener));
+  self->send(lobby, std::move(x), id);
+}
+
+void connection_state::handle(cmd::unlock& x) {
+  if (current != role::host)
+    return fail(ec::not_host, std::move(x.listener));
+  self->send(lobby, std::move(x), id);
+}
+
+void connection_state::handle(cmd::size& x) {
+  if (current != role::host)
+    return fail(ec::not_host, std::move(x.listener));
+  self->send(lobby, std::move(x), id);
+}
+
+void connection_state::handle(cmd::kick& x) {
+  if (current != role::host)
+    return fail(ec::not_host, std::move(x.listener));
+  self->send(lobby, std::move(x), id);
+}
+
+void connection_state::handle(cmd::lobby_list& x) {
+  auto listener = x.listener;
+  self->request(game, config.request_timeout, std::move(x))
+    .then([this](evt::lobby_list& xs) { self->send(sink, std::move(xs)); },
+          [this, listener](caf::error& err) {
+            fail(err, listener, ec::warning);
+          });
+}
+
+void connection_state::handle(cmd::lobby_info& x) {
+  auto listener = x.listener;
+  self->request(game, config.request_timeout, std::move(x))
+    .then(
+      [this, listener](evt::lobby_info& info) {
+        info.listener = listener;
+        self->send(sink, std::move(info));
+      },
+      [this, listener](caf::error& err) {
+        fail(err, listener, ec::lobby_notfound);
+      });
+}
+
+void connection_state::handle(cmd::bad_frame& x) {
+  if (x.op == opcode::none)
+    return violate(std::move(x.reason), x.close, std::move(x.listener));
+  if (x.code == ec::warning)
+    return fail(ec::warning, std::move(x.listener), std::move(x.reason));
+  // A known opcode with a bad payload: the state checks that PROTOCOL.md
+  // puts before VIOLATION come first.
+  switch (x.op) {
+    case opcode::keepalive:
+      break;
+    case opcode::init:
+      if (authenticated)
+        return fail(ec::session_exists, std::move(x.listener));
+      break;
+    case opcode::config_host:
+      if (!authenticated)
+        return fail(ec::config_required, std::move(x.listener));
+      if (current == role::host)
+        return fail(ec::already_host, std::move(x.listener));
+      if (current == role::peer)
+        return fail(ec::already_peer, std::move(x.listener));
+      break;
+    case opcode::config_peer:
+      if (!authenticated)
+        return fail(ec::config_required, std::move(x.listener));
+      if (current == role::peer)
+        return fail(ec::already_peer, std::move(x.listener));
+      if (current == role::host)
+        return fail(ec::already_host, std::move(x.listener));
+      break;
+    case opcode::size:
+    case opcode::transfer_host:
+    case opcode::kick:
+      if (!authenticated)
+        return fail(ec::config_required, std::move(x.listener));
+      if (current != role::host)
+        return fail(ec::not_host, std::move(x.listener));
+      break;
+    default:
+      if (!authenticated)
+        return fail(ec::config_required, std::move(x.listener));
+  }
+  violate(std::move(x.reason), x.close, std::move(x.listener));
+}
+
+// -- replies -------------------------------------------------------------------------
+
+void connection_state::fail(ec code, std::string listener,
+                            std::string reason) {
+  self->send(sink,
+             evt::error_reply{code, std::move(reason), std::move(listener)});
+}
+
+void connection_state::fail(const caf::error& err, std::string listener,
+                            ec fallback) {
+  if (err.category() == caf::atom("omega")) {
+    auto code = static_cast<ec>(err.code());
+    if (code == ec::violation)
+      return violate(context_text(err), close_code::policy_violation,
+                     std::move(listener));
+    return fail(code, std::move(listener), context_text(err));
+  }
+  if (err == caf::sec::request_receiver_down && fallback != ec::warning)
+    return fail(fallback, std::move(listener));
+  fail(ec::warning, std::move(listener), "service unavailable, try again");
+}
+
+void connection_state::violate(std::string reason, uint16_t close,
+                               std::string listener) {
+  if (ended)
+    return;
+  ended = true;
+  stash.clear();
+  self->send(sink, evt::violation{std::move(reason), close,
+                                  std::move(listener)});
+  self->quit(caf::exit_reason::user_shutdown);
+}
+
+void connection_state::leave_lobby() {
+  current = role::none;
+  lobby = nullptr;
+  instance = 0;
+  lobby_id.clear();
+}
+
+// -- behavior ---------------------------------------------------------------------------
+
+connection_actor::behavior_type
+connection(connection_actor::stateful_pointer<connection_state> self,
+           sink_actor sink, auth_actor auth, game_actor game,
+           connection_config config) {
+  auto& st = self->state;
+  st.self = self;
+  st.sink = std::move(sink);
+  st.auth = std::move(auth);
+  st.game = std::move(game);
+  st.config = std::move(config);
+  using role = connection_state::role;
+  return {
+    // -- commands from the transport --
+    [=](cmd::keepalive& x) { self->state.on_command(std::move(x)); },
+    [=](cmd::init& x) { self->state.on_command(std::move(x)); },
+    [=](cmd::config_host& x) { self->state.on_command(std::move(x)); },
+    [=](cmd::config_peer& x) { self->state.on_command(std::move(x)); },
+    [=](cmd::make_offer& x) { self->state.on_command(std::move(x)); },
+    [=](cmd::make_answer& x) { self->state.on_command(std::move(x)); },
+    [=](cmd::ice& x) { self->state.on_command(std::move(x)); },
+    [=](cmd::claim_host& x) { self->state.on_command(std::move(x)); },
+    [=](cmd::transfer_host& x) { self->state.on_command(std::move(x)); },
+    [=](cmd::lock& x) { self->state.on_command(std::move(x)); },
+    [=](cmd::unlock& x) { self->state.on_command(std::move(x)); },
+    [=](cmd::size& x) { self->state.on_command(std::move(x)); },
+    [=](cmd::kick& x) { self->state.on_command(std::move(x)); },
+    [=](cmd::lobby_list& x) { self->state.on_command(std::move(x)); },
+    [=](cmd::lobby_info& x) { self->state.on_command(std::move(x)); },
+    [=](cmd::bad_frame& x) { self->state.on_command(std::move(x)); },
+    // -- notifications: update the role mirror, then forward --
+    [=](evt::new_host& x) {
+      auto& st = self->state;
+      if (st.authenticated && st.current == role::none)
+        self->send(st.sink, std::move(x));
+    },
+    [=](evt::new_peer& x) {
+      if (self->state.current == role::host)
+        self->send(self->state.sink, std::move(x));
+    },
+    [=](evt::peer_gone& x) {
+      if (self->state.current == role::host)
+        self->send(self->state.sink, std::move(x));
+    },
+    [=](evt::host_gone& x) {
+      if (self->state.current == role::peer)
+        self->send(self->state.sink, std::move(x));
+    },
+    [=](evt::host_reclaim& x) {
+      auto& st = self->state;
+      if (st.current == role::none)
+        return;
+      if (x.id == st.id)
+        st.current = role::host;
+      else if (st.current == role::host)
+        st.current = role::peer; // TRANSFER_HOST handed the lobby on
+      self->send(st.sink, std::move(x));
+    },
+    [=](evt::relayed& x) {
+      if (self->state.current != role::none)
+        self->send(self->state.sink, std::move(x));
+    },
+    [=](evt::relay_ok& x) { self->send(self->state.sink, std::move(x)); },
+    [=](evt::lock_state& x) { self->send(self->state.sink, std::move(x)); },
+    [=](evt::size_state& x) { self->send(self->state.sink, std::move(x)); },
+    [=](evt::error_reply& x) { self->send(self->state.sink, std::move(x)); },
+    [=](lobby_closed& x) {
+      auto& st = self->state;
+      if (st.current != role::none) {
+        if (x.instance != st.instance)
+          return; // another lobby's end; not this client's business
+        st.leave_lobby();
+      } else if (!st.authenticated) {
+        return;
+      }
+      self->send(st.sink, evt::lobby_close{std::move(x.lobby_id)});
+    },
+  };
+}
+
+} // namespace omega

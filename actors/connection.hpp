@@ -1,0 +1,105 @@
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <deque>
+#include <string>
+
+#include <caf/stateful_actor.hpp>
+
+#include "actors/actors.hpp"
+
+namespace omega {
+
+/// What a CONNECTION knows about its socket when it starts.
+struct connection_config {
+  /// The game the socket opened (`ugi=`).
+  std::string ugi;
+  /// The upgrade request's `Origin` header; empty when absent.
+  std::string origin;
+  /// How long to wait for AUTH or GAME before answering with a WARNING.
+  std::chrono::milliseconds request_timeout = std::chrono::seconds{10};
+  /// Commands buffered while INIT, CONFIG_HOST or CONFIG_PEER is in flight;
+  /// a client that pipelines more is violating the protocol.
+  size_t max_pending = 256;
+};
+
+struct connection_state {
+  enum class role : uint8_t { none, host, peer };
+
+  connection_actor::pointer self = nullptr;
+  sink_actor sink;
+  auth_actor auth;
+  game_actor game;
+  connection_config config;
+
+  // -- identity (set by INIT) ---------------------------------------------------
+  bool authenticated = false;
+  std::string id;
+  std::string user;
+
+  // -- mirror of the lobby role ---------------------------------------------------
+  // The LOBBY decides; these follow its notifications, in order, and only
+  // serve early answers (ALREADY_HOST, NOT_HOST, ...) and broadcast filtering.
+  role current = role::none;
+  lobby_actor lobby;
+  uint64_t instance = 0;
+  std::string lobby_id;
+
+  // -- ordering ----------------------------------------------------------------------
+  /// True while INIT, CONFIG_HOST or CONFIG_PEER awaits its answer; later
+  /// commands wait in `stash`, so replies keep the order of the commands.
+  bool busy = false;
+  std::deque<command> stash;
+  /// Set once the connection sent VIOLATION: nothing else goes out.
+  bool ended = false;
+
+  /// Entry point for every client command.
+  void on_command(command&& x);
+  /// Handles one command now.
+  void dispatch(command&& x);
+  /// Ends a `busy` period and replays what waited.
+  void resume();
+
+  void handle(cmd::keepalive& x);
+  void handle(cmd::init& x);
+  void handle(cmd::config_host& x);
+  void handle(cmd::config_peer& x);
+  void handle(cmd::make_offer& x);
+  void handle(cmd::make_answer& x);
+  void handle(cmd::ice& x);
+  void handle(cmd::claim_host& x);
+  void handle(cmd::transfer_host& x);
+  void handle(cmd::lock& x);
+  void handle(cmd::unlock& x);
+  void handle(cmd::size& x);
+  void handle(cmd::kick& x);
+  void handle(cmd::lobby_list& x);
+  void handle(cmd::lobby_info& x);
+  void handle(cmd::bad_frame& x);
+
+  /// Sends an error reply to the client.
+  void fail(ec code, std::string listener, std::string reason = {});
+  /// Maps a failed request to the reply the client sees.
+  void fail(const caf::error& err, std::string listener, ec fallback);
+  /// Sends VIOLATION and ends the connection.
+  void violate(std::string reason, uint16_t close, std::string listener);
+  /// Leaves the lobby role after LOBBY_CLOSE or a kick.
+  void leave_lobby();
+
+  static inline const char* name = "omega.connection";
+};
+
+/// Spawns the CONNECTION of one client socket. The transport sends it one
+/// typed command per frame and ends it (any exit reason) when the socket
+/// closes; the LOBBY, GAME and AUTH monitor it, so that ending is the one
+/// way a client departs.
+/// @param sink receives every event for the client, in order.
+/// @param auth the AUTH service.
+/// @param game the GAME of the socket's UGI.
+connection_actor::behavior_type
+connection(connection_actor::stateful_pointer<connection_state> self,
+           sink_actor sink, auth_actor auth, game_actor game,
+           connection_config config);
+
+} // namespace omega

@@ -1,0 +1,281 @@
+#include "actors/lobby.hpp"
+
+#include <caf/typed_event_based_actor.hpp>
+
+#include <sodium.h>
+
+namespace omega {
+
+namespace {
+
+std::array<unsigned char, 32> digest(const std::array<unsigned char, 32>& key,
+                                     const std::string& password) {
+  std::array<unsigned char, 32> result;
+  crypto_generichash(result.data(), result.size(),
+                     reinterpret_cast<const unsigned char*>(password.data()),
+                     password.size(), key.data(), key.size());
+  return result;
+}
+
+} // namespace
+
+// -- queries -------------------------------------------------------------------
+
+bool lobby_state::is_host(const std::string& id) const {
+  return host && host->info.id == id;
+}
+
+lobby_state::member* lobby_state::find_peer(const std::string& id) {
+  for (auto& m : peers)
+    if (m.info.id == id)
+      return &m;
+  return nullptr;
+}
+
+bool lobby_state::password_matches(const std::string& attempt) const {
+  auto d = digest(password_key, attempt);
+  return sodium_memcmp(d.data(), password_digest.data(), d.size()) == 0;
+}
+
+evt::lobby_info lobby_state::info() const {
+  evt::lobby_info result;
+  result.lobby_id = lobby_id;
+  if (host) {
+    result.host_id = host->info.id;
+    result.host_user = host->info.user;
+  }
+  result.max_peers = max_peers;
+  result.current_peers = static_cast<uint32_t>(peers.size());
+  result.locked = locked;
+  result.password_required = has_password;
+  return result;
+}
+
+// -- transitions -----------------------------------------------------------------
+
+caf::result<joined> lobby_state::admit(join_lobby& req) {
+  if (is_host(req.peer.id))
+    return ec::already_host;
+  if (find_peer(req.peer.id) != nullptr)
+    return ec::already_peer;
+  if (!host || locked)
+    return ec::lobby_locked;
+  if (max_peers > 0 && peers.size() >= max_peers)
+    return ec::lobby_full;
+  if (has_password) {
+    if (req.password.empty())
+      return ec::password_required;
+    if (!password_matches(req.password))
+      return ec::password_fail;
+  }
+  self->monitor(req.conn);
+  self->send(host->conn,
+             evt::new_peer{req.peer.id, req.peer.user, req.peer.pubkey});
+  peers.push_back(member{req.peer, req.conn});
+  return joined{caf::actor_cast<caf::actor>(self), instance, lobby_id,
+                has_password, host->info};
+}
+
+void lobby_state::forward(relay& x) {
+  const member* to = nullptr;
+  if (x.op == opcode::make_offer) {
+    if (!is_host(x.sender))
+      return reply_error(ec::not_host, std::move(x.listener));
+    to = find_peer(x.recipient);
+  } else if (x.op == opcode::make_answer) {
+    if (find_peer(x.sender) == nullptr)
+      return reply_error(ec::not_peer, std::move(x.listener));
+    if (is_host(x.recipient))
+      to = &*host;
+  } else if (is_host(x.sender)) {
+    to = find_peer(x.recipient);
+  } else if (find_peer(x.sender) != nullptr && is_host(x.recipient)) {
+    to = &*host;
+  }
+  if (to == nullptr)
+    return reply_error(ec::peer_invalid, std::move(x.listener));
+  self->send(to->conn,
+             evt::relayed{x.op, std::move(x.payload), std::move(x.sender)});
+  self->send(caf::actor_cast<connection_actor>(self->current_sender()),
+             evt::relay_ok{std::move(x.listener)});
+}
+
+void lobby_state::claim(const std::string& sender,
+                        const std::string& listener) {
+  size_t index = 0;
+  while (index < peers.size() && peers[index].info.id != sender)
+    ++index;
+  if (index == peers.size())
+    return reply_error(ec::not_peer, listener);
+  if (host)
+    return reply_error(ec::warning, listener, "the lobby has a host");
+  if (!allow_host_reclaim || !allow_peers_to_claim_host)
+    return reply_error(ec::warning, listener,
+                       "this lobby does not let peers claim the host");
+  promote(index, sender, listener);
+}
+
+void lobby_state::transfer(const std::string& sender, const std::string& target,
+                           const std::string& listener) {
+  if (!is_host(sender))
+    return reply_error(ec::not_host, listener);
+  size_t index = 0;
+  while (index < peers.size() && peers[index].info.id != target)
+    ++index;
+  if (index == peers.size())
+    return reply_error(ec::peer_invalid, listener);
+  // The old host takes the last place in join order.
+  peers.push_back(std::move(*host));
+  host.reset();
+  promote(index, sender, listener);
+}
+
+void lobby_state::kick(const std::string& sender, const std::string& target,
+                       const std::string& listener) {
+  if (!is_host(sender))
+    return reply_error(ec::not_host, listener);
+  size_t index = 0;
+  while (index < peers.size() && peers[index].info.id != target)
+    ++index;
+  if (index == peers.size())
+    return reply_error(ec::peer_invalid, listener);
+  auto gone = std::move(peers[index]);
+  peers.erase(peers.begin() + static_cast<ptrdiff_t>(index));
+  self->demonitor(gone.conn.address());
+  self->send(gone.conn, lobby_closed{lobby_id, instance});
+  self->send(host->conn, evt::peer_gone{gone.info.id, listener});
+}
+
+void lobby_state::depart(const caf::actor_addr& who) {
+  if (host && host->conn.address() == who) {
+    auto old_id = std::move(host->info.id);
+    host.reset();
+    for (auto& m : peers)
+      self->send(m.conn, evt::host_gone{old_id});
+    if (!allow_host_reclaim || peers.empty())
+      return destroy();
+    if (!allow_peers_to_claim_host)
+      return server_pick();
+    // Hostless: the first CLAIM_HOST wins, or the server picks on timeout.
+    self->delayed_send(self, settings.claim_timeout, atom::claim_end_v,
+                       ++claim_epoch);
+    return;
+  }
+  for (auto i = peers.begin(); i != peers.end(); ++i) {
+    if (i->conn.address() == who) {
+      auto id = std::move(i->info.id);
+      peers.erase(i);
+      if (host)
+        self->send(host->conn, evt::peer_gone{std::move(id), {}});
+      else if (peers.empty())
+        destroy();
+      return;
+    }
+  }
+}
+
+void lobby_state::promote(size_t index, const std::string& requester,
+                          const std::string& listener) {
+  host = std::move(peers[index]);
+  peers.erase(peers.begin() + static_cast<ptrdiff_t>(index));
+  ++claim_epoch; // closes any claim window
+  auto& h = host->info;
+  auto notice = [&](const member& m) {
+    return evt::host_reclaim{h.id, h.user, lobby_id,
+                             m.info.id == requester ? listener : std::string{}};
+  };
+  self->send(host->conn, notice(*host));
+  for (auto& m : peers)
+    self->send(m.conn, notice(m));
+  if (!has_password)
+    self->send(game, evt::new_host{h.id, h.user, lobby_id, h.pubkey});
+}
+
+void lobby_state::server_pick() {
+  if (peers.empty())
+    return destroy();
+  promote(0, {}, {});
+}
+
+void lobby_state::destroy() {
+  self->send(game, lobby_closed{lobby_id, instance});
+  self->quit();
+}
+
+void lobby_state::reply_error(ec code, std::string listener,
+                              std::string reason) {
+  self->send(caf::actor_cast<connection_actor>(self->current_sender()),
+             evt::error_reply{code, std::move(reason), std::move(listener)});
+}
+
+// -- behavior ----------------------------------------------------------------------
+
+lobby_actor::behavior_type
+lobby(lobby_actor::stateful_pointer<lobby_state> self, cmd::config_host config,
+      member_info host, connection_actor host_conn, game_actor game,
+      uint64_t instance, lobby_settings settings) {
+  auto& st = self->state;
+  st.self = self;
+  st.game = std::move(game);
+  st.lobby_id = std::move(config.lobby_id);
+  st.instance = instance;
+  st.settings = settings;
+  st.allow_host_reclaim = config.allow_host_reclaim;
+  st.allow_peers_to_claim_host = config.allow_peers_to_claim_host;
+  st.max_peers = config.max_peers;
+  if (!config.password.empty()) {
+    st.has_password = true;
+    randombytes_buf(st.password_key.data(), st.password_key.size());
+    st.password_digest = digest(st.password_key, config.password);
+    sodium_memzero(config.password.data(), config.password.size());
+  }
+  self->monitor(host_conn);
+  st.host = lobby_state::member{std::move(host), std::move(host_conn)};
+  self->set_down_handler(
+    [=](const caf::down_msg& msg) { self->state.depart(msg.source); });
+  return {
+    [=](join_lobby& req) { return self->state.admit(req); },
+    [=](atom::info) { return self->state.info(); },
+    [=](relay& x) { self->state.forward(x); },
+    [=](cmd::claim_host& x, const std::string& sender) {
+      self->state.claim(sender, x.listener);
+    },
+    [=](cmd::transfer_host& x, const std::string& sender) {
+      self->state.transfer(sender, x.target, x.listener);
+    },
+    [=](cmd::lock& x, const std::string& sender) {
+      auto& st = self->state;
+      if (!st.is_host(sender))
+        return st.reply_error(ec::not_host, std::move(x.listener));
+      st.locked = true;
+      self->send(st.host->conn,
+                 evt::lock_state{st.lobby_id, true, std::move(x.listener)});
+    },
+    [=](cmd::unlock& x, const std::string& sender) {
+      auto& st = self->state;
+      if (!st.is_host(sender))
+        return st.reply_error(ec::not_host, std::move(x.listener));
+      st.locked = false;
+      self->send(st.host->conn,
+                 evt::lock_state{st.lobby_id, false, std::move(x.listener)});
+    },
+    [=](cmd::size& x, const std::string& sender) {
+      auto& st = self->state;
+      if (!st.is_host(sender))
+        return st.reply_error(ec::not_host, std::move(x.listener));
+      st.max_peers = x.max_peers;
+      self->send(st.host->conn, evt::size_state{st.lobby_id, x.max_peers,
+                                                std::move(x.listener)});
+    },
+    [=](cmd::kick& x, const std::string& sender) {
+      self->state.kick(sender, x.target, x.listener);
+    },
+    [=](atom::claim_end, uint64_t epoch) {
+      auto& st = self->state;
+      if (epoch == st.claim_epoch && !st.host)
+        st.server_pick();
+    },
+  };
+}
+
+} // namespace omega

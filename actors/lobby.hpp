@@ -1,0 +1,96 @@
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <caf/stateful_actor.hpp>
+
+#include "actors/actors.hpp"
+#include "actors/game.hpp"
+
+namespace omega {
+
+struct lobby_state {
+  /// One member: how clients see it and where its CONNECTION is.
+  struct member {
+    member_info info;
+    connection_actor conn;
+  };
+
+  lobby_actor::pointer self = nullptr;
+  game_actor game;
+  std::string lobby_id;
+  uint64_t instance = 0;
+  lobby_settings settings;
+
+  /// Empty while hostless (host left, a claim is pending).
+  std::optional<member> host;
+  /// Peers in join order; the front is the earliest-joined.
+  std::vector<member> peers;
+
+  bool allow_host_reclaim = false;
+  bool allow_peers_to_claim_host = false;
+  bool locked = false;
+  uint32_t max_peers = 0;
+
+  /// Keyed BLAKE2b digest of the password, compared in constant time; the
+  /// password itself is never stored.
+  bool has_password = false;
+  std::array<unsigned char, 32> password_key{};
+  std::array<unsigned char, 32> password_digest{};
+
+  /// Bumped whenever a claim window opens or closes, so a stale timeout
+  /// message is recognised and ignored.
+  uint64_t claim_epoch = 0;
+
+  // -- queries ----------------------------------------------------------------
+
+  bool is_host(const std::string& id) const;
+  member* find_peer(const std::string& id);
+  bool password_matches(const std::string& attempt) const;
+  evt::lobby_info info() const;
+
+  // -- transitions --------------------------------------------------------------
+
+  caf::result<joined> admit(join_lobby& req);
+  void forward(relay& x);
+  void claim(const std::string& sender, const std::string& listener);
+  void transfer(const std::string& sender, const std::string& target,
+                const std::string& listener);
+  void kick(const std::string& sender, const std::string& target,
+            const std::string& listener);
+  /// Handles a member whose CONNECTION is gone for any reason.
+  void depart(const caf::actor_addr& who);
+  /// Makes `peers[index]` the host and tells everybody. `listener` goes on
+  /// the copy for the member with id `requester`.
+  void promote(size_t index, const std::string& requester,
+               const std::string& listener);
+  /// Promotes the earliest-joined peer, or destroys an empty lobby.
+  void server_pick();
+  /// Tells the GAME (which tells every peer and lobby-less connection) and
+  /// terminates.
+  void destroy();
+
+  /// Sends an error reply to the CONNECTION that sent the current message.
+  void reply_error(ec code, std::string listener, std::string reason = {});
+
+  static inline const char* name = "omega.lobby";
+};
+
+/// Spawns a LOBBY with its first host. Spawned by the GAME on CONFIG_HOST.
+/// The LOBBY monitors its members: a member whose actor ends, however it
+/// ends, departs exactly like a closed socket.
+/// @param config the validated CONFIG_HOST payload.
+/// @param host the creator, who becomes the host.
+/// @param host_conn the creator's CONNECTION.
+/// @param game the GAME to report new hosts and destruction to.
+/// @param instance unique number of this lobby within its game.
+lobby_actor::behavior_type
+lobby(lobby_actor::stateful_pointer<lobby_state> self, cmd::config_host config,
+      member_info host, connection_actor host_conn, game_actor game,
+      uint64_t instance, lobby_settings settings);
+
+} // namespace omega

@@ -1,0 +1,91 @@
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include <caf/meta/type_name.hpp>
+
+#include "messages/commands.hpp"
+
+/// Messages between actors that carry no actor handle. The ones that do live
+/// next to the interfaces in actors/actors.hpp.
+
+namespace omega {
+
+/// Who a lobby member is, as other clients see it.
+struct member_info {
+  /// Account ULID; what other clients use as `recipient`.
+  std::string id;
+  /// Username (gamertag).
+  std::string user;
+  /// Optional public key the client announced; empty when absent.
+  std::string pubkey;
+};
+
+/// CONNECTION -> AUTH: check an INIT token for the connection's game.
+struct authenticate {
+  std::string token;
+  /// `Origin` header of the WebSocket upgrade; empty when it had none.
+  std::string origin;
+  /// The game the connection opened (`ugi=`).
+  std::string ugi;
+};
+
+/// AUTH -> CONNECTION: the account and game behind a valid token.
+struct session_info {
+  std::string id;
+  std::string user;
+  std::string game;
+  std::string developer;
+};
+
+/// CONNECTION -> LOBBY: a MAKE_OFFER, MAKE_ANSWER or ICE to check and forward.
+struct relay {
+  opcode op = opcode::ice;
+  /// The sending member's id, stamped by its CONNECTION (never the client).
+  std::string sender;
+  std::string recipient;
+  std::string payload;
+  std::string listener;
+};
+
+/// LOBBY -> GAME -> CONNECTION: a lobby is gone. `instance` tells apart
+/// lobbies that reuse an id, so a late notice for a destroyed lobby never
+/// evicts a member of its successor.
+struct lobby_closed {
+  std::string lobby_id;
+  uint64_t instance = 0;
+};
+
+bool operator==(const member_info& x, const member_info& y);
+bool operator==(const relay& x, const relay& y);
+bool operator==(const lobby_closed& x, const lobby_closed& y);
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, member_info& x) {
+  return f(caf::meta::type_name("member_info"), x.id, x.user, x.pubkey);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, authenticate& x) {
+  return f(caf::meta::type_name("authenticate"), x.token, x.origin, x.ugi);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, session_info& x) {
+  return f(caf::meta::type_name("session_info"), x.id, x.user, x.game,
+           x.developer);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, relay& x) {
+  return f(caf::meta::type_name("relay"), x.op, x.sender, x.recipient,
+           x.payload, x.listener);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, lobby_closed& x) {
+  return f(caf::meta::type_name("lobby_closed"), x.lobby_id, x.instance);
+}
+
+} // namespace omega

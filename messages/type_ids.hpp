@@ -1,0 +1,73 @@
+#pragma once
+
+#include <caf/type_id.hpp>
+
+#include "messages/commands.hpp"
+#include "messages/error.hpp"
+#include "messages/events.hpp"
+#include "messages/internal.hpp"
+
+/// The `omega` type-ID block: every message type that crosses actor (and
+/// node) boundaries, so both ends of a remote connection agree on names.
+/// Actor handles continue in the `omega_actors` block (actors/actors.hpp).
+
+#define OMEGA_ADD_ATOM(name, text) CAF_ADD_ATOM(omega, omega::atom, name, text)
+
+CAF_BEGIN_TYPE_ID_BLOCK(omega, caf::first_custom_type_id)
+
+  // INTERNAL: a CONNECTION joins its GAME's audience for broadcasts.
+  OMEGA_ADD_ATOM(subscribe, "subscribe")
+  // LOBBY: report its public details for LOBBY_INFO.
+  OMEGA_ADD_ATOM(info, "info")
+  // INTERNAL: a LOBBY's claim window ran out.
+  OMEGA_ADD_ATOM(claim_end, "claimEnd")
+
+  CAF_ADD_TYPE_ID(omega, (omega::ec))
+  CAF_ADD_TYPE_ID(omega, (omega::opcode))
+
+  CAF_ADD_TYPE_ID(omega, (omega::cmd::keepalive))
+  CAF_ADD_TYPE_ID(omega, (omega::cmd::init))
+  CAF_ADD_TYPE_ID(omega, (omega::cmd::config_host))
+  CAF_ADD_TYPE_ID(omega, (omega::cmd::config_peer))
+  CAF_ADD_TYPE_ID(omega, (omega::cmd::make_offer))
+  CAF_ADD_TYPE_ID(omega, (omega::cmd::make_answer))
+  CAF_ADD_TYPE_ID(omega, (omega::cmd::ice))
+  CAF_ADD_TYPE_ID(omega, (omega::cmd::claim_host))
+  CAF_ADD_TYPE_ID(omega, (omega::cmd::transfer_host))
+  CAF_ADD_TYPE_ID(omega, (omega::cmd::lock))
+  CAF_ADD_TYPE_ID(omega, (omega::cmd::unlock))
+  CAF_ADD_TYPE_ID(omega, (omega::cmd::size))
+  CAF_ADD_TYPE_ID(omega, (omega::cmd::kick))
+  CAF_ADD_TYPE_ID(omega, (omega::cmd::lobby_list))
+  CAF_ADD_TYPE_ID(omega, (omega::cmd::lobby_info))
+  CAF_ADD_TYPE_ID(omega, (omega::cmd::bad_frame))
+
+  CAF_ADD_TYPE_ID(omega, (omega::evt::keepalive))
+  CAF_ADD_TYPE_ID(omega, (omega::evt::init_ok))
+  CAF_ADD_TYPE_ID(omega, (omega::evt::ack_host))
+  CAF_ADD_TYPE_ID(omega, (omega::evt::password_ack))
+  CAF_ADD_TYPE_ID(omega, (omega::evt::ack_peer))
+  CAF_ADD_TYPE_ID(omega, (omega::evt::new_host))
+  CAF_ADD_TYPE_ID(omega, (omega::evt::new_peer))
+  CAF_ADD_TYPE_ID(omega, (omega::evt::peer_gone))
+  CAF_ADD_TYPE_ID(omega, (omega::evt::host_gone))
+  CAF_ADD_TYPE_ID(omega, (omega::evt::host_reclaim))
+  CAF_ADD_TYPE_ID(omega, (omega::evt::lobby_close))
+  CAF_ADD_TYPE_ID(omega, (omega::evt::relayed))
+  CAF_ADD_TYPE_ID(omega, (omega::evt::relay_ok))
+  CAF_ADD_TYPE_ID(omega, (omega::evt::lock_state))
+  CAF_ADD_TYPE_ID(omega, (omega::evt::size_state))
+  CAF_ADD_TYPE_ID(omega, (omega::evt::lobby_list))
+  CAF_ADD_TYPE_ID(omega, (omega::evt::lobby_info))
+  CAF_ADD_TYPE_ID(omega, (omega::evt::error_reply))
+  CAF_ADD_TYPE_ID(omega, (omega::evt::violation))
+
+  CAF_ADD_TYPE_ID(omega, (omega::member_info))
+  CAF_ADD_TYPE_ID(omega, (omega::authenticate))
+  CAF_ADD_TYPE_ID(omega, (omega::session_info))
+  CAF_ADD_TYPE_ID(omega, (omega::relay))
+  CAF_ADD_TYPE_ID(omega, (omega::lobby_closed))
+
+CAF_END_TYPE_ID_BLOCK(omega)
+
+#undef OMEGA_ADD_ATOM

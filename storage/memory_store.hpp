@@ -1,0 +1,36 @@
+#pragma once
+
+#include <chrono>
+#include <string>
+#include <unordered_map>
+
+#include "storage/auth_store.hpp"
+
+namespace omega {
+
+/// An `auth_store` in memory: for deterministic tests and the protocol
+/// simulation. Keeps token digests, like the SQLite store.
+class memory_store : public auth_store {
+public:
+  /// Registers a game; returns its new UGI.
+  std::string add_game(std::string name, std::string developer);
+
+  /// Registers an account; returns its new id.
+  std::string add_account(std::string user);
+
+  /// Issues a token for an account; returns the token's plain text.
+  std::string issue_token(const std::string& account_id, std::string origin,
+                          wall_clock::time_point issued,
+                          std::chrono::seconds lifetime);
+
+  std::optional<token_record> find_token(std::string_view token) override;
+
+  std::optional<game_record> find_game(std::string_view ugi) override;
+
+private:
+  std::unordered_map<std::string, std::string> users_; // id -> user
+  std::unordered_map<std::string, token_record> tokens_; // digest -> record
+  std::unordered_map<std::string, game_record> games_;  // ugi -> game
+};
+
+} // namespace omega

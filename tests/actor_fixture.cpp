@@ -1,0 +1,137 @@
+#include "tests/actor_fixture.hpp"
+
+
+namespace omega::test {
+
+sink_actor::behavior_type recording_sink(sink_actor::pointer,
+                                         std::shared_ptr<event_log> log) {
+  return {
+    [=](evt::keepalive& x) { log->emplace_back(std::move(x)); },
+    [=](evt::init_ok& x) { log->emplace_back(std::move(x)); },
+    [=](evt::ack_host& x) { log->emplace_back(std::move(x)); },
+    [=](evt::password_ack& x) { log->emplace_back(std::move(x)); },
+    [=](evt::ack_peer& x) { log->emplace_back(std::move(x)); },
+    [=](evt::new_host& x) { log->emplace_back(std::move(x)); },
+    [=](evt::new_peer& x) { log->emplace_back(std::move(x)); },
+    [=](evt::peer_gone& x) { log->emplace_back(std::move(x)); },
+    [=](evt::host_gone& x) { log->emplace_back(std::move(x)); },
+    [=](evt::host_reclaim& x) { log->emplace_back(std::move(x)); },
+    [=](evt::lobby_close& x) { log->emplace_back(std::move(x)); },
+    [=](evt::relayed& x) { log->emplace_back(std::move(x)); },
+    [=](evt::relay_ok& x) { log->emplace_back(std::move(x)); },
+    [=](evt::lock_state& x) { log->emplace_back(std::move(x)); },
+    [=](evt::size_state& x) { log->emplace_back(std::move(x)); },
+    [=](evt::lobby_list& x) { log->emplace_back(std::move(x)); },
+    [=](evt::lobby_info& x) { log->emplace_back(std::move(x)); },
+    [=](evt::error_reply& x) { log->emplace_back(std::move(x)); },
+    [=](evt::violation& x) { log->emplace_back(std::move(x)); },
+  };
+}
+
+std::string describe(const event& x) {
+  return std::visit([](auto& y) { return caf::deep_to_string(y); }, x);
+}
+
+actor_fixture::actor_fixture()
+  : sys(cfg),
+    sched(dynamic_cast<caf::scheduler::test_coordinator&>(sys.scheduler())) {
+  auth = sys.spawn(omega::auth, store, [this] { return now; });
+  add_game("Demo Game");
+  run();
+}
+
+actor_fixture::~actor_fixture() {
+  // End every actor explicitly: they hold each other's handles, so nothing
+  // would end on its own and the actor system would wait forever.
+  for (auto& g : games) {
+    auto& st = dynamic_cast<game_actor::stateful_base<game_state>&>(
+                 *caf::actor_cast<caf::abstract_actor*>(g))
+                 .state;
+    for (auto& kvp : st.lobbies)
+      caf::anon_send_exit(kvp.second.handle, caf::exit_reason::user_shutdown);
+  }
+  for (auto& c : clients) {
+    caf::anon_send_exit(c->conn, caf::exit_reason::user_shutdown);
+    caf::anon_send_exit(c->sink, caf::exit_reason::user_shutdown);
+  }
+  for (auto& g : games)
+    caf::anon_send_exit(g, caf::exit_reason::user_shutdown);
+  caf::anon_send_exit(auth, caf::exit_reason::user_shutdown);
+  run();
+  clients.clear();
+  games.clear();
+  auth = nullptr;
+}
+
+game_actor actor_fixture::add_game(const std::string& name) {
+  ugis.emplace_back(store->add_game(name, "Demo Developer"));
+  games.emplace_back(sys.spawn(omega::game, ugis.back(), settings));
+  return games.back();
+}
+
+client& actor_fixture::connect(const std::string& user, std::string origin,
+                               std::string token_origin, size_t game_index) {
+  auto c = std::make_unique<client>();
+  c->user = user;
+  c->id = store->add_account(user);
+  c->token = store->issue_token(c->id, std::move(token_origin), now,
+                                std::chrono::hours{24});
+  c->sink = sys.spawn(recording_sink, c->log);
+  connection_config conf;
+  conf.ugi = ugis.at(game_index);
+  conf.origin = std::move(origin);
+  c->conn = sys.spawn(omega::connection, c->sink, auth, games.at(game_index),
+                      conf);
+  clients.emplace_back(std::move(c));
+  run();
+  return *clients.back();
+}
+
+client& actor_fixture::login(const std::string& user, size_t game_index) {
+  auto& c = connect(user, {}, {}, game_index);
+  c.send(cmd::init{c.token, {}});
+  run();
+  auto ok = next<evt::init_ok>(c);
+  EXPECT_EQ(ok.id, c.id);
+  EXPECT_EQ(ok.user, user);
+  return c;
+}
+
+void actor_fixture::host_lobby(client& host, cmd::config_host cfg) {
+  auto lid = cfg.lobby_id;
+  host.send(std::move(cfg));
+  run();
+  auto ack = next<evt::ack_host>(host);
+  EXPECT_EQ(ack.lobby_id, lid);
+}
+
+void actor_fixture::join_lobby(client& peer, const std::string& lobby_id,
+                               const std::string& password) {
+  peer.send(cmd::config_peer{lobby_id, password, {}, {}});
+  run();
+  if (!password.empty())
+    next<evt::password_ack>(peer);
+  auto ack = next<evt::ack_peer>(peer);
+  EXPECT_EQ(ack.lobby_id, lobby_id);
+}
+
+lobby_state* actor_fixture::lobby_of(const std::string& lobby_id,
+                                     size_t game_index) {
+  auto& st = dynamic_cast<game_actor::stateful_base<game_state>&>(
+               *caf::actor_cast<caf::abstract_actor*>(games.at(game_index)))
+               .state;
+  auto i = st.lobbies.find(lobby_id);
+  if (i == st.lobbies.end())
+    return nullptr;
+  return &dynamic_cast<lobby_actor::stateful_base<lobby_state>&>(
+            *caf::actor_cast<caf::abstract_actor*>(i->second.handle))
+            .state;
+}
+
+connection_state& actor_fixture::state_of(client& c) {
+  return dynamic_cast<connection_actor::stateful_base<connection_state>&>(
+           *caf::actor_cast<caf::abstract_actor*>(c.conn))
+    .state;
+}
+
+} // namespace omega::test

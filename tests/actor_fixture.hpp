@@ -1,0 +1,149 @@
+#pragma once
+
+#include <chrono>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+#include <caf/all.hpp>
+
+#include "actors/actors.hpp"
+#include "actors/auth.hpp"
+#include "actors/connection.hpp"
+#include "actors/game.hpp"
+#include "actors/lobby.hpp"
+#include "storage/memory_store.hpp"
+
+namespace omega::test {
+
+/// Everything one simulated client's SINK received, in order.
+using event_log = std::vector<event>;
+
+/// A SINK that records events instead of writing frames.
+sink_actor::behavior_type recording_sink(sink_actor::pointer self,
+                                         std::shared_ptr<event_log> log);
+
+/// Returns the opcode-ish name of an event, for failure messages.
+std::string describe(const event& x);
+
+/// One simulated client: its CONNECTION and what its SINK recorded.
+struct client {
+  std::string user;
+  std::string id;
+  std::string token;
+  connection_actor conn;
+  sink_actor sink;
+  std::shared_ptr<event_log> log = std::make_shared<event_log>();
+  /// Index of the next event `next()` returns.
+  size_t cursor = 0;
+
+  template <class T>
+  void send(T x) {
+    caf::anon_send(conn, std::move(x));
+  }
+
+  /// Returns events not yet taken with `next`.
+  std::vector<event> unread() const {
+    return {log->begin() + static_cast<ptrdiff_t>(cursor), log->end()};
+  }
+};
+
+/// Deterministic actor system on CAF's test coordinator, with one AUTH, an
+/// in-memory store and a GAME per registered UGI.
+class actor_fixture : public ::testing::Test {
+protected:
+  struct config : caf::actor_system_config {
+    config() {
+      set("scheduler.policy", caf::atom("testing"));
+      set("logger.verbosity", caf::atom("quiet"));
+      omega::add_message_types(*this);
+    }
+  };
+
+  actor_fixture();
+  ~actor_fixture() override;
+
+  /// Registers a game and spawns its GAME actor.
+  game_actor add_game(const std::string& name);
+
+  /// Creates an account with a token, and a connected but not yet
+  /// authenticated client of `game` (the first game by default).
+  client& connect(const std::string& user, std::string origin = {},
+                  std::string token_origin = {}, size_t game_index = 0);
+
+  /// `connect` + INIT + run; expects INIT_OK.
+  client& login(const std::string& user, size_t game_index = 0);
+
+  /// Runs until no actor has anything left to do.
+  size_t run() {
+    return sched.run();
+  }
+
+  /// Advances the simulated clock (fires due timeouts) and runs.
+  void advance(std::chrono::milliseconds d) {
+    sched.advance_time(d);
+    run();
+  }
+
+  /// Ends a client's CONNECTION as a closed socket would.
+  void disconnect(client& c) {
+    caf::anon_send_exit(c.conn, caf::exit_reason::user_shutdown);
+    run();
+  }
+
+  /// Takes the client's next event and expects it to be a `T`.
+  template <class T>
+  T next(client& c) {
+    if (c.cursor >= c.log->size()) {
+      ADD_FAILURE() << c.user << ": expected an event, got none";
+      return T{};
+    }
+    auto& x = (*c.log)[c.cursor++];
+    if (auto ptr = std::get_if<T>(&x))
+      return *ptr;
+    ADD_FAILURE() << c.user << ": unexpected event " << describe(x);
+    return T{};
+  }
+
+  /// Expects the client's next event to be the error reply `code`.
+  void expect_error(client& c, ec code, const std::string& listener = {}) {
+    auto x = next<evt::error_reply>(c);
+    EXPECT_EQ(x.code, code) << c.user << " got " << to_string(x.code);
+    EXPECT_EQ(x.listener, listener);
+  }
+
+  /// Expects nothing more for the client.
+  void expect_quiet(client& c) {
+    for (auto& x : c.unread())
+      ADD_FAILURE() << c.user << ": unexpected event " << describe(x);
+    c.cursor = c.log->size();
+  }
+
+  /// Creates a lobby hosted by `host` and consumes ACK_HOST.
+  void host_lobby(client& host, cmd::config_host cfg);
+
+  /// Joins `lobby_id` as a peer and consumes ACK_PEER (and PASSWORD_ACK).
+  void join_lobby(client& peer, const std::string& lobby_id,
+                  const std::string& password = {});
+
+  /// Returns the LOBBY state of `lobby_id` in game `game_index`.
+  lobby_state* lobby_of(const std::string& lobby_id, size_t game_index = 0);
+
+  /// Returns the CONNECTION state of a client.
+  connection_state& state_of(client& c);
+
+  config cfg;
+  caf::actor_system sys;
+  caf::scheduler::test_coordinator& sched;
+  std::shared_ptr<memory_store> store = std::make_shared<memory_store>();
+  wall_clock::time_point now = wall_clock::now();
+  lobby_settings settings;
+  auth_actor auth;
+  std::vector<std::string> ugis;
+  std::vector<game_actor> games;
+  std::vector<std::unique_ptr<client>> clients;
+};
+
+} // namespace omega::test

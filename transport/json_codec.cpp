@@ -1,0 +1,1069 @@
+#include "transport/json_codec.hpp"
+
+#include <charconv>
+#include <cmath>
+#include <utility>
+#include <vector>
+
+#include <boost/json.hpp>
+
+namespace json = boost::json;
+
+namespace omega {
+
+namespace {
+
+// -- helpers for both directions ----------------------------------------------
+
+/// Returns the member `key` of `x`, or `nullptr` when it is absent or `null`:
+/// the protocol treats a JSON `null` exactly like a missing member.
+const json::value* member(const json::object& x, std::string_view key) {
+  auto result = x.if_contains(json::string_view{key.data(), key.size()});
+  if (result == nullptr || result->is_null())
+    return nullptr;
+  return result;
+}
+
+/// Returns the string member `key` of `x`, or `nullptr` if it is absent or
+/// not a string.
+const json::string* string_member(const json::object& x,
+                                  std::string_view key) {
+  if (auto ptr = member(x, key))
+    return ptr->if_string();
+  return nullptr;
+}
+
+std::string to_std_string(const json::string& x) {
+  return std::string{x.data(), x.size()};
+}
+
+/// Converts a JSON number to an integer in `[0, max]`. Accepts int64 and
+/// uint64 values and doubles that are finite and integral (`2.0`, `1e1`),
+/// because JSON itself does not tell integers from floats.
+bool to_count(const json::value& x, uint32_t max, uint32_t& out) {
+  switch (x.kind()) {
+    case json::kind::int64: {
+      auto val = x.get_int64();
+      if (val < 0 || static_cast<uint64_t>(val) > max)
+        return false;
+      out = static_cast<uint32_t>(val);
+      return true;
+    }
+    case json::kind::uint64: {
+      auto val = x.get_uint64();
+      if (val > max)
+        return false;
+      out = static_cast<uint32_t>(val);
+      return true;
+    }
+    case json::kind::double_: {
+      auto val = x.get_double();
+      if (!std::isfinite(val) || val < 0 || val > static_cast<double>(max)
+          || std::trunc(val) != val)
+        return false;
+      out = static_cast<uint32_t>(val);
+      return true;
+    }
+    default:
+      return false;
+  }
+}
+
+/// Checks whether `x` holds a non-finite number anywhere. Boost.JSON parses an
+/// overflowing literal such as `1e400` as infinity and serializes it as
+/// `Infinity`, which is not JSON; such a payload cannot be relayed verbatim.
+/// The recursion is bounded by the parser's `max_depth`.
+bool has_non_finite(const json::value& x) {
+  switch (x.kind()) {
+    case json::kind::double_:
+      return !std::isfinite(x.get_double());
+    case json::kind::array:
+      for (auto& y : x.get_array())
+        if (has_non_finite(y))
+          return true;
+      return false;
+    case json::kind::object:
+      for (auto& kvp : x.get_object())
+        if (has_non_finite(kvp.value()))
+          return true;
+      return false;
+    default:
+      return false;
+  }
+}
+
+/// Serializes an opaque payload into `out` (empty for an absent payload).
+/// Returns false if the payload cannot be represented as JSON text. The tree
+/// walk only runs in the rare case that the text mentions `Infinity`, so the
+/// relay hot path pays for one `serialize` and one substring search.
+bool opaque_text(const json::value* x, std::string& out) {
+  if (x == nullptr) {
+    out.clear();
+    return true;
+  }
+  out = json::serialize(*x);
+  return out.find("Infinity") == std::string::npos || !has_non_finite(*x);
+}
+
+/// Appends `x` as a JSON string literal. Strings without characters that
+/// need escaping (the common case: ids, names, lobby ids) are copied
+/// directly; everything else goes through Boost.JSON's serializer.
+void put_string(std::string& out, std::string_view x) {
+  auto needs_escape = [](char c) {
+    return static_cast<unsigned char>(c) < 0x20 || c == '"' || c == '\\';
+  };
+  for (auto c : x) {
+    if (needs_escape(c)) {
+      out += json::serialize(json::string_view{x.data(), x.size()});
+      return;
+    }
+  }
+  out += '"';
+  out += x;
+  out += '"';
+}
+
+void put_number(std::string& out, uint64_t x) {
+  char buf[24];
+  auto res = std::to_chars(buf, buf + sizeof(buf), x);
+  out.append(buf, res.ptr);
+}
+
+/// Writes one JSON object as text, member by member, so that the encoder
+/// controls member order and can splice in opaque payload text verbatim.
+class object_writer {
+public:
+  explicit object_writer(std::string& out) : out_(out) {
+    out_ += '{';
+  }
+
+  object_writer(const object_writer&) = delete;
+  object_writer& operator=(const object_writer&) = delete;
+
+  /// Closes the object. Explicit rather than in a destructor, because
+  /// appending may allocate and a throwing destructor would terminate.
+  void close() {
+    out_ += '}';
+  }
+
+  /// Writes the key of the next member; the caller writes its value.
+  std::string& key(std::string_view name) {
+    if (first_)
+      first_ = false;
+    else
+      out_ += ',';
+    put_string(out_, name);
+    out_ += ':';
+    return out_;
+  }
+
+  void str(std::string_view name, std::string_view val) {
+    put_string(key(name), val);
+  }
+
+  /// Writes a string member unless it is empty: frames never carry empty
+  /// strings, an empty string means "absent".
+  void opt_str(std::string_view name, std::string_view val) {
+    if (!val.empty())
+      str(name, val);
+  }
+
+  /// Splices in JSON text produced by `json::serialize` without re-parsing.
+  void opt_raw(std::string_view name, std::string_view json_text) {
+    if (!json_text.empty())
+      key(name) += json_text;
+  }
+
+  void boolean(std::string_view name, bool val) {
+    key(name) += val ? "true" : "false";
+  }
+
+  void number(std::string_view name, uint64_t val) {
+    put_number(key(name), val);
+  }
+
+private:
+  std::string& out_;
+  bool first_ = true;
+};
+
+/// Frames start small; reserving once avoids a few reallocations.
+std::string frame_buffer(size_t payload_hint) {
+  std::string result;
+  result.reserve(64 + payload_hint);
+  return result;
+}
+
+// -- decoding client frames -------------------------------------------------
+
+/// Everything the per-opcode decoders need to know about one frame.
+struct frame_context {
+  opcode op;
+  /// The envelope's payload; `nullptr` when absent or `null`.
+  const json::value* payload;
+  const json::object& envelope;
+  const codec_limits& limits;
+  std::string listener;
+
+  command fail(std::string reason) {
+    return cmd::bad_frame{op, ec::violation, std::move(reason),
+                          close_code::policy_violation, std::move(listener)};
+  }
+};
+
+std::string range_reason(std::string_view what, uint32_t max) {
+  std::string result{what};
+  result += " must be an integer from 0 to ";
+  put_number(result, max);
+  return result;
+}
+
+/// Checks a lobby id: a string of 1 to 64 code points. Returns an empty
+/// string on success, else the reason.
+std::string read_lobby_id(const json::value* x, std::string_view what,
+                          std::string& out) {
+  auto str = x != nullptr ? x->if_string() : nullptr;
+  if (str == nullptr) {
+    std::string reason{what};
+    reason += " must be a string";
+    return reason;
+  }
+  std::string_view view{str->data(), str->size()};
+  // A code point has at most 4 bytes: skip counting absurdly long input.
+  if (view.empty() || view.size() > 4 * max_lobby_id_length
+      || utf8_length(view) > max_lobby_id_length) {
+    std::string reason{what};
+    reason += " must be 1 to 64 characters";
+    return reason;
+  }
+  out.assign(view.data(), view.size());
+  return {};
+}
+
+/// Reads an optional string member (`password`, `pubkey`) of at most
+/// `max_len` code points (0 = no limit).
+std::string read_opt_string(const json::object& obj, std::string_view key,
+                            size_t max_len, std::string& out) {
+  auto ptr = member(obj, key);
+  if (ptr == nullptr)
+    return {};
+  auto str = ptr->if_string();
+  if (str == nullptr) {
+    std::string reason{key};
+    reason += " must be a string";
+    return reason;
+  }
+  std::string_view view{str->data(), str->size()};
+  if (max_len > 0
+      && (view.size() > 4 * max_len || utf8_length(view) > max_len)) {
+    std::string reason{key};
+    reason += " must be at most ";
+    put_number(reason, max_len);
+    reason += " characters";
+    return reason;
+  }
+  out.assign(view.data(), view.size());
+  return {};
+}
+
+/// Reads an optional boolean member; absent means false.
+std::string read_opt_bool(const json::object& obj, std::string_view key,
+                          bool& out) {
+  auto ptr = member(obj, key);
+  if (ptr == nullptr) {
+    out = false;
+    return {};
+  }
+  if (!ptr->is_bool()) {
+    std::string reason{key};
+    reason += " must be a boolean";
+    return reason;
+  }
+  out = ptr->get_bool();
+  return {};
+}
+
+/// KEEPALIVE: any payload, echoed verbatim.
+command decode_keepalive(frame_context& ctx) {
+  cmd::keepalive result;
+  if (!opaque_text(ctx.payload, result.payload))
+    return ctx.fail("payload holds a number out of range");
+  result.listener = std::move(ctx.listener);
+  return result;
+}
+
+/// MAKE_OFFER, MAKE_ANSWER and ICE: opaque payload plus a recipient.
+template <class Relay>
+command decode_relay(frame_context& ctx) {
+  Relay result;
+  if (!opaque_text(ctx.payload, result.payload))
+    return ctx.fail("payload holds a number out of range");
+  // A missing or non-string recipient stays empty: the actors answer it
+  // with PEER_INVALID, which is not a violation.
+  if (auto str = string_member(ctx.envelope, "recipient"))
+    result.recipient = to_std_string(*str);
+  result.listener = std::move(ctx.listener);
+  return result;
+}
+
+/// CLAIM_HOST, LOCK, UNLOCK and LOBBY_LIST: the payload is ignored.
+template <class Command>
+command decode_plain(frame_context& ctx) {
+  Command result;
+  result.listener = std::move(ctx.listener);
+  return result;
+}
+
+/// INIT, TRANSFER_HOST and KICK: a string payload, empty allowed (an empty
+/// token or peer id fails later, with the protocol's own error reply).
+bool read_string_payload(const frame_context& ctx, std::string& out) {
+  auto str = ctx.payload != nullptr ? ctx.payload->if_string() : nullptr;
+  if (str == nullptr)
+    return false;
+  out = to_std_string(*str);
+  return true;
+}
+
+command decode_init(frame_context& ctx) {
+  cmd::init result;
+  if (!read_string_payload(ctx, result.token))
+    return ctx.fail("INIT payload must be a token string");
+  result.listener = std::move(ctx.listener);
+  return result;
+}
+
+template <class Command>
+command decode_target(frame_context& ctx, const char* reason) {
+  Command result;
+  if (!read_string_payload(ctx, result.target))
+    return ctx.fail(reason);
+  result.listener = std::move(ctx.listener);
+  return result;
+}
+
+command decode_config_host(frame_context& ctx) {
+  auto obj = ctx.payload != nullptr ? ctx.payload->if_object() : nullptr;
+  if (obj == nullptr)
+    return ctx.fail("CONFIG_HOST payload must be an object");
+  cmd::config_host result;
+  auto err = read_lobby_id(member(*obj, "lobby_id"), "lobby_id",
+                           result.lobby_id);
+  if (err.empty())
+    err = read_opt_bool(*obj, "allow_host_reclaim", result.allow_host_reclaim);
+  if (err.empty())
+    err = read_opt_bool(*obj, "allow_peers_to_claim_host",
+                        result.allow_peers_to_claim_host);
+  if (err.empty()) {
+    auto ptr = member(*obj, "max_peers");
+    if (ptr != nullptr
+        && !to_count(*ptr, ctx.limits.max_peers, result.max_peers))
+      err = range_reason("max_peers", ctx.limits.max_peers);
+  }
+  if (err.empty())
+    err = read_opt_string(*obj, "password", max_password_length,
+                          result.password);
+  if (err.empty())
+    err = read_opt_string(*obj, "pubkey", 0, result.pubkey);
+  if (!err.empty())
+    return ctx.fail(std::move(err));
+  result.listener = std::move(ctx.listener);
+  return result;
+}
+
+command decode_config_peer(frame_context& ctx) {
+  auto obj = ctx.payload != nullptr ? ctx.payload->if_object() : nullptr;
+  if (obj == nullptr)
+    return ctx.fail("CONFIG_PEER payload must be an object");
+  cmd::config_peer result;
+  auto err = read_lobby_id(member(*obj, "lobby_id"), "lobby_id",
+                           result.lobby_id);
+  if (err.empty())
+    err = read_opt_string(*obj, "password", max_password_length,
+                          result.password);
+  if (err.empty())
+    err = read_opt_string(*obj, "pubkey", 0, result.pubkey);
+  if (!err.empty())
+    return ctx.fail(std::move(err));
+  result.listener = std::move(ctx.listener);
+  return result;
+}
+
+command decode_size(frame_context& ctx) {
+  cmd::size result;
+  if (ctx.payload == nullptr
+      || !to_count(*ctx.payload, ctx.limits.max_peers, result.max_peers))
+    return ctx.fail(range_reason("SIZE payload", ctx.limits.max_peers));
+  result.listener = std::move(ctx.listener);
+  return result;
+}
+
+command decode_lobby_info(frame_context& ctx) {
+  cmd::lobby_info result;
+  auto err = read_lobby_id(ctx.payload, "LOBBY_INFO payload",
+                           result.lobby_id);
+  if (!err.empty())
+    return ctx.fail(std::move(err));
+  result.listener = std::move(ctx.listener);
+  return result;
+}
+
+/// Shortens an unknown opcode for the WARNING reason to at most 64 bytes,
+/// cutting at a code point boundary so the reply stays valid UTF-8.
+std::string_view truncate_name(std::string_view x) {
+  constexpr size_t max_len = 64;
+  if (x.size() <= max_len)
+    return x;
+  auto len = max_len;
+  while (len > 0 && (static_cast<unsigned char>(x[len]) & 0xC0) == 0x80)
+    --len;
+  return x.substr(0, len);
+}
+
+command decode_impl(std::string_view frame, const codec_limits& limits) {
+  // Relay frames are about 1 KiB; their DOM fits into this buffer, so the
+  // common case allocates nothing for the parse and frees in O(1).
+  unsigned char buf[4096];
+  json::monotonic_resource mr{buf, sizeof(buf)};
+  json::parse_options opts;
+  opts.max_depth = limits.max_depth;
+  json::error_code err;
+  auto jv = json::parse(json::string_view{frame.data(), frame.size()}, err,
+                        &mr, opts);
+  if (err) {
+    std::string reason;
+    if (err == json::error::too_deep) {
+      reason = "frame nesting exceeds ";
+      put_number(reason, limits.max_depth);
+      reason += " levels";
+    } else {
+      reason = "frame is not valid JSON";
+    }
+    return cmd::bad_frame{opcode::none, ec::violation, std::move(reason),
+                          close_code::policy_violation, {}};
+  }
+  auto envelope = jv.if_object();
+  if (envelope == nullptr)
+    return cmd::bad_frame{opcode::none, ec::violation,
+                          "frame must be a JSON object",
+                          close_code::policy_violation, {}};
+  frame_context ctx{opcode::none, member(*envelope, "payload"), *envelope,
+                    limits, {}};
+  if (auto str = string_member(*envelope, "listener"))
+    ctx.listener = to_std_string(*str);
+  auto op_val = member(*envelope, "opcode");
+  if (op_val == nullptr)
+    return ctx.fail("frame has no opcode");
+  auto op_str = op_val->if_string();
+  if (op_str == nullptr)
+    return ctx.fail("opcode must be a string");
+  std::string_view name{op_str->data(), op_str->size()};
+  ctx.op = opcode_from_name(name);
+  switch (ctx.op) {
+    case opcode::keepalive:
+      return decode_keepalive(ctx);
+    case opcode::init:
+      return decode_init(ctx);
+    case opcode::config_host:
+      return decode_config_host(ctx);
+    case opcode::config_peer:
+      return decode_config_peer(ctx);
+    case opcode::make_offer:
+      return decode_relay<cmd::make_offer>(ctx);
+    case opcode::make_answer:
+      return decode_relay<cmd::make_answer>(ctx);
+    case opcode::ice:
+      return decode_relay<cmd::ice>(ctx);
+    case opcode::claim_host:
+      return decode_plain<cmd::claim_host>(ctx);
+    case opcode::transfer_host:
+      return decode_target<cmd::transfer_host>(
+        ctx, "TRANSFER_HOST payload must be a peer id string");
+    case opcode::lock:
+      return decode_plain<cmd::lock>(ctx);
+    case opcode::unlock:
+      return decode_plain<cmd::unlock>(ctx);
+    case opcode::size:
+      return decode_size(ctx);
+    case opcode::kick:
+      return decode_target<cmd::kick>(
+        ctx, "KICK payload must be a peer id string");
+    case opcode::lobby_list:
+      return decode_plain<cmd::lobby_list>(ctx);
+    case opcode::lobby_info:
+      return decode_lobby_info(ctx);
+    default: {
+      std::string reason = "unknown opcode: ";
+      reason += truncate_name(name);
+      return cmd::bad_frame{opcode::unknown, ec::warning, std::move(reason), 0,
+                            std::move(ctx.listener)};
+    }
+  }
+}
+
+// -- encoding frames ----------------------------------------------------------
+
+/// Writes one frame: `opcode`, whatever `put_body` writes (the payload, then
+/// `origin` or `recipient`), then `listener` when set. This fixes the member
+/// order of every frame in one place.
+template <class F>
+void put_frame(std::string& out, std::string_view op,
+               std::string_view listener, F&& put_body) {
+  object_writer env{out};
+  env.str("opcode", op);
+  put_body(env);
+  env.opt_str("listener", listener);
+  env.close();
+}
+
+/// Writes a frame whose payload is an object; `put_members` fills it.
+template <class F>
+void put_object_frame(std::string& out, std::string_view op,
+                      std::string_view listener, F&& put_members) {
+  put_frame(out, op, listener, [&](object_writer& env) {
+    object_writer payload{env.key("payload")};
+    put_members(payload);
+    payload.close();
+  });
+}
+
+/// Writes a frame whose payload is a string, left out when empty.
+void put_string_frame(std::string& out, std::string_view op,
+                      std::string_view payload, std::string_view listener) {
+  put_frame(out, op, listener,
+            [&](object_writer& env) { env.opt_str("payload", payload); });
+}
+
+/// Writes a frame without payload.
+void put_plain_frame(std::string& out, std::string_view op,
+                     std::string_view listener) {
+  put_frame(out, op, listener, [](object_writer&) {});
+}
+
+struct event_encoder {
+  std::string& out;
+
+  void operator()(const evt::keepalive& x) {
+    put_frame(out, "KEEPALIVE", x.listener,
+              [&](object_writer& env) { env.opt_raw("payload", x.payload); });
+  }
+
+  void operator()(const evt::init_ok& x) {
+    put_object_frame(out, "INIT_OK", x.listener, [&](object_writer& pl) {
+      pl.opt_str("user", x.user);
+      pl.opt_str("id", x.id);
+      pl.opt_str("game", x.game);
+      pl.opt_str("developer", x.developer);
+    });
+  }
+
+  void operator()(const evt::ack_host& x) {
+    put_object_frame(out, "ACK_HOST", x.listener, [&](object_writer& pl) {
+      pl.opt_str("lobby_id", x.lobby_id);
+    });
+  }
+
+  void operator()(const evt::password_ack& x) {
+    put_plain_frame(out, "PASSWORD_ACK", x.listener);
+  }
+
+  void operator()(const evt::ack_peer& x) {
+    put_object_frame(out, "ACK_PEER", x.listener, [&](object_writer& pl) {
+      pl.opt_str("lobby_id", x.lobby_id);
+      pl.opt_str("id", x.id);
+      pl.opt_str("user", x.user);
+      pl.opt_str("pubkey", x.pubkey);
+    });
+  }
+
+  void operator()(const evt::new_host& x) {
+    put_object_frame(out, "NEW_HOST", {}, [&](object_writer& pl) {
+      pl.opt_str("id", x.id);
+      pl.opt_str("user", x.user);
+      pl.opt_str("lobby_id", x.lobby_id);
+      pl.opt_str("pubkey", x.pubkey);
+    });
+  }
+
+  void operator()(const evt::new_peer& x) {
+    put_object_frame(out, "NEW_PEER", {}, [&](object_writer& pl) {
+      pl.opt_str("id", x.id);
+      pl.opt_str("user", x.user);
+      pl.opt_str("pubkey", x.pubkey);
+    });
+  }
+
+  void operator()(const evt::peer_gone& x) {
+    put_string_frame(out, "PEER_GONE", x.id, x.listener);
+  }
+
+  void operator()(const evt::host_gone& x) {
+    put_string_frame(out, "HOST_GONE", x.id, {});
+  }
+
+  void operator()(const evt::host_reclaim& x) {
+    put_object_frame(out, "HOST_RECLAIM", x.listener, [&](object_writer& pl) {
+      pl.opt_str("id", x.id);
+      pl.opt_str("user", x.user);
+      pl.opt_str("lobby_id", x.lobby_id);
+    });
+  }
+
+  void operator()(const evt::lobby_close& x) {
+    put_string_frame(out, "LOBBY_CLOSE", x.lobby_id, {});
+  }
+
+  void operator()(const evt::relayed& x) {
+    // The hot path: the payload text is spliced in as received.
+    put_frame(out, opcode_name(x.op), {}, [&](object_writer& env) {
+      env.opt_raw("payload", x.payload);
+      env.opt_str("origin", x.origin);
+    });
+  }
+
+  void operator()(const evt::relay_ok& x) {
+    put_plain_frame(out, "RELAY_OK", x.listener);
+  }
+
+  void operator()(const evt::lock_state& x) {
+    auto op = x.locked ? "LOCK" : "UNLOCK";
+    put_object_frame(out, op, x.listener, [&](object_writer& pl) {
+      pl.opt_str("lobby_id", x.lobby_id);
+      pl.boolean("locked", x.locked);
+    });
+  }
+
+  void operator()(const evt::size_state& x) {
+    put_object_frame(out, "SIZE", x.listener, [&](object_writer& pl) {
+      pl.opt_str("lobby_id", x.lobby_id);
+      pl.number("max_peers", x.max_peers);
+    });
+  }
+
+  void operator()(const evt::lobby_list& x) {
+    put_frame(out, "LOBBY_LIST", x.listener, [&](object_writer& env) {
+      auto& dst = env.key("payload");
+      dst += '[';
+      for (size_t i = 0; i < x.lobby_ids.size(); ++i) {
+        if (i > 0)
+          dst += ',';
+        // Lobby ids are never empty, so copying the array as-is emits no
+        // empty strings; filtering would break round trips.
+        put_string(dst, x.lobby_ids[i]);
+      }
+      dst += ']';
+    });
+  }
+
+  void operator()(const evt::lobby_info& x) {
+    put_object_frame(out, "LOBBY_INFO", x.listener, [&](object_writer& pl) {
+      pl.opt_str("lobby_id", x.lobby_id);
+      pl.opt_str("lobby_host_id", x.host_id);
+      pl.opt_str("lobby_host_username", x.host_user);
+      pl.number("max_peers", x.max_peers);
+      pl.number("current_peers", x.current_peers);
+      pl.boolean("locked", x.locked);
+      pl.boolean("password_required", x.password_required);
+    });
+  }
+
+  void operator()(const evt::error_reply& x) {
+    put_string_frame(out, opcode_name(x.code), x.reason, x.listener);
+  }
+
+  void operator()(const evt::violation& x) {
+    put_string_frame(out, "VIOLATION", x.reason, x.listener);
+  }
+};
+
+struct command_encoder {
+  std::string& out;
+
+  void operator()(const cmd::keepalive& x) {
+    put_frame(out, opcode_name(opcode::keepalive), x.listener,
+              [&](object_writer& env) { env.opt_raw("payload", x.payload); });
+  }
+
+  void operator()(const cmd::init& x) {
+    // The token is always written: decode requires a string, even "".
+    put_frame(out, opcode_name(opcode::init), x.listener,
+              [&](object_writer& env) { env.str("payload", x.token); });
+  }
+
+  void operator()(const cmd::config_host& x) {
+    put_object_frame(out, opcode_name(opcode::config_host), x.listener,
+                     [&](object_writer& pl) {
+                       pl.str("lobby_id", x.lobby_id);
+                       pl.boolean("allow_host_reclaim", x.allow_host_reclaim);
+                       pl.boolean("allow_peers_to_claim_host",
+                                  x.allow_peers_to_claim_host);
+                       pl.number("max_peers", x.max_peers);
+                       pl.opt_str("password", x.password);
+                       pl.opt_str("pubkey", x.pubkey);
+                     });
+  }
+
+  void operator()(const cmd::config_peer& x) {
+    put_object_frame(out, opcode_name(opcode::config_peer), x.listener,
+                     [&](object_writer& pl) {
+                       pl.str("lobby_id", x.lobby_id);
+                       pl.opt_str("password", x.password);
+                       pl.opt_str("pubkey", x.pubkey);
+                     });
+  }
+
+  template <class Relay>
+  void relay(opcode op, const Relay& x) {
+    put_frame(out, opcode_name(op), x.listener, [&](object_writer& env) {
+      env.opt_raw("payload", x.payload);
+      env.opt_str("recipient", x.recipient);
+    });
+  }
+
+  void operator()(const cmd::make_offer& x) {
+    relay(opcode::make_offer, x);
+  }
+
+  void operator()(const cmd::make_answer& x) {
+    relay(opcode::make_answer, x);
+  }
+
+  void operator()(const cmd::ice& x) {
+    relay(opcode::ice, x);
+  }
+
+  void operator()(const cmd::claim_host& x) {
+    put_plain_frame(out, opcode_name(opcode::claim_host), x.listener);
+  }
+
+  void operator()(const cmd::lock& x) {
+    put_plain_frame(out, opcode_name(opcode::lock), x.listener);
+  }
+
+  void operator()(const cmd::unlock& x) {
+    put_plain_frame(out, opcode_name(opcode::unlock), x.listener);
+  }
+
+  void operator()(const cmd::lobby_list& x) {
+    put_plain_frame(out, opcode_name(opcode::lobby_list), x.listener);
+  }
+
+  /// Writes a command whose payload is a required string (written even
+  /// when empty, because decode accepts exactly that).
+  void string_command(opcode op, const std::string& payload,
+                      const std::string& listener) {
+    put_frame(out, opcode_name(op), listener,
+              [&](object_writer& env) { env.str("payload", payload); });
+  }
+
+  void operator()(const cmd::transfer_host& x) {
+    string_command(opcode::transfer_host, x.target, x.listener);
+  }
+
+  void operator()(const cmd::kick& x) {
+    string_command(opcode::kick, x.target, x.listener);
+  }
+
+  void operator()(const cmd::lobby_info& x) {
+    string_command(opcode::lobby_info, x.lobby_id, x.listener);
+  }
+
+  void operator()(const cmd::size& x) {
+    put_frame(out, opcode_name(opcode::size), x.listener,
+              [&](object_writer& env) {
+                put_number(env.key("payload"), x.max_peers);
+              });
+  }
+
+  void operator()(const cmd::bad_frame& x) {
+    // A bad frame has no wire form of its own. An object without an opcode
+    // (keeping the listener) at least decodes to a bad frame again.
+    object_writer env{out};
+    env.opt_str("listener", x.listener);
+    env.close();
+  }
+};
+
+// -- decoding server events ---------------------------------------------------
+
+/// Reads server frames leniently about absent members (absent or null means
+/// empty, false or 0, mirroring how `encode` leaves them out) and strictly
+/// about types: a member of the wrong type makes the frame unrecognised.
+class event_reader {
+public:
+  explicit event_reader(const json::object& envelope)
+    : envelope_(envelope), payload_(member(envelope, "payload")) {
+    // nop
+  }
+
+  bool ok() const {
+    return ok_;
+  }
+
+  /// Reads a string member of the envelope.
+  std::string env_str(std::string_view key) {
+    return str_of(member(envelope_, key));
+  }
+
+  /// Reads the payload as a string.
+  std::string payload_str() {
+    return str_of(payload_);
+  }
+
+  /// Reads the payload as opaque JSON text.
+  std::string payload_raw() {
+    std::string result;
+    if (!opaque_text(payload_, result))
+      ok_ = false;
+    return result;
+  }
+
+  /// Requires the payload to be an object.
+  const json::object& payload_obj() {
+    static const json::object empty;
+    auto obj = payload_ != nullptr ? payload_->if_object() : nullptr;
+    if (obj == nullptr) {
+      ok_ = false;
+      return empty;
+    }
+    return *obj;
+  }
+
+  std::string str(const json::object& obj, std::string_view key) {
+    return str_of(member(obj, key));
+  }
+
+  bool boolean(const json::object& obj, std::string_view key) {
+    auto ptr = member(obj, key);
+    if (ptr == nullptr)
+      return false;
+    if (!ptr->is_bool()) {
+      ok_ = false;
+      return false;
+    }
+    return ptr->get_bool();
+  }
+
+  uint32_t count(const json::object& obj, std::string_view key) {
+    uint32_t result = 0;
+    auto ptr = member(obj, key);
+    if (ptr != nullptr && !to_count(*ptr, UINT32_MAX, result))
+      ok_ = false;
+    return result;
+  }
+
+  std::vector<std::string> payload_strings() {
+    std::vector<std::string> result;
+    auto arr = payload_ != nullptr ? payload_->if_array() : nullptr;
+    if (arr == nullptr) {
+      ok_ = false;
+      return result;
+    }
+    result.reserve(arr->size());
+    for (auto& x : *arr) {
+      if (auto s = x.if_string()) {
+        result.emplace_back(to_std_string(*s));
+      } else {
+        ok_ = false;
+        break;
+      }
+    }
+    return result;
+  }
+
+private:
+  std::string str_of(const json::value* x) {
+    if (x == nullptr)
+      return {};
+    if (auto s = x->if_string())
+      return to_std_string(*s);
+    ok_ = false;
+    return {};
+  }
+
+  const json::object& envelope_;
+  const json::value* payload_;
+  bool ok_ = true;
+};
+
+/// Maps an error opcode (e.g. `LOBBY_FULL`) to its code; `false` if `name`
+/// is not one. VIOLATION is left out: it has an event of its own.
+bool error_from_name(std::string_view name, ec& out) {
+  auto first = static_cast<int>(ec::warning);
+  auto last = static_cast<int>(ec::password_fail);
+  for (auto i = first; i <= last; ++i) {
+    auto code = static_cast<ec>(i);
+    if (name == opcode_name(code)) {
+      out = code;
+      return true;
+    }
+  }
+  return false;
+}
+
+std::optional<event> decode_event_impl(std::string_view frame) {
+  unsigned char buf[4096];
+  json::monotonic_resource mr{buf, sizeof(buf)};
+  json::parse_options opts;
+  // Relayed payloads were accepted by a server with its own depth limit;
+  // the client side only guards against runaway input.
+  opts.max_depth = 1024;
+  json::error_code err;
+  auto jv = json::parse(json::string_view{frame.data(), frame.size()}, err,
+                        &mr, opts);
+  if (err || !jv.is_object())
+    return std::nullopt;
+  auto& envelope = jv.get_object();
+  auto op_str = string_member(envelope, "opcode");
+  if (op_str == nullptr)
+    return std::nullopt;
+  std::string_view name{op_str->data(), op_str->size()};
+  event_reader rd{envelope};
+  auto listener = rd.env_str("listener");
+  auto result = [&]() -> std::optional<event> {
+    if (name == "KEEPALIVE") {
+      return evt::keepalive{rd.payload_raw(), std::move(listener)};
+    } else if (name == "INIT_OK") {
+      auto& pl = rd.payload_obj();
+      return evt::init_ok{rd.str(pl, "user"), rd.str(pl, "id"),
+                          rd.str(pl, "game"), rd.str(pl, "developer"),
+                          std::move(listener)};
+    } else if (name == "ACK_HOST") {
+      auto& pl = rd.payload_obj();
+      return evt::ack_host{rd.str(pl, "lobby_id"), std::move(listener)};
+    } else if (name == "PASSWORD_ACK") {
+      return evt::password_ack{std::move(listener)};
+    } else if (name == "ACK_PEER") {
+      auto& pl = rd.payload_obj();
+      return evt::ack_peer{rd.str(pl, "lobby_id"), rd.str(pl, "id"),
+                           rd.str(pl, "user"), rd.str(pl, "pubkey"),
+                           std::move(listener)};
+    } else if (name == "NEW_HOST") {
+      auto& pl = rd.payload_obj();
+      return evt::new_host{rd.str(pl, "id"), rd.str(pl, "user"),
+                           rd.str(pl, "lobby_id"), rd.str(pl, "pubkey")};
+    } else if (name == "NEW_PEER") {
+      auto& pl = rd.payload_obj();
+      return evt::new_peer{rd.str(pl, "id"), rd.str(pl, "user"),
+                           rd.str(pl, "pubkey")};
+    } else if (name == "PEER_GONE") {
+      return evt::peer_gone{rd.payload_str(), std::move(listener)};
+    } else if (name == "HOST_GONE") {
+      return evt::host_gone{rd.payload_str()};
+    } else if (name == "HOST_RECLAIM") {
+      auto& pl = rd.payload_obj();
+      return evt::host_reclaim{rd.str(pl, "id"), rd.str(pl, "user"),
+                               rd.str(pl, "lobby_id"), std::move(listener)};
+    } else if (name == "LOBBY_CLOSE") {
+      return evt::lobby_close{rd.payload_str()};
+    } else if (name == "MAKE_OFFER" || name == "MAKE_ANSWER"
+               || name == "ICE") {
+      evt::relayed x{opcode_from_name(name), rd.payload_raw(),
+                     rd.env_str("origin")};
+      if (x.origin.empty())
+        return std::nullopt;
+      return x;
+    } else if (name == "RELAY_OK") {
+      return evt::relay_ok{std::move(listener)};
+    } else if (name == "LOCK" || name == "UNLOCK") {
+      auto& pl = rd.payload_obj();
+      evt::lock_state x{rd.str(pl, "lobby_id"), name == "LOCK",
+                        std::move(listener)};
+      // The opcode decides; a contradicting `locked` member is malformed.
+      auto locked = member(pl, "locked");
+      if (locked != nullptr
+          && (!locked->is_bool() || locked->get_bool() != x.locked))
+        return std::nullopt;
+      return x;
+    } else if (name == "SIZE") {
+      auto& pl = rd.payload_obj();
+      return evt::size_state{rd.str(pl, "lobby_id"),
+                             rd.count(pl, "max_peers"), std::move(listener)};
+    } else if (name == "LOBBY_LIST") {
+      return evt::lobby_list{rd.payload_strings(), std::move(listener)};
+    } else if (name == "LOBBY_INFO") {
+      auto& pl = rd.payload_obj();
+      return evt::lobby_info{rd.str(pl, "lobby_id"),
+                             rd.str(pl, "lobby_host_id"),
+                             rd.str(pl, "lobby_host_username"),
+                             rd.count(pl, "max_peers"),
+                             rd.count(pl, "current_peers"),
+                             rd.boolean(pl, "locked"),
+                             rd.boolean(pl, "password_required"),
+                             std::move(listener)};
+    } else if (name == "VIOLATION") {
+      // The close code travels in the WebSocket close frame, not here.
+      return evt::violation{rd.payload_str(), 0, std::move(listener)};
+    }
+    ec code;
+    if (error_from_name(name, code))
+      return evt::error_reply{code, rd.payload_str(), std::move(listener)};
+    return std::nullopt;
+  }();
+  if (!rd.ok())
+    return std::nullopt;
+  return result;
+}
+
+} // namespace
+
+// -- public API -----------------------------------------------------------------
+
+command decode(std::string_view frame, const codec_limits& limits) {
+  try {
+    return decode_impl(frame, limits);
+  } catch (...) {
+    // Only allocation can fail here. The reason fits the small-string
+    // buffer, so building the reply does not allocate again.
+    return cmd::bad_frame{opcode::none, ec::violation, "decoder failed",
+                          close_code::policy_violation, {}};
+  }
+}
+
+cmd::bad_frame binary_frame() {
+  return {opcode::none, ec::violation, "binary frames are not supported",
+          close_code::unsupported_data, {}};
+}
+
+cmd::bad_frame oversized_frame(size_t limit) {
+  std::string reason = "frame exceeds ";
+  put_number(reason, limit);
+  reason += " bytes";
+  return {opcode::none, ec::violation, std::move(reason),
+          close_code::message_too_big, {}};
+}
+
+std::string encode(const event& x) {
+  // Only KEEPALIVE and relayed frames carry payloads of unbounded size.
+  size_t hint = 0;
+  if (auto relay = std::get_if<evt::relayed>(&x))
+    hint = relay->payload.size() + relay->origin.size();
+  else if (auto echo = std::get_if<evt::keepalive>(&x))
+    hint = echo->payload.size() + echo->listener.size();
+  auto result = frame_buffer(hint);
+  std::visit(event_encoder{result}, x);
+  return result;
+}
+
+std::string encode_command(const command& x) {
+  auto result = frame_buffer(0);
+  std::visit(command_encoder{result}, x);
+  return result;
+}
+
+std::optional<event> decode_event(std::string_view frame) {
+  try {
+    return decode_event_impl(frame);
+  } catch (...) {
+    return std::nullopt;
+  }
+}
+
+size_t utf8_length(std::string_view x) {
+  size_t result = 0;
+  for (auto c : x)
+    if ((static_cast<unsigned char>(c) & 0xC0) != 0x80)
+      ++result;
+  return result;
+}
+
+} // namespace omega
