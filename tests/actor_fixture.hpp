@@ -114,6 +114,11 @@ protected:
     EXPECT_EQ(x.listener, listener);
   }
 
+  /// Skips whatever the client received so far.
+  void skip(client& c) {
+    c.cursor = c.log->size();
+  }
+
   /// Expects nothing more for the client.
   void expect_quiet(client& c) {
     for (auto& x : c.unread())

@@ -7,6 +7,11 @@ namespace {
 
 using connection_test = actor_fixture;
 
+cmd::bad_frame bad(opcode op, std::string listener = {}) {
+  return cmd::bad_frame{op, ec::violation, "bad payload",
+                        close_code::policy_violation, std::move(listener)};
+}
+
 TEST_F(connection_test, keepalive_echoes_payload_before_init) {
   auto& c = connect("alice");
   c.send(cmd::keepalive{R"({"a":[1,null]})", "k1"});
@@ -18,13 +23,253 @@ TEST_F(connection_test, keepalive_echoes_payload_before_init) {
   expect_quiet(c);
 }
 
+TEST_F(connection_test, keepalive_works_in_every_state) {
+  auto& h = login("host");
+  host_lobby(h, {"L", false, false, 0, "", "", ""});
+  auto& p = login("peer");
+  join_lobby(p, "L");
+  next<evt::new_peer>(h);
+  h.send(cmd::keepalive{"1", "a"});
+  p.send(cmd::keepalive{"[2]", ""});
+  run();
+  EXPECT_EQ(next<evt::keepalive>(h), (evt::keepalive{"1", "a"}));
+  EXPECT_EQ(next<evt::keepalive>(p), (evt::keepalive{"[2]", ""}));
+}
+
 TEST_F(connection_test, init_ok_reports_account_and_game) {
   auto& c = connect("alice");
   c.send(cmd::init{c.token, "L"});
   run();
-  auto ok = next<evt::init_ok>(c);
-  EXPECT_EQ(ok, (evt::init_ok{"alice", c.id, "Demo Game", "Demo Developer",
-                              "L"}));
+  EXPECT_EQ(next<evt::init_ok>(c), (evt::init_ok{"alice", c.id, "Demo Game",
+                                                 "Demo Developer", "L"}));
+}
+
+TEST_F(connection_test, second_init_on_one_connection_is_session_exists) {
+  auto& c = login("alice");
+  c.send(cmd::init{c.token, "again"});
+  run();
+  expect_error(c, ec::session_exists, "again");
+  // SESSION_EXISTS comes before the payload check.
+  c.send(bad(opcode::init, "bad"));
+  run();
+  expect_error(c, ec::session_exists, "bad");
+  expect_quiet(c);
+}
+
+TEST_F(connection_test, init_with_non_string_payload_is_violation) {
+  auto& c = connect("alice");
+  c.send(bad(opcode::init, "v"));
+  run();
+  auto v = next<evt::violation>(c);
+  EXPECT_EQ(v.close, close_code::policy_violation);
+  EXPECT_EQ(v.listener, "v");
+  // The connection is over: later frames get nothing.
+  c.send(cmd::keepalive{});
+  run();
+  expect_quiet(c);
+}
+
+TEST_F(connection_test, every_command_before_init_is_config_required) {
+  auto& c = connect("alice");
+  std::vector<command> cmds{
+    cmd::config_host{"L", false, false, 0, "", "", "1"},
+    cmd::config_peer{"L", "", "", "2"},
+    cmd::make_offer{"x", "{}", "3"},
+    cmd::make_answer{"x", "{}", "4"},
+    cmd::ice{"x", "{}", "5"},
+    cmd::claim_host{"6"},
+    cmd::transfer_host{"x", "7"},
+    cmd::lock{"8"},
+    cmd::unlock{"9"},
+    cmd::size{3, "10"},
+    cmd::kick{"x", "11"},
+    cmd::lobby_list{"12"},
+    cmd::lobby_info{"L", "13"},
+    // Whatever the payload: a malformed CONFIG_HOST still gets this.
+    bad(opcode::config_host, "14"),
+    bad(opcode::size, "15"),
+    bad(opcode::lobby_info, "16"),
+  };
+  for (auto& x : cmds)
+    std::visit([&](auto& y) { c.send(y); }, x);
+  run();
+  for (size_t i = 1; i <= cmds.size(); ++i)
+    expect_error(c, ec::config_required, std::to_string(i));
+  expect_quiet(c);
+}
+
+TEST_F(connection_test, unknown_opcode_is_a_warning_and_keeps_the_connection) {
+  auto& c = connect("alice");
+  c.send(cmd::bad_frame{opcode::unknown, ec::warning, "unknown opcode: FOO",
+                        0, "w"});
+  c.send(cmd::keepalive{"1", ""});
+  run();
+  auto w = next<evt::error_reply>(c);
+  EXPECT_EQ(w, (evt::error_reply{ec::warning, "unknown opcode: FOO", "w"}));
+  next<evt::keepalive>(c);
+  // And after INIT as well.
+  c.send(cmd::init{c.token, ""});
+  c.send(cmd::bad_frame{opcode::unknown, ec::warning, "unknown opcode: X", 0,
+                        ""});
+  run();
+  next<evt::init_ok>(c);
+  expect_error(c, ec::warning);
+}
+
+TEST_F(connection_test, unreadable_frame_is_violation_with_its_close_code) {
+  auto& c = login("alice");
+  c.send(cmd::bad_frame{opcode::none, ec::violation, "binary frames", 1003,
+                        ""});
+  run();
+  auto v = next<evt::violation>(c);
+  EXPECT_EQ(v.close, 1003);
+  EXPECT_EQ(v.reason, "binary frames");
+}
+
+TEST_F(connection_test, violation_ends_the_connection_and_its_membership) {
+  auto& h = login("host");
+  host_lobby(h, {"L", false, false, 0, "", "", ""});
+  auto& p = login("peer");
+  join_lobby(p, "L");
+  next<evt::new_peer>(h);
+  p.send(cmd::bad_frame{opcode::none, ec::violation, "not JSON", 1008, ""});
+  run();
+  next<evt::violation>(p);
+  EXPECT_EQ(next<evt::peer_gone>(h).id, p.id);
+  EXPECT_TRUE(lobby_of("L")->peers.empty());
+}
+
+TEST_F(connection_test, malformed_payload_after_state_checks) {
+  auto& h = login("host");
+  host_lobby(h, {"L", false, false, 0, "", "", ""});
+  auto& p = login("peer");
+  join_lobby(p, "L");
+  next<evt::new_peer>(h);
+  // ALREADY_HOST / ALREADY_PEER / NOT_HOST come before VIOLATION.
+  h.send(bad(opcode::config_host, "a"));
+  h.send(bad(opcode::config_peer, "b"));
+  p.send(bad(opcode::config_host, "c"));
+  p.send(bad(opcode::config_peer, "d"));
+  p.send(bad(opcode::size, "e"));
+  p.send(bad(opcode::kick, "f"));
+  p.send(bad(opcode::transfer_host, "g"));
+  run();
+  expect_error(h, ec::already_host, "a");
+  expect_error(h, ec::already_host, "b");
+  expect_error(p, ec::already_peer, "c");
+  expect_error(p, ec::already_peer, "d");
+  expect_error(p, ec::not_host, "e");
+  expect_error(p, ec::not_host, "f");
+  expect_error(p, ec::not_host, "g");
+  // From the host, a bad SIZE is a violation.
+  h.send(bad(opcode::size, "h"));
+  run();
+  EXPECT_EQ(next<evt::violation>(h).listener, "h");
+}
+
+TEST_F(connection_test, commands_wait_while_init_is_in_flight) {
+  auto& c = connect("alice");
+  // Pipelined: INIT, then commands that depend on it, then KEEPALIVE.
+  c.send(cmd::init{c.token, "1"});
+  c.send(cmd::config_host{"L", false, false, 0, "", "", "2"});
+  c.send(cmd::keepalive{"", "3"});
+  c.send(cmd::lock{"4"});
+  run();
+  EXPECT_EQ(next<evt::init_ok>(c).listener, "1");
+  EXPECT_EQ(next<evt::ack_host>(c).listener, "2");
+  EXPECT_EQ(next<evt::keepalive>(c).listener, "3");
+  EXPECT_EQ(next<evt::lock_state>(c), (evt::lock_state{"L", true, "4"}));
+  expect_quiet(c);
+}
+
+TEST_F(connection_test, too_many_pipelined_commands_is_violation) {
+  auto& c = connect("alice");
+  c.send(cmd::init{c.token, ""});
+  for (int i = 0; i < 300; ++i)
+    c.send(cmd::keepalive{});
+  run();
+  // The 257th waiting command ends the connection; nothing else goes out.
+  next<evt::violation>(c);
+  expect_quiet(c);
+}
+
+// -- AUTH ----------------------------------------------------------------------------
+
+using auth_test = actor_fixture;
+
+TEST_F(auth_test, unknown_token_is_token_invalid) {
+  auto& c = connect("alice");
+  c.send(cmd::init{"not-a-token", "x"});
+  c.send(cmd::init{"", "y"});
+  run();
+  expect_error(c, ec::token_invalid, "x");
+  expect_error(c, ec::token_invalid, "y");
+  // The connection stays usable.
+  c.send(cmd::init{c.token, ""});
+  run();
+  next<evt::init_ok>(c);
+}
+
+TEST_F(auth_test, expired_token_is_token_expired) {
+  auto& c = connect("alice");
+  now += std::chrono::hours{24};
+  c.send(cmd::init{c.token, "e"});
+  run();
+  expect_error(c, ec::token_expired, "e");
+}
+
+TEST_F(auth_test, token_bound_to_origin_needs_that_origin) {
+  auto& a = connect("alice", "https://evil.example", "https://game.example");
+  a.send(cmd::init{a.token, "o"});
+  run();
+  expect_error(a, ec::token_origin_mismatch, "o");
+  auto& b = connect("bob", "", "https://game.example");
+  b.send(cmd::init{b.token, ""});
+  run();
+  expect_error(b, ec::token_origin_mismatch);
+  auto& c = connect("carol", "https://game.example", "https://game.example");
+  c.send(cmd::init{c.token, ""});
+  run();
+  next<evt::init_ok>(c);
+}
+
+TEST_F(auth_test, token_without_origin_works_from_any_origin) {
+  auto& a = connect("alice", "https://anywhere.example", "");
+  a.send(cmd::init{a.token, ""});
+  run();
+  next<evt::init_ok>(a);
+}
+
+TEST_F(auth_test, one_live_session_per_account) {
+  auto& a = login("alice");
+  // A second connection with a token of the same account.
+  auto& b = connect("alice2");
+  auto token = store->issue_token(a.id, "", now, std::chrono::hours{1});
+  b.send(cmd::init{token, "s"});
+  run();
+  expect_error(b, ec::session_exists, "s");
+  // Once the first connection is gone, the account may log in again.
+  disconnect(a);
+  b.send(cmd::init{token, ""});
+  run();
+  EXPECT_EQ(next<evt::init_ok>(b).id, a.id);
+}
+
+TEST_F(auth_test, check_order_is_invalid_expired_origin_session) {
+  auto& a = login("alice");
+  auto& b = connect("other", "https://b.example");
+  // Expired and bound elsewhere and the account is live: EXPIRED wins.
+  auto t1 = store->issue_token(a.id, "https://a.example", now,
+                               std::chrono::seconds{1});
+  now += std::chrono::seconds{2};
+  b.send(cmd::init{t1, "1"});
+  // Bound elsewhere and the account is live: ORIGIN wins.
+  auto t2 = store->issue_token(a.id, "https://a.example", now,
+                               std::chrono::hours{1});
+  b.send(cmd::init{t2, "2"});
+  run();
+  expect_error(b, ec::token_expired, "1");
+  expect_error(b, ec::token_origin_mismatch, "2");
 }
 
 } // namespace
