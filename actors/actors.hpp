@@ -4,6 +4,7 @@
 #include <string>
 
 #include <caf/actor.hpp>
+#include <caf/atom.hpp>
 #include <caf/fwd.hpp>
 #include <caf/replies_to.hpp>
 #include <caf/typed_actor.hpp>
@@ -16,8 +17,9 @@
 
 namespace omega {
 
-// -- SINK -----------------------------------------------------------------------
+// -- SINK -------------------------------------------------------------------
 
+-
 /// The SINK: the transport side of one client connection. It turns each event
 /// into one frame; a VIOLATION also closes the socket. Tests stand in for the
 /// socket with a recording SINK.
@@ -33,8 +35,9 @@ using sink_actor = caf::typed_actor<
   caf::reacts_to<evt::lobby_info>, caf::reacts_to<evt::error_reply>,
   caf::reacts_to<evt::violation>>;
 
-// -- CONNECTION ---------------------------------------------------------------------
+// -- CONNECTION -------------------------------------------------------------
 
+-
 /// The CONNECTION: one per client. Owns the connection's protocol state
 /// (unauthenticated, lobby-less, host, peer) and is the only sender to its
 /// SINK, so everything a client sees is in one causal order.
@@ -58,8 +61,9 @@ using connection_actor = caf::typed_actor<
   // The receiver's lobby was destroyed, or it was kicked.
   caf::reacts_to<lobby_closed>>;
 
-// -- messages that carry handles ------------------------------------------------------
+// -- messages that carry handles --------------------------------------------
 
+-
 /// CONNECTION -> GAME: create a lobby hosted by the sender.
 struct create_lobby {
   cmd::config_host config;
@@ -103,8 +107,9 @@ typename Inspector::result_type inspect(Inspector& f, joined& x) {
            x.password_checked, x.host);
 }
 
-// -- LOBBY --------------------------------------------------------------------------
+// -- LOBBY ------------------------------------------------------------------
 
+-
 /// The LOBBY: one per lobby. Owns host, peers in join order, password digest,
 /// lock, size, reclaim policy and pending claim; every lobby rule is decided
 /// here, in one mailbox, so races resolve to one order.
@@ -136,8 +141,9 @@ typename Inspector::result_type inspect(Inspector& f, hosting& x) {
   return f(caf::meta::type_name("hosting"), x.lobby, x.instance);
 }
 
-// -- GAME ---------------------------------------------------------------------------
+// -- GAME -------------------------------------------------------------------
 
+-
 /// The GAME: one per UGI. Maps lobby ids to LOBBYs and knows the game's
 /// authenticated connections, the audience of NEW_HOST and LOBBY_CLOSE.
 using game_actor = caf::typed_actor<
@@ -155,8 +161,17 @@ using game_actor = caf::typed_actor<
   // From a LOBBY that is being destroyed: forget it, broadcast LOBBY_CLOSE.
   caf::reacts_to<lobby_closed>>;
 
-// -- AUTH ---------------------------------------------------------------------------
+// -- DIRECTORY --------------------------------------------------------------
 
+-
+/// The DIRECTORY: finds (spawning on first use) the GAME of a UGI, or
+/// answers `ec::violation` for a UGI that is not a registered game.
+using directory_actor = caf::typed_actor<
+  caf::replies_to<caf::get_atom, std::string>::with<game_actor>>;
+
+// -- AUTH -------------------------------------------------------------------
+
+-
 /// The AUTH service: checks INIT tokens and holds one live session per
 /// account (it monitors the CONNECTION that sent the request).
 using auth_actor
@@ -174,6 +189,7 @@ CAF_BEGIN_TYPE_ID_BLOCK(omega_actors, caf::id_block::omega::end)
   CAF_ADD_TYPE_ID(omega_actors, (omega::lobby_actor))
   CAF_ADD_TYPE_ID(omega_actors, (omega::game_actor))
   CAF_ADD_TYPE_ID(omega_actors, (omega::auth_actor))
+  CAF_ADD_TYPE_ID(omega_actors, (omega::directory_actor))
   CAF_ADD_TYPE_ID(omega_actors, (omega::create_lobby))
   CAF_ADD_TYPE_ID(omega_actors, (omega::join_lobby))
   CAF_ADD_TYPE_ID(omega_actors, (omega::joined))

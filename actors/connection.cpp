@@ -18,19 +18,25 @@ std::string context_text(const caf::error& err) {
   return {};
 }
 
+/// Every command except KEEPALIVE, INIT and an unreadable frame needs an
+/// authenticated connection.
+template <class T>
+constexpr bool needs_init = !(std::is_same_v<T, cmd::keepalive>) &&!(
+  std::is_same_v<T, cmd::init>) &&!(std::is_same_v<T, cmd::bad_frame>);
+
 } // namespace
 
-// -- ordering ------------------------------------------------------------------
+// -- ordering ---------------------------------------------------------------
 
-void connection_state::on_command(command&& x) {
+- void connection_state::on_command(command&& x) {
   if (ended)
     return;
   if (!busy)
     return dispatch(std::move(x));
   if (stash.size() >= config.max_pending) {
     auto listener = std::visit([](auto& c) { return c.listener; }, x);
-    return violate("too many commands in flight",
-                   close_code::policy_violation, std::move(listener));
+    return violate("too many commands in flight", close_code::policy_violation,
+                   std::move(listener));
   }
   stash.emplace_back(std::move(x));
 }
@@ -39,9 +45,7 @@ void connection_state::dispatch(command&& x) {
   std::visit(
     [this](auto& c) {
       using type = std::decay_t<decltype(c)>;
-      if constexpr (!std::is_same_v<type, cmd::keepalive>
-                    && !std::is_same_v<type, cmd::init>
-                    && !std::is_same_v<type, cmd::bad_frame>) {
+      if constexpr (needs_init<type>) {
         if (!authenticated)
           return fail(ec::config_required, std::move(c.listener));
       }
@@ -59,9 +63,9 @@ void connection_state::resume() {
   }
 }
 
-// -- commands ----------------------------------------------------------------------
+// -- commands ---------------------------------------------------------------
 
-void connection_state::handle(cmd::keepalive& x) {
+- void connection_state::handle(cmd::keepalive& x) {
   self->send(sink, evt::keepalive{std::move(x.payload), std::move(x.listener)});
 }
 
@@ -79,8 +83,8 @@ void connection_state::handle(cmd::init& x) {
         user = s.user;
         self->send(game, atom::subscribe_v, connection_actor{self});
         self->send(sink, evt::init_ok{std::move(s.user), std::move(s.id),
-                                      std::move(s.game),
-                                      std::move(s.developer), listener});
+                                      std::move(s.game), std::move(s.developer),
+                                      listener});
         resume();
       },
       [this, listener = x.listener](caf::error& err) {
@@ -136,10 +140,10 @@ void connection_state::handle(cmd::config_peer& x) {
         lobby_id = j.lobby_id;
         if (j.password_checked)
           self->send(sink, evt::password_ack{listener});
-        self->send(sink, evt::ack_peer{std::move(j.lobby_id),
-                                       std::move(j.host.id),
-                                       std::move(j.host.user),
-                                       std::move(j.host.pubkey), listener});
+        self->send(sink,
+                   evt::ack_peer{std::move(j.lobby_id), std::move(j.host.id),
+                                 std::move(j.host.user),
+                                 std::move(j.host.pubkey), listener});
         resume();
       },
       [this, listener](caf::error& err) {
@@ -273,10 +277,10 @@ void connection_state::handle(cmd::bad_frame& x) {
   violate(std::move(x.reason), x.close, std::move(x.listener));
 }
 
-// -- replies -------------------------------------------------------------------------
+// -- replies ----------------------------------------------------------------
 
-void connection_state::fail(ec code, std::string listener,
-                            std::string reason) {
+- void
+connection_state::fail(ec code, std::string listener, std::string reason) {
   self->send(sink,
              evt::error_reply{code, std::move(reason), std::move(listener)});
 }
@@ -301,8 +305,8 @@ void connection_state::violate(std::string reason, uint16_t close,
     return;
   ended = true;
   stash.clear();
-  self->send(sink, evt::violation{std::move(reason), close,
-                                  std::move(listener)});
+  self->send(sink,
+             evt::violation{std::move(reason), close, std::move(listener)});
   self->quit(caf::exit_reason::user_shutdown);
 }
 
@@ -313,22 +317,40 @@ void connection_state::leave_lobby() {
   lobby_id.clear();
 }
 
-// -- behavior ---------------------------------------------------------------------------
+// -- behavior ---------------------------------------------------------------
 
-connection_actor::behavior_type
+- connection_actor::behavior_type
 connection(connection_actor::stateful_pointer<connection_state> self,
-           sink_actor sink, auth_actor auth, game_actor game,
+           sink_actor sink, auth_actor auth, directory_actor directory,
            connection_config config) {
   auto& st = self->state;
   st.self = self;
   st.sink = std::move(sink);
   st.auth = std::move(auth);
-  st.game = std::move(game);
+  st.directory = std::move(directory);
   st.config = std::move(config);
+  st.busy = true;
+  self
+    ->request(st.directory, st.config.request_timeout, caf::get_atom_v,
+              st.config.ugi)
+    .then(
+      [=](game_actor& g) {
+        self->state.game = std::move(g);
+        self->state.resume();
+      },
+      [=](caf::error& err) {
+        auto& st = self->state;
+        if (err.category() == caf::atom("omega"))
+          st.violate(context_text(err), close_code::policy_violation, {});
+        else
+          st.violate("game directory unavailable", close_code::internal_error,
+                     {});
+      });
   using role = connection_state::role;
   return {
-    // -- commands from the transport --
-    [=](cmd::keepalive& x) { self->state.on_command(std::move(x)); },
+    // -- commands from the transport -----------------------------------------
+
+    -[=](cmd::keepalive& x) { self->state.on_command(std::move(x)); },
     [=](cmd::init& x) { self->state.on_command(std::move(x)); },
     [=](cmd::config_host& x) { self->state.on_command(std::move(x)); },
     [=](cmd::config_peer& x) { self->state.on_command(std::move(x)); },
@@ -344,8 +366,9 @@ connection(connection_actor::stateful_pointer<connection_state> self,
     [=](cmd::lobby_list& x) { self->state.on_command(std::move(x)); },
     [=](cmd::lobby_info& x) { self->state.on_command(std::move(x)); },
     [=](cmd::bad_frame& x) { self->state.on_command(std::move(x)); },
-    // -- notifications: update the role mirror, then forward --
-    [=](evt::new_host& x) {
+    // -- notifications: update the role mirror, then forward -----------------
+
+    -[=](evt::new_host& x) {
       auto& st = self->state;
       if (st.authenticated && st.current == role::none)
         self->send(st.sink, std::move(x));

@@ -30,25 +30,32 @@ struct connection_state {
   connection_actor::pointer self = nullptr;
   sink_actor sink;
   auth_actor auth;
+  directory_actor directory;
+  /// The GAME of `config.ugi`, found through the DIRECTORY at start.
   game_actor game;
   connection_config config;
 
-  // -- identity (set by INIT) ---------------------------------------------------
-  bool authenticated = false;
-  std::string id;
+  // -- identity (set by INIT)   bool authenticated = false; -----------------
+
+  - std::string id;
   std::string user;
 
-  // -- mirror of the lobby role ---------------------------------------------------
-  // The LOBBY decides; these follow its notifications, in order, and only
-  // serve early answers (ALREADY_HOST, NOT_HOST, ...) and broadcast filtering.
-  role current = role::none;
+  // -- mirror of the lobby role ---------------------------------------------
+
+  -
+    // --------------------------------------------------- The LOBBY decides;
+    // these follow its notifications, in order, and only serve early answers
+    // (ALREADY_HOST, NOT_HOST, ...) and broadcast filtering.
+    role current
+    = role::none;
   lobby_actor lobby;
   uint64_t instance = 0;
   std::string lobby_id;
 
-  // -- ordering ----------------------------------------------------------------------
-  /// True while INIT, CONFIG_HOST or CONFIG_PEER awaits its answer; later
-  /// commands wait in `stash`, so replies keep the order of the commands.
+  // -- ordering -------------------------------------------------------------
+
+  /// True while the GAME lookup, INIT, CONFIG_HOST or CONFIG_PEER awaits its
+  /// answer; later commands wait in `stash`, so replies keep their order.
   bool busy = false;
   std::deque<command> stash;
   /// Set once the connection sent VIOLATION: nothing else goes out.
@@ -96,10 +103,11 @@ struct connection_state {
 /// way a client departs.
 /// @param sink receives every event for the client, in order.
 /// @param auth the AUTH service.
-/// @param game the GAME of the socket's UGI.
+/// @param directory finds the GAME of `config.ugi`; an unknown UGI ends the
+///        connection with VIOLATION (close code 1008) right away.
 connection_actor::behavior_type
 connection(connection_actor::stateful_pointer<connection_state> self,
-           sink_actor sink, auth_actor auth, game_actor game,
+           sink_actor sink, auth_actor auth, directory_actor directory,
            connection_config config);
 
 } // namespace omega

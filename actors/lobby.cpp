@@ -19,8 +19,9 @@ std::array<unsigned char, 32> digest(const std::array<unsigned char, 32>& key,
 
 } // namespace
 
-// -- queries -------------------------------------------------------------------
+// -- queries ----------------------------------------------------------------
 
+-
 bool lobby_state::is_host(const std::string& id) const {
   return host && host->info.id == id;
 }
@@ -51,8 +52,9 @@ evt::lobby_info lobby_state::info() const {
   return result;
 }
 
-// -- transitions -----------------------------------------------------------------
+// -- transitions ------------------------------------------------------------
 
+-
 caf::result<joined> lobby_state::admit(join_lobby& req) {
   if (is_host(req.peer.id))
     return ec::already_host;
@@ -208,8 +210,9 @@ void lobby_state::reply_error(ec code, std::string listener,
              evt::error_reply{code, std::move(reason), std::move(listener)});
 }
 
-// -- behavior ----------------------------------------------------------------------
+// -- behavior ---------------------------------------------------------------
 
+-
 lobby_actor::behavior_type
 lobby(lobby_actor::stateful_pointer<lobby_state> self, cmd::config_host config,
       member_info host, connection_actor host_conn, game_actor game,

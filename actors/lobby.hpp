@@ -46,15 +46,18 @@ struct lobby_state {
   /// message is recognised and ignored.
   uint64_t claim_epoch = 0;
 
-  // -- queries ----------------------------------------------------------------
+  // -- queries --------------------------------------------------------------
+
+-
 
   bool is_host(const std::string& id) const;
   member* find_peer(const std::string& id);
   bool password_matches(const std::string& attempt) const;
   evt::lobby_info info() const;
 
-  // -- transitions --------------------------------------------------------------
+  // -- transitions ----------------------------------------------------------
 
+-
   caf::result<joined> admit(join_lobby& req);
   void forward(relay& x);
   void claim(const std::string& sender, const std::string& listener);

@@ -60,23 +60,31 @@ bool operator==(const init& x, const init& y) {
 }
 
 bool operator==(const config_host& x, const config_host& y) {
-  return x.lobby_id == y.lobby_id && x.allow_host_reclaim == y.allow_host_reclaim && x.allow_peers_to_claim_host == y.allow_peers_to_claim_host && x.max_peers == y.max_peers && x.password == y.password && x.pubkey == y.pubkey && x.listener == y.listener;
+  return x.lobby_id == y.lobby_id
+         && x.allow_host_reclaim == y.allow_host_reclaim
+         && x.allow_peers_to_claim_host == y.allow_peers_to_claim_host
+         && x.max_peers == y.max_peers && x.password == y.password
+         && x.pubkey == y.pubkey && x.listener == y.listener;
 }
 
 bool operator==(const config_peer& x, const config_peer& y) {
-  return x.lobby_id == y.lobby_id && x.password == y.password && x.pubkey == y.pubkey && x.listener == y.listener;
+  return x.lobby_id == y.lobby_id && x.password == y.password
+         && x.pubkey == y.pubkey && x.listener == y.listener;
 }
 
 bool operator==(const make_offer& x, const make_offer& y) {
-  return x.recipient == y.recipient && x.payload == y.payload && x.listener == y.listener;
+  return x.recipient == y.recipient && x.payload == y.payload
+         && x.listener == y.listener;
 }
 
 bool operator==(const make_answer& x, const make_answer& y) {
-  return x.recipient == y.recipient && x.payload == y.payload && x.listener == y.listener;
+  return x.recipient == y.recipient && x.payload == y.payload
+         && x.listener == y.listener;
 }
 
 bool operator==(const ice& x, const ice& y) {
-  return x.recipient == y.recipient && x.payload == y.payload && x.listener == y.listener;
+  return x.recipient == y.recipient && x.payload == y.payload
+         && x.listener == y.listener;
 }
 
 bool operator==(const claim_host& x, const claim_host& y) {
@@ -112,7 +120,8 @@ bool operator==(const lobby_info& x, const lobby_info& y) {
 }
 
 bool operator==(const bad_frame& x, const bad_frame& y) {
-  return x.op == y.op && x.code == y.code && x.reason == y.reason && x.close == y.close && x.listener == y.listener;
+  return x.op == y.op && x.code == y.code && x.reason == y.reason
+         && x.close == y.close && x.listener == y.listener;
 }
 
 } // namespace cmd

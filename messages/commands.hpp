@@ -175,7 +175,9 @@ using command
                  make_answer, ice, claim_host, transfer_host, lock, unlock,
                  size, kick, lobby_list, lobby_info, bad_frame>;
 
-// -- equality, for tests and round trips ----------------------------------
+// -- equality, for tests and round trips ------------------------------------
+
+-
 
 bool operator==(const keepalive& x, const keepalive& y);
 bool operator==(const init& x, const init& y);
@@ -194,7 +196,9 @@ bool operator==(const lobby_list& x, const lobby_list& y);
 bool operator==(const lobby_info& x, const lobby_info& y);
 bool operator==(const bad_frame& x, const bad_frame& y);
 
-// -- inspect ------------------------------------------------------------------
+// -- inspect ----------------------------------------------------------------
+
+-
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, keepalive& x) {

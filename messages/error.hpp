@@ -4,8 +4,8 @@
 #include <string>
 
 #include <caf/error.hpp>
-#include <caf/message.hpp>
 #include <caf/fwd.hpp>
+#include <caf/message.hpp>
 
 namespace omega {
 
@@ -49,6 +49,7 @@ constexpr uint16_t going_away = 1001;
 constexpr uint16_t unsupported_data = 1003;
 constexpr uint16_t policy_violation = 1008;
 constexpr uint16_t message_too_big = 1009;
+constexpr uint16_t internal_error = 1011;
 
 } // namespace close_code
 

@@ -7,7 +7,8 @@ bool operator==(const keepalive& x, const keepalive& y) {
 }
 
 bool operator==(const init_ok& x, const init_ok& y) {
-  return x.user == y.user && x.id == y.id && x.game == y.game && x.developer == y.developer && x.listener == y.listener;
+  return x.user == y.user && x.id == y.id && x.game == y.game
+         && x.developer == y.developer && x.listener == y.listener;
 }
 
 bool operator==(const ack_host& x, const ack_host& y) {
@@ -19,11 +20,13 @@ bool operator==(const password_ack& x, const password_ack& y) {
 }
 
 bool operator==(const ack_peer& x, const ack_peer& y) {
-  return x.lobby_id == y.lobby_id && x.id == y.id && x.user == y.user && x.pubkey == y.pubkey && x.listener == y.listener;
+  return x.lobby_id == y.lobby_id && x.id == y.id && x.user == y.user
+         && x.pubkey == y.pubkey && x.listener == y.listener;
 }
 
 bool operator==(const new_host& x, const new_host& y) {
-  return x.id == y.id && x.user == y.user && x.lobby_id == y.lobby_id && x.pubkey == y.pubkey;
+  return x.id == y.id && x.user == y.user && x.lobby_id == y.lobby_id
+         && x.pubkey == y.pubkey;
 }
 
 bool operator==(const new_peer& x, const new_peer& y) {
@@ -39,7 +42,8 @@ bool operator==(const host_gone& x, const host_gone& y) {
 }
 
 bool operator==(const host_reclaim& x, const host_reclaim& y) {
-  return x.id == y.id && x.user == y.user && x.lobby_id == y.lobby_id && x.listener == y.listener;
+  return x.id == y.id && x.user == y.user && x.lobby_id == y.lobby_id
+         && x.listener == y.listener;
 }
 
 bool operator==(const lobby_close& x, const lobby_close& y) {
@@ -55,11 +59,13 @@ bool operator==(const relay_ok& x, const relay_ok& y) {
 }
 
 bool operator==(const lock_state& x, const lock_state& y) {
-  return x.lobby_id == y.lobby_id && x.locked == y.locked && x.listener == y.listener;
+  return x.lobby_id == y.lobby_id && x.locked == y.locked
+         && x.listener == y.listener;
 }
 
 bool operator==(const size_state& x, const size_state& y) {
-  return x.lobby_id == y.lobby_id && x.max_peers == y.max_peers && x.listener == y.listener;
+  return x.lobby_id == y.lobby_id && x.max_peers == y.max_peers
+         && x.listener == y.listener;
 }
 
 bool operator==(const lobby_list& x, const lobby_list& y) {
@@ -67,7 +73,11 @@ bool operator==(const lobby_list& x, const lobby_list& y) {
 }
 
 bool operator==(const lobby_info& x, const lobby_info& y) {
-  return x.lobby_id == y.lobby_id && x.host_id == y.host_id && x.host_user == y.host_user && x.max_peers == y.max_peers && x.current_peers == y.current_peers && x.locked == y.locked && x.password_required == y.password_required && x.listener == y.listener;
+  return x.lobby_id == y.lobby_id && x.host_id == y.host_id
+         && x.host_user == y.host_user && x.max_peers == y.max_peers
+         && x.current_peers == y.current_peers && x.locked == y.locked
+         && x.password_required == y.password_required
+         && x.listener == y.listener;
 }
 
 bool operator==(const error_reply& x, const error_reply& y) {

@@ -157,12 +157,14 @@ struct violation {
 
 /// One server event, as the transport receives it from a CONNECTION.
 using event
-  = std::variant<keepalive, init_ok, ack_host, password_ack, ack_peer,
-                 new_host, new_peer, peer_gone, host_gone, host_reclaim,
-                 lobby_close, relayed, relay_ok, lock_state, size_state,
-                 lobby_list, lobby_info, error_reply, violation>;
+  = std::variant<keepalive, init_ok, ack_host, password_ack, ack_peer, new_host,
+                 new_peer, peer_gone, host_gone, host_reclaim, lobby_close,
+                 relayed, relay_ok, lock_state, size_state, lobby_list,
+                 lobby_info, error_reply, violation>;
 
-// -- equality, for tests and invariant checks ---------------------------------
+// -- equality, for tests and invariant checks -------------------------------
+
+-
 
 bool operator==(const keepalive& x, const keepalive& y);
 bool operator==(const init_ok& x, const init_ok& y);
@@ -184,7 +186,9 @@ bool operator==(const lobby_info& x, const lobby_info& y);
 bool operator==(const error_reply& x, const error_reply& y);
 bool operator==(const violation& x, const violation& y);
 
-// -- inspect ------------------------------------------------------------------
+// -- inspect ----------------------------------------------------------------
+
+-
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, keepalive& x) {
@@ -209,8 +213,8 @@ typename Inspector::result_type inspect(Inspector& f, password_ack& x) {
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, ack_peer& x) {
-  return f(caf::meta::type_name("ack_peer"), x.lobby_id, x.id, x.user,
-           x.pubkey, x.listener);
+  return f(caf::meta::type_name("ack_peer"), x.lobby_id, x.id, x.user, x.pubkey,
+           x.listener);
 }
 
 template <class Inspector>

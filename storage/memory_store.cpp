@@ -19,8 +19,8 @@ std::string memory_store::issue_token(const std::string& account_id,
                                       wall_clock::time_point issued,
                                       std::chrono::seconds lifetime) {
   auto token = make_token();
-  token_record rec{account_id, users_.at(account_id), issued,
-                   issued + lifetime, std::move(origin)};
+  token_record rec{account_id, users_.at(account_id), issued, issued + lifetime,
+                   std::move(origin)};
   tokens_.emplace(token_digest(token), std::move(rec));
   return token;
 }

@@ -28,9 +28,9 @@ public:
   std::optional<game_record> find_game(std::string_view ugi) override;
 
 private:
-  std::unordered_map<std::string, std::string> users_; // id -> user
+  std::unordered_map<std::string, std::string> users_;   // id -> user
   std::unordered_map<std::string, token_record> tokens_; // digest -> record
-  std::unordered_map<std::string, game_record> games_;  // ugi -> game
+  std::unordered_map<std::string, game_record> games_;   // ugi -> game
 };
 
 } // namespace omega

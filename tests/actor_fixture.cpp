@@ -1,6 +1,5 @@
 #include "tests/actor_fixture.hpp"
 
-
 namespace omega::test {
 
 sink_actor::behavior_type recording_sink(sink_actor::pointer,
@@ -36,6 +35,7 @@ actor_fixture::actor_fixture()
   : sys(cfg),
     sched(dynamic_cast<caf::scheduler::test_coordinator&>(sys.scheduler())) {
   auth = sys.spawn(omega::auth, store, [this] { return now; });
+  dir = sys.spawn(omega::directory, store, settings);
   add_game("Demo Game");
   run();
 }
@@ -43,30 +43,44 @@ actor_fixture::actor_fixture()
 actor_fixture::~actor_fixture() {
   // End every actor explicitly: they hold each other's handles, so nothing
   // would end on its own and the actor system would wait forever.
-  for (auto& g : games) {
+  auto& dst = dynamic_cast<directory_actor::stateful_base<directory_state>&>(
+                *caf::actor_cast<caf::abstract_actor*>(dir))
+                .state;
+  for (auto& kvp : dst.games) {
     auto& st = dynamic_cast<game_actor::stateful_base<game_state>&>(
-                 *caf::actor_cast<caf::abstract_actor*>(g))
+                 *caf::actor_cast<caf::abstract_actor*>(kvp.second))
                  .state;
-    for (auto& kvp : st.lobbies)
-      caf::anon_send_exit(kvp.second.handle, caf::exit_reason::user_shutdown);
+    for (auto& lobby : st.lobbies)
+      caf::anon_send_exit(lobby.second.handle,
+                          caf::exit_reason::user_shutdown);
   }
   for (auto& c : clients) {
     caf::anon_send_exit(c->conn, caf::exit_reason::user_shutdown);
     caf::anon_send_exit(c->sink, caf::exit_reason::user_shutdown);
   }
-  for (auto& g : games)
-    caf::anon_send_exit(g, caf::exit_reason::user_shutdown);
+  caf::anon_send_exit(dir, caf::exit_reason::user_shutdown); // and GAMEs
   caf::anon_send_exit(auth, caf::exit_reason::user_shutdown);
   run();
   clients.clear();
-  games.clear();
   auth = nullptr;
+  dir = nullptr;
 }
 
-game_actor actor_fixture::add_game(const std::string& name) {
+void actor_fixture::add_game(const std::string& name) {
   ugis.emplace_back(store->add_game(name, "Demo Developer"));
-  games.emplace_back(sys.spawn(omega::game, ugis.back(), settings));
-  return games.back();
+}
+
+game_state& actor_fixture::game_of(size_t game_index) {
+  auto self = caf::scoped_actor{sys};
+  auto rh = self->request(dir, caf::infinite, caf::get_atom_v,
+                          ugis.at(game_index));
+  run();
+  game_actor g;
+  rh.receive([&](game_actor& x) { g = std::move(x); },
+             [&](caf::error& err) { ADD_FAILURE() << sys.render(err); });
+  return dynamic_cast<game_actor::stateful_base<game_state>&>(
+           *caf::actor_cast<caf::abstract_actor*>(g))
+    .state;
 }
 
 client& actor_fixture::connect(const std::string& user, std::string origin,
@@ -80,8 +94,7 @@ client& actor_fixture::connect(const std::string& user, std::string origin,
   connection_config conf;
   conf.ugi = ugis.at(game_index);
   conf.origin = std::move(origin);
-  c->conn = sys.spawn(omega::connection, c->sink, auth, games.at(game_index),
-                      conf);
+  c->conn = sys.spawn(omega::connection, c->sink, auth, dir, conf);
   clients.emplace_back(std::move(c));
   run();
   return *clients.back();
@@ -117,9 +130,7 @@ void actor_fixture::join_lobby(client& peer, const std::string& lobby_id,
 
 lobby_state* actor_fixture::lobby_of(const std::string& lobby_id,
                                      size_t game_index) {
-  auto& st = dynamic_cast<game_actor::stateful_base<game_state>&>(
-               *caf::actor_cast<caf::abstract_actor*>(games.at(game_index)))
-               .state;
+  auto& st = game_of(game_index);
   auto i = st.lobbies.find(lobby_id);
   if (i == st.lobbies.end())
     return nullptr;

@@ -12,6 +12,7 @@
 #include "actors/actors.hpp"
 #include "actors/auth.hpp"
 #include "actors/connection.hpp"
+#include "actors/directory.hpp"
 #include "actors/game.hpp"
 #include "actors/lobby.hpp"
 #include "storage/memory_store.hpp"
@@ -65,8 +66,11 @@ protected:
   actor_fixture();
   ~actor_fixture() override;
 
-  /// Registers a game and spawns its GAME actor.
-  game_actor add_game(const std::string& name);
+  /// Registers a game; its GAME is spawned on first use.
+  void add_game(const std::string& name);
+
+  /// Returns the GAME state of game `game_index` (spawning it if needed).
+  game_state& game_of(size_t game_index = 0);
 
   /// Creates an account with a token, and a connected but not yet
   /// authenticated client of `game` (the first game by default).
@@ -146,8 +150,8 @@ protected:
   wall_clock::time_point now = wall_clock::now();
   lobby_settings settings;
   auth_actor auth;
+  directory_actor dir;
   std::vector<std::string> ugis;
-  std::vector<game_actor> games;
   std::vector<std::unique_ptr<client>> clients;
 };
 

@@ -13,7 +13,9 @@ namespace omega {
 
 namespace {
 
-// -- helpers for both directions ----------------------------------------------
+// -- helpers for both directions --------------------------------------------
+
+-
 
 /// Returns the member `key` of `x`, or `nullptr` when it is absent or `null`:
 /// the protocol treats a JSON `null` exactly like a missing member.
@@ -195,6 +197,8 @@ std::string frame_buffer(size_t payload_hint) {
 }
 
 // -- decoding client frames -------------------------------------------------
+
+-
 
 /// Everything the per-opcode decoders need to know about one frame.
 struct frame_context {
@@ -500,7 +504,9 @@ command decode_impl(std::string_view frame, const codec_limits& limits) {
   }
 }
 
-// -- encoding frames ----------------------------------------------------------
+// -- encoding frames --------------------------------------------------------
+
+-
 
 /// Writes one frame: `opcode`, whatever `put_body` writes (the payload, then
 /// `origin` or `recipient`), then `listener` when set. This fixes the member
@@ -783,7 +789,9 @@ struct command_encoder {
   }
 };
 
-// -- decoding server events ---------------------------------------------------
+// -- decoding server events -------------------------------------------------
+
+-
 
 /// Reads server frames leniently about absent members (absent or null means
 /// empty, false or 0, mirroring how `encode` leaves them out) and strictly
@@ -1006,7 +1014,9 @@ std::optional<event> decode_event_impl(std::string_view frame) {
 
 } // namespace
 
-// -- public API -----------------------------------------------------------------
+// -- public API -------------------------------------------------------------
+
+-
 
 command decode(std::string_view frame, const codec_limits& limits) {
   try {

@@ -36,12 +36,23 @@ TEST_F(connection_test, keepalive_works_in_every_state) {
   EXPECT_EQ(next<evt::keepalive>(p), (evt::keepalive{"[2]", ""}));
 }
 
+TEST_F(connection_test, unknown_game_is_violation_right_away) {
+  ugis.push_back("01UNKNOWNGAME0000000000000");
+  auto& c = connect("alice", {}, {}, ugis.size() - 1);
+  auto v = next<evt::violation>(c);
+  EXPECT_EQ(v.close, close_code::policy_violation);
+  EXPECT_NE(v.reason.find("unknown game"), std::string::npos);
+  ugis.back().clear();
+  auto& d = connect("bob", {}, {}, ugis.size() - 1);
+  EXPECT_EQ(next<evt::violation>(d).reason, "missing ugi");
+}
+
 TEST_F(connection_test, init_ok_reports_account_and_game) {
   auto& c = connect("alice");
   c.send(cmd::init{c.token, "L"});
   run();
-  EXPECT_EQ(next<evt::init_ok>(c), (evt::init_ok{"alice", c.id, "Demo Game",
-                                                 "Demo Developer", "L"}));
+  EXPECT_EQ(next<evt::init_ok>(c),
+            (evt::init_ok{"alice", c.id, "Demo Game", "Demo Developer", "L"}));
 }
 
 TEST_F(connection_test, second_init_on_one_connection_is_session_exists) {
@@ -100,8 +111,8 @@ TEST_F(connection_test, every_command_before_init_is_config_required) {
 
 TEST_F(connection_test, unknown_opcode_is_a_warning_and_keeps_the_connection) {
   auto& c = connect("alice");
-  c.send(cmd::bad_frame{opcode::unknown, ec::warning, "unknown opcode: FOO",
-                        0, "w"});
+  c.send(cmd::bad_frame{opcode::unknown, ec::warning, "unknown opcode: FOO", 0,
+                        "w"});
   c.send(cmd::keepalive{"1", ""});
   run();
   auto w = next<evt::error_reply>(c);
@@ -109,8 +120,8 @@ TEST_F(connection_test, unknown_opcode_is_a_warning_and_keeps_the_connection) {
   next<evt::keepalive>(c);
   // And after INIT as well.
   c.send(cmd::init{c.token, ""});
-  c.send(cmd::bad_frame{opcode::unknown, ec::warning, "unknown opcode: X", 0,
-                        ""});
+  c.send(
+    cmd::bad_frame{opcode::unknown, ec::warning, "unknown opcode: X", 0, ""});
   run();
   next<evt::init_ok>(c);
   expect_error(c, ec::warning);
@@ -118,8 +129,8 @@ TEST_F(connection_test, unknown_opcode_is_a_warning_and_keeps_the_connection) {
 
 TEST_F(connection_test, unreadable_frame_is_violation_with_its_close_code) {
   auto& c = login("alice");
-  c.send(cmd::bad_frame{opcode::none, ec::violation, "binary frames", 1003,
-                        ""});
+  c.send(
+    cmd::bad_frame{opcode::none, ec::violation, "binary frames", 1003, ""});
   run();
   auto v = next<evt::violation>(c);
   EXPECT_EQ(v.close, 1003);
@@ -193,8 +204,9 @@ TEST_F(connection_test, too_many_pipelined_commands_is_violation) {
   expect_quiet(c);
 }
 
-// -- AUTH ----------------------------------------------------------------------------
+// -- AUTH -------------------------------------------------------------------
 
+-
 using auth_test = actor_fixture;
 
 TEST_F(auth_test, unknown_token_is_token_invalid) {

@@ -39,8 +39,9 @@ protected:
   std::vector<client*> peers;
 };
 
-// -- CONFIG_HOST ---------------------------------------------------------------------
+// -- CONFIG_HOST ------------------------------------------------------------
 
+-
 TEST_F(lobby_test, config_host_acks_and_announces_to_lobby_less) {
   auto& idle = login("idle");
   auto& fresh = connect("fresh"); // not authenticated: gets nothing
@@ -49,8 +50,8 @@ TEST_F(lobby_test, config_host_acks_and_announces_to_lobby_less) {
   run();
   EXPECT_EQ(next<evt::ack_host>(h), (evt::ack_host{"L", "c"}));
   expect_quiet(h); // the host does not get its own NEW_HOST
-  EXPECT_EQ(next<evt::new_host>(idle), (evt::new_host{h.id, "host", "L",
-                                                      "KEY"}));
+  EXPECT_EQ(next<evt::new_host>(idle),
+            (evt::new_host{h.id, "host", "L", "KEY"}));
   expect_quiet(fresh);
   auto* st = lobby_of("L");
   ASSERT_NE(st, nullptr);
@@ -82,8 +83,9 @@ TEST_F(lobby_test, config_host_errors) {
   expect_error(o, ec::lobby_exists, "3");
 }
 
-// -- CONFIG_PEER ---------------------------------------------------------------------
+// -- CONFIG_PEER ------------------------------------------------------------
 
+-
 TEST_F(lobby_test, config_peer_acks_names_host_and_notifies_it) {
   auto& h = login("host");
   host_lobby(h, {"L", false, false, 0, "", "HKEY", ""});
@@ -175,8 +177,9 @@ TEST_F(lobby_test, max_peers_counts_peers_only) {
   expect_error(p, ec::lobby_full);
 }
 
-// -- relays --------------------------------------------------------------------------
+// -- relays -----------------------------------------------------------------
 
+-
 TEST_F(lobby_test, offer_answer_and_ice_are_relayed_with_origin) {
   populate(open_lobby("L"), 1);
   auto& h = *host;
@@ -230,12 +233,12 @@ TEST_F(lobby_test, relay_recipient_errors) {
   host_lobby(other_host, open_lobby("M"));
   auto& stranger = login("stranger");
   join_lobby(stranger, "M");
-  h.send(cmd::make_offer{"", "{}", "1"});            // missing
-  h.send(cmd::make_offer{stranger.id, "{}", "2"});   // peer elsewhere
-  h.send(cmd::make_offer{h.id, "{}", "3"});          // itself
+  h.send(cmd::make_offer{"", "{}", "1"});          // missing
+  h.send(cmd::make_offer{stranger.id, "{}", "2"}); // peer elsewhere
+  h.send(cmd::make_offer{h.id, "{}", "3"});        // itself
   h.send(cmd::ice{"nobody", "{}", "4"});
-  p.send(cmd::make_answer{q.id, "{}", "5"});         // not the host
-  p.send(cmd::ice{q.id, "{}", "6"});                 // peer to peer
+  p.send(cmd::make_answer{q.id, "{}", "5"});          // not the host
+  p.send(cmd::ice{q.id, "{}", "6"});                  // peer to peer
   p.send(cmd::make_answer{other_host.id, "{}", "7"}); // another host
   run();
   expect_error(h, ec::peer_invalid, "1");
@@ -249,8 +252,9 @@ TEST_F(lobby_test, relay_recipient_errors) {
   expect_quiet(stranger);
 }
 
-// -- LOCK, UNLOCK, SIZE ---------------------------------------------------------------
+// -- LOCK, UNLOCK, SIZE -----------------------------------------------------
 
+-
 TEST_F(lobby_test, lock_unlock_and_size_reply_with_state) {
   populate(open_lobby("L"), 1);
   auto& h = *host;
@@ -283,8 +287,9 @@ TEST_F(lobby_test, shrinking_keeps_peers_already_inside) {
   expect_error(p, ec::lobby_full);
 }
 
-// -- KICK ----------------------------------------------------------------------------
+// -- KICK -------------------------------------------------------------------
 
+-
 TEST_F(lobby_test, kick_closes_the_lobby_for_the_peer_only) {
   populate(open_lobby("L"), 2);
   auto& h = *host;
@@ -311,8 +316,9 @@ TEST_F(lobby_test, kick_errors) {
   expect_error(*host, ec::peer_invalid, "3");
 }
 
-// -- TRANSFER_HOST ---------------------------------------------------------------------
+// -- TRANSFER_HOST ----------------------------------------------------------
 
+-
 TEST_F(lobby_test, transfer_makes_target_host_and_old_host_last_peer) {
   populate(open_lobby("L"), 2);
   auto& idle = login("idle");
@@ -322,8 +328,8 @@ TEST_F(lobby_test, transfer_makes_target_host_and_old_host_last_peer) {
   h.send(cmd::transfer_host{q.id, "t"});
   run();
   auto expected = evt::host_reclaim{q.id, q.user, "L", ""};
-  EXPECT_EQ(next<evt::host_reclaim>(h), (evt::host_reclaim{q.id, q.user, "L",
-                                                           "t"}));
+  EXPECT_EQ(next<evt::host_reclaim>(h),
+            (evt::host_reclaim{q.id, q.user, "L", "t"}));
   EXPECT_EQ(next<evt::host_reclaim>(p), expected);
   EXPECT_EQ(next<evt::host_reclaim>(q), expected);
   EXPECT_EQ(next<evt::new_host>(idle), (evt::new_host{q.id, q.user, "L", ""}));
@@ -353,8 +359,9 @@ TEST_F(lobby_test, transfer_errors) {
   expect_error(*host, ec::peer_invalid, "3");
 }
 
-// -- host departure policies -------------------------------------------------------------
+// -- host departure policies ------------------------------------------------
 
+-
 TEST_F(lobby_test, policy_no_reclaim_closes_the_lobby) {
   populate(open_lobby("L"), 2);
   auto& idle = login("idle");
@@ -489,8 +496,9 @@ TEST_F(lobby_test, peer_departure_notifies_host) {
   expect_quiet(*peers[1]);
 }
 
-// -- LOBBY_LIST, LOBBY_INFO, isolation ------------------------------------------------------
+// -- LOBBY_LIST, LOBBY_INFO, isolation --------------------------------------
 
+-
 TEST_F(lobby_test, lobby_list_shows_password_less_lobbies) {
   auto& a = login("a");
   host_lobby(a, open_lobby("A", 1));
@@ -507,8 +515,7 @@ TEST_F(lobby_test, lobby_list_shows_password_less_lobbies) {
   auto& idle = login("idle");
   idle.send(cmd::lobby_list{"l"});
   run();
-  EXPECT_EQ(next<evt::lobby_list>(idle),
-            (evt::lobby_list{{"A", "C"}, "l"}));
+  EXPECT_EQ(next<evt::lobby_list>(idle), (evt::lobby_list{{"A", "C"}, "l"}));
 }
 
 TEST_F(lobby_test, lobby_info_reports_details) {

@@ -1,0 +1,102 @@
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "storage/auth_store.hpp"
+
+struct sqlite3;
+
+namespace omega {
+
+/// Cost of the argon2id password hash (libsodium crypto_pwhash).
+struct hash_cost {
+  unsigned long long opslimit;
+  size_t memlimit;
+
+  /// libsodium's INTERACTIVE limits: the production default.
+  static hash_cost interactive();
+  /// libsodium's MIN limits: for tests that register many accounts.
+  static hash_cost minimal();
+};
+
+/// Outcome of `register_account`.
+enum class register_status { ok, invalid, taken };
+
+/// The embedded store: one SQLite file in the data folder holding
+/// developers, games, accounts (argon2id hashes) and session tokens (only
+/// their digests). The schema is created on first open and upgraded by
+/// numbered migrations recorded in `PRAGMA user_version`.
+///
+/// One instance is one SQLite connection: use each instance from one thread
+/// at a time. Several instances (threads, processes such as omega-admin) may
+/// share the file; it runs in WAL mode with a busy timeout.
+class sqlite_store : public auth_store {
+public:
+  ~sqlite_store() override;
+
+  /// Opens (creating if needed) `<data_dir>/omega.db`, creating `data_dir`
+  /// too. Returns nullptr and sets `error` on failure.
+  static std::unique_ptr<sqlite_store>
+  open(const std::string& data_dir, std::string& error,
+       hash_cost cost = hash_cost::interactive());
+
+  // -- auth_store -----------------------------------------------------------
+
+-
+
+  std::optional<token_record> find_token(std::string_view token) override;
+
+  std::optional<game_record> find_game(std::string_view ugi) override;
+
+  // -- accounts (HTTP API) --------------------------------------------------
+
+-
+
+  /// Validates (username 3-20 of [A-Za-z0-9_.-], a plausible email, password
+  /// 8-128 characters) and creates an account. Sets `id` on success.
+  register_status register_account(std::string_view username,
+                                   std::string_view email,
+                                   std::string_view password,
+                                   std::string* id = nullptr);
+
+  /// Checks email and password; on success issues a token bound to `origin`
+  /// (empty = any origin) valid for `lifetime`. Returns the token.
+  std::optional<std::string> login(std::string_view email,
+                                   std::string_view password,
+                                   std::string_view origin,
+                                   std::chrono::seconds lifetime);
+
+  // -- operator (omega-admin) -----------------------------------------------
+
+-
+
+  /// Adds a game, creating its developer if needed. Returns the new UGI, or
+  /// an empty string if the developer already has a game of that name.
+  std::string add_game(std::string_view name, std::string_view developer);
+
+  /// Lists all games, oldest first.
+  std::vector<game_record> list_games();
+
+  /// Issues a token for the account with this username or id; nullopt if
+  /// there is no such account.
+  std::optional<std::string> issue_token(std::string_view user,
+                                         std::string_view origin,
+                                         std::chrono::seconds lifetime);
+
+  /// Number of registered games (the server's --demo checks for zero).
+  size_t game_count();
+
+private:
+  explicit sqlite_store(sqlite3* db, hash_cost cost);
+
+  sqlite3* db_;
+  hash_cost cost_;
+};
+
+} // namespace omega
