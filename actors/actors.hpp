@@ -19,7 +19,6 @@ namespace omega {
 
 // -- SINK -------------------------------------------------------------------
 
--
 /// The SINK: the transport side of one client connection. It turns each event
 /// into one frame; a VIOLATION also closes the socket. Tests stand in for the
 /// socket with a recording SINK.
@@ -37,7 +36,6 @@ using sink_actor = caf::typed_actor<
 
 // -- CONNECTION -------------------------------------------------------------
 
--
 /// The CONNECTION: one per client. Owns the connection's protocol state
 /// (unauthenticated, lobby-less, host, peer) and is the only sender to its
 /// SINK, so everything a client sees is in one causal order.
@@ -63,7 +61,6 @@ using connection_actor = caf::typed_actor<
 
 // -- messages that carry handles --------------------------------------------
 
--
 /// CONNECTION -> GAME: create a lobby hosted by the sender.
 struct create_lobby {
   cmd::config_host config;
@@ -109,7 +106,6 @@ typename Inspector::result_type inspect(Inspector& f, joined& x) {
 
 // -- LOBBY ------------------------------------------------------------------
 
--
 /// The LOBBY: one per lobby. Owns host, peers in join order, password digest,
 /// lock, size, reclaim policy and pending claim; every lobby rule is decided
 /// here, in one mailbox, so races resolve to one order.
@@ -143,7 +139,6 @@ typename Inspector::result_type inspect(Inspector& f, hosting& x) {
 
 // -- GAME -------------------------------------------------------------------
 
--
 /// The GAME: one per UGI. Maps lobby ids to LOBBYs and knows the game's
 /// authenticated connections, the audience of NEW_HOST and LOBBY_CLOSE.
 using game_actor = caf::typed_actor<
@@ -163,7 +158,6 @@ using game_actor = caf::typed_actor<
 
 // -- DIRECTORY --------------------------------------------------------------
 
--
 /// The DIRECTORY: finds (spawning on first use) the GAME of a UGI, or
 /// answers `ec::violation` for a UGI that is not a registered game.
 using directory_actor = caf::typed_actor<
@@ -171,7 +165,6 @@ using directory_actor = caf::typed_actor<
 
 // -- AUTH -------------------------------------------------------------------
 
--
 /// The AUTH service: checks INIT tokens and holds one live session per
 /// account (it monitors the CONNECTION that sent the request).
 using auth_actor

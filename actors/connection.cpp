@@ -21,14 +21,22 @@ std::string context_text(const caf::error& err) {
 /// Every command except KEEPALIVE, INIT and an unreadable frame needs an
 /// authenticated connection.
 template <class T>
-constexpr bool needs_init = !(std::is_same_v<T, cmd::keepalive>) &&!(
-  std::is_same_v<T, cmd::init>) &&!(std::is_same_v<T, cmd::bad_frame>);
+struct needs_init : std::true_type {};
+
+template <>
+struct needs_init<cmd::keepalive> : std::false_type {};
+
+template <>
+struct needs_init<cmd::init> : std::false_type {};
+
+template <>
+struct needs_init<cmd::bad_frame> : std::false_type {};
 
 } // namespace
 
 // -- ordering ---------------------------------------------------------------
 
-- void connection_state::on_command(command&& x) {
+void connection_state::on_command(command&& x) {
   if (ended)
     return;
   if (!busy)
@@ -45,7 +53,7 @@ void connection_state::dispatch(command&& x) {
   std::visit(
     [this](auto& c) {
       using type = std::decay_t<decltype(c)>;
-      if constexpr (needs_init<type>) {
+      if constexpr (needs_init<type>::value) {
         if (!authenticated)
           return fail(ec::config_required, std::move(c.listener));
       }
@@ -65,7 +73,7 @@ void connection_state::resume() {
 
 // -- commands ---------------------------------------------------------------
 
-- void connection_state::handle(cmd::keepalive& x) {
+void connection_state::handle(cmd::keepalive& x) {
   self->send(sink, evt::keepalive{std::move(x.payload), std::move(x.listener)});
 }
 
@@ -279,7 +287,7 @@ void connection_state::handle(cmd::bad_frame& x) {
 
 // -- replies ----------------------------------------------------------------
 
-- void
+void
 connection_state::fail(ec code, std::string listener, std::string reason) {
   self->send(sink,
              evt::error_reply{code, std::move(reason), std::move(listener)});
@@ -319,7 +327,7 @@ void connection_state::leave_lobby() {
 
 // -- behavior ---------------------------------------------------------------
 
-- connection_actor::behavior_type
+connection_actor::behavior_type
 connection(connection_actor::stateful_pointer<connection_state> self,
            sink_actor sink, auth_actor auth, directory_actor directory,
            connection_config config) {
@@ -348,9 +356,8 @@ connection(connection_actor::stateful_pointer<connection_state> self,
       });
   using role = connection_state::role;
   return {
-    // -- commands from the transport -----------------------------------------
-
-    -[=](cmd::keepalive& x) { self->state.on_command(std::move(x)); },
+    // Commands from the transport.
+    [=](cmd::keepalive& x) { self->state.on_command(std::move(x)); },
     [=](cmd::init& x) { self->state.on_command(std::move(x)); },
     [=](cmd::config_host& x) { self->state.on_command(std::move(x)); },
     [=](cmd::config_peer& x) { self->state.on_command(std::move(x)); },
@@ -366,9 +373,8 @@ connection(connection_actor::stateful_pointer<connection_state> self,
     [=](cmd::lobby_list& x) { self->state.on_command(std::move(x)); },
     [=](cmd::lobby_info& x) { self->state.on_command(std::move(x)); },
     [=](cmd::bad_frame& x) { self->state.on_command(std::move(x)); },
-    // -- notifications: update the role mirror, then forward -----------------
-
-    -[=](evt::new_host& x) {
+    // Notifications and replies: update the role mirror, then forward.
+    [=](evt::new_host& x) {
       auto& st = self->state;
       if (st.authenticated && st.current == role::none)
         self->send(st.sink, std::move(x));

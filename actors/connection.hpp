@@ -35,19 +35,18 @@ struct connection_state {
   game_actor game;
   connection_config config;
 
-  // -- identity (set by INIT)   bool authenticated = false; -----------------
+  // -- identity (set by INIT) ----------------------------------------------
 
-  - std::string id;
+  bool authenticated = false;
+  std::string id;
   std::string user;
 
   // -- mirror of the lobby role ---------------------------------------------
 
-  -
-    // --------------------------------------------------- The LOBBY decides;
-    // these follow its notifications, in order, and only serve early answers
-    // (ALREADY_HOST, NOT_HOST, ...) and broadcast filtering.
-    role current
-    = role::none;
+  // The LOBBY decides; these follow its notifications, in order, and only
+  // serve early answers (ALREADY_HOST, NOT_HOST, ...) and broadcast
+  // filtering.
+  role current = role::none;
   lobby_actor lobby;
   uint64_t instance = 0;
   std::string lobby_id;

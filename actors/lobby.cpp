@@ -21,7 +21,6 @@ std::array<unsigned char, 32> digest(const std::array<unsigned char, 32>& key,
 
 // -- queries ----------------------------------------------------------------
 
--
 bool lobby_state::is_host(const std::string& id) const {
   return host && host->info.id == id;
 }
@@ -54,7 +53,6 @@ evt::lobby_info lobby_state::info() const {
 
 // -- transitions ------------------------------------------------------------
 
--
 caf::result<joined> lobby_state::admit(join_lobby& req) {
   if (is_host(req.peer.id))
     return ec::already_host;
@@ -212,7 +210,6 @@ void lobby_state::reply_error(ec code, std::string listener,
 
 // -- behavior ---------------------------------------------------------------
 
--
 lobby_actor::behavior_type
 lobby(lobby_actor::stateful_pointer<lobby_state> self, cmd::config_host config,
       member_info host, connection_actor host_conn, game_actor game,

@@ -48,8 +48,6 @@ struct lobby_state {
 
   // -- queries --------------------------------------------------------------
 
--
-
   bool is_host(const std::string& id) const;
   member* find_peer(const std::string& id);
   bool password_matches(const std::string& attempt) const;
@@ -57,7 +55,6 @@ struct lobby_state {
 
   // -- transitions ----------------------------------------------------------
 
--
   caf::result<joined> admit(join_lobby& req);
   void forward(relay& x);
   void claim(const std::string& sender, const std::string& listener);

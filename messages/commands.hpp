@@ -177,8 +177,6 @@ using command
 
 // -- equality, for tests and round trips ------------------------------------
 
--
-
 bool operator==(const keepalive& x, const keepalive& y);
 bool operator==(const init& x, const init& y);
 bool operator==(const config_host& x, const config_host& y);
@@ -197,8 +195,6 @@ bool operator==(const lobby_info& x, const lobby_info& y);
 bool operator==(const bad_frame& x, const bad_frame& y);
 
 // -- inspect ----------------------------------------------------------------
-
--
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, keepalive& x) {

@@ -164,8 +164,6 @@ using event
 
 // -- equality, for tests and invariant checks -------------------------------
 
--
-
 bool operator==(const keepalive& x, const keepalive& y);
 bool operator==(const init_ok& x, const init_ok& y);
 bool operator==(const ack_host& x, const ack_host& y);
@@ -187,8 +185,6 @@ bool operator==(const error_reply& x, const error_reply& y);
 bool operator==(const violation& x, const violation& y);
 
 // -- inspect ----------------------------------------------------------------
-
--
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, keepalive& x) {

@@ -48,15 +48,11 @@ public:
 
   // -- auth_store -----------------------------------------------------------
 
--
-
   std::optional<token_record> find_token(std::string_view token) override;
 
   std::optional<game_record> find_game(std::string_view ugi) override;
 
   // -- accounts (HTTP API) --------------------------------------------------
-
--
 
   /// Validates (username 3-20 of [A-Za-z0-9_.-], a plausible email, password
   /// 8-128 characters) and creates an account. Sets `id` on success.
@@ -73,8 +69,6 @@ public:
                                    std::chrono::seconds lifetime);
 
   // -- operator (omega-admin) -----------------------------------------------
-
--
 
   /// Adds a game, creating its developer if needed. Returns the new UGI, or
   /// an empty string if the developer already has a game of that name.

@@ -51,8 +51,7 @@ actor_fixture::~actor_fixture() {
                  *caf::actor_cast<caf::abstract_actor*>(kvp.second))
                  .state;
     for (auto& lobby : st.lobbies)
-      caf::anon_send_exit(lobby.second.handle,
-                          caf::exit_reason::user_shutdown);
+      caf::anon_send_exit(lobby.second.handle, caf::exit_reason::user_shutdown);
   }
   for (auto& c : clients) {
     caf::anon_send_exit(c->conn, caf::exit_reason::user_shutdown);

@@ -35,8 +35,7 @@ int main(int argc, char** argv) {
     if (line.empty())
       continue;
     auto cmd = omega::decode(line);
-    std::cout << std::visit([](auto& x) { return caf::deep_to_string(x); },
-                            cmd)
+    std::cout << std::visit([](auto& x) { return caf::deep_to_string(x); }, cmd)
               << '\n';
   }
   return 0;

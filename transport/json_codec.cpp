@@ -15,8 +15,6 @@ namespace {
 
 // -- helpers for both directions --------------------------------------------
 
--
-
 /// Returns the member `key` of `x`, or `nullptr` when it is absent or `null`:
 /// the protocol treats a JSON `null` exactly like a missing member.
 const json::value* member(const json::object& x, std::string_view key) {
@@ -28,8 +26,7 @@ const json::value* member(const json::object& x, std::string_view key) {
 
 /// Returns the string member `key` of `x`, or `nullptr` if it is absent or
 /// not a string.
-const json::string* string_member(const json::object& x,
-                                  std::string_view key) {
+const json::string* string_member(const json::object& x, std::string_view key) {
   if (auto ptr = member(x, key))
     return ptr->if_string();
   return nullptr;
@@ -189,6 +186,19 @@ private:
   bool first_ = true;
 };
 
+/// A VIOLATION for a frame that has no readable opcode (and so no listener
+/// either, or none that the codec got to read).
+cmd::bad_frame
+envelope_violation(std::string reason,
+                   uint16_t close = close_code::policy_violation) {
+  cmd::bad_frame result;
+  result.op = opcode::none;
+  result.code = ec::violation;
+  result.reason = std::move(reason);
+  result.close = close;
+  return result;
+}
+
 /// Frames start small; reserving once avoids a few reallocations.
 std::string frame_buffer(size_t payload_hint) {
   std::string result;
@@ -197,8 +207,6 @@ std::string frame_buffer(size_t payload_hint) {
 }
 
 // -- decoding client frames -------------------------------------------------
-
--
 
 /// Everything the per-opcode decoders need to know about one frame.
 struct frame_context {
@@ -403,8 +411,7 @@ command decode_size(frame_context& ctx) {
 
 command decode_lobby_info(frame_context& ctx) {
   cmd::lobby_info result;
-  auto err = read_lobby_id(ctx.payload, "LOBBY_INFO payload",
-                           result.lobby_id);
+  auto err = read_lobby_id(ctx.payload, "LOBBY_INFO payload", result.lobby_id);
   if (!err.empty())
     return ctx.fail(std::move(err));
   result.listener = std::move(ctx.listener);
@@ -431,8 +438,8 @@ command decode_impl(std::string_view frame, const codec_limits& limits) {
   json::parse_options opts;
   opts.max_depth = limits.max_depth;
   json::error_code err;
-  auto jv = json::parse(json::string_view{frame.data(), frame.size()}, err,
-                        &mr, opts);
+  auto jv = json::parse(json::string_view{frame.data(), frame.size()}, err, &mr,
+                        opts);
   if (err) {
     std::string reason;
     if (err == json::error::too_deep) {
@@ -442,16 +449,13 @@ command decode_impl(std::string_view frame, const codec_limits& limits) {
     } else {
       reason = "frame is not valid JSON";
     }
-    return cmd::bad_frame{opcode::none, ec::violation, std::move(reason),
-                          close_code::policy_violation, {}};
+    return envelope_violation(std::move(reason));
   }
   auto envelope = jv.if_object();
   if (envelope == nullptr)
-    return cmd::bad_frame{opcode::none, ec::violation,
-                          "frame must be a JSON object",
-                          close_code::policy_violation, {}};
-  frame_context ctx{opcode::none, member(*envelope, "payload"), *envelope,
-                    limits, {}};
+    return envelope_violation("frame must be a JSON object");
+  frame_context ctx{
+    opcode::none, member(*envelope, "payload"), *envelope, limits, {}};
   if (auto str = string_member(*envelope, "listener"))
     ctx.listener = to_std_string(*str);
   auto op_val = member(*envelope, "opcode");
@@ -489,8 +493,8 @@ command decode_impl(std::string_view frame, const codec_limits& limits) {
     case opcode::size:
       return decode_size(ctx);
     case opcode::kick:
-      return decode_target<cmd::kick>(
-        ctx, "KICK payload must be a peer id string");
+      return decode_target<cmd::kick>(ctx,
+                                      "KICK payload must be a peer id string");
     case opcode::lobby_list:
       return decode_plain<cmd::lobby_list>(ctx);
     case opcode::lobby_info:
@@ -506,14 +510,12 @@ command decode_impl(std::string_view frame, const codec_limits& limits) {
 
 // -- encoding frames --------------------------------------------------------
 
--
-
 /// Writes one frame: `opcode`, whatever `put_body` writes (the payload, then
 /// `origin` or `recipient`), then `listener` when set. This fixes the member
 /// order of every frame in one place.
 template <class F>
-void put_frame(std::string& out, std::string_view op,
-               std::string_view listener, F&& put_body) {
+void put_frame(std::string& out, std::string_view op, std::string_view listener,
+               F&& put_body) {
   object_writer env{out};
   env.str("opcode", op);
   put_body(env);
@@ -791,8 +793,6 @@ struct command_encoder {
 
 // -- decoding server events -------------------------------------------------
 
--
-
 /// Reads server frames leniently about absent members (absent or null means
 /// empty, false or 0, mirroring how `encode` leaves them out) and strictly
 /// about types: a member of the wrong type makes the frame unrecognised.
@@ -916,8 +916,8 @@ std::optional<event> decode_event_impl(std::string_view frame) {
   // the client side only guards against runaway input.
   opts.max_depth = 1024;
   json::error_code err;
-  auto jv = json::parse(json::string_view{frame.data(), frame.size()}, err,
-                        &mr, opts);
+  auto jv = json::parse(json::string_view{frame.data(), frame.size()}, err, &mr,
+                        opts);
   if (err || !jv.is_object())
     return std::nullopt;
   auto& envelope = jv.get_object();
@@ -963,8 +963,7 @@ std::optional<event> decode_event_impl(std::string_view frame) {
                                rd.str(pl, "lobby_id"), std::move(listener)};
     } else if (name == "LOBBY_CLOSE") {
       return evt::lobby_close{rd.payload_str()};
-    } else if (name == "MAKE_OFFER" || name == "MAKE_ANSWER"
-               || name == "ICE") {
+    } else if (name == "MAKE_OFFER" || name == "MAKE_ANSWER" || name == "ICE") {
       evt::relayed x{opcode_from_name(name), rd.payload_raw(),
                      rd.env_str("origin")};
       if (x.origin.empty())
@@ -984,8 +983,8 @@ std::optional<event> decode_event_impl(std::string_view frame) {
       return x;
     } else if (name == "SIZE") {
       auto& pl = rd.payload_obj();
-      return evt::size_state{rd.str(pl, "lobby_id"),
-                             rd.count(pl, "max_peers"), std::move(listener)};
+      return evt::size_state{rd.str(pl, "lobby_id"), rd.count(pl, "max_peers"),
+                             std::move(listener)};
     } else if (name == "LOBBY_LIST") {
       return evt::lobby_list{rd.payload_strings(), std::move(listener)};
     } else if (name == "LOBBY_INFO") {
@@ -1016,30 +1015,26 @@ std::optional<event> decode_event_impl(std::string_view frame) {
 
 // -- public API -------------------------------------------------------------
 
--
-
 command decode(std::string_view frame, const codec_limits& limits) {
   try {
     return decode_impl(frame, limits);
   } catch (...) {
     // Only allocation can fail here. The reason fits the small-string
     // buffer, so building the reply does not allocate again.
-    return cmd::bad_frame{opcode::none, ec::violation, "decoder failed",
-                          close_code::policy_violation, {}};
+    return envelope_violation("decoder failed");
   }
 }
 
 cmd::bad_frame binary_frame() {
-  return {opcode::none, ec::violation, "binary frames are not supported",
-          close_code::unsupported_data, {}};
+  return envelope_violation("binary frames are not supported",
+                            close_code::unsupported_data);
 }
 
 cmd::bad_frame oversized_frame(size_t limit) {
   std::string reason = "frame exceeds ";
   put_number(reason, limit);
   reason += " bytes";
-  return {opcode::none, ec::violation, std::move(reason),
-          close_code::message_too_big, {}};
+  return envelope_violation(std::move(reason), close_code::message_too_big);
 }
 
 std::string encode(const event& x) {

@@ -206,7 +206,6 @@ TEST_F(connection_test, too_many_pipelined_commands_is_violation) {
 
 // -- AUTH -------------------------------------------------------------------
 
--
 using auth_test = actor_fixture;
 
 TEST_F(auth_test, unknown_token_is_token_invalid) {

@@ -41,7 +41,6 @@ protected:
 
 // -- CONFIG_HOST ------------------------------------------------------------
 
--
 TEST_F(lobby_test, config_host_acks_and_announces_to_lobby_less) {
   auto& idle = login("idle");
   auto& fresh = connect("fresh"); // not authenticated: gets nothing
@@ -85,7 +84,6 @@ TEST_F(lobby_test, config_host_errors) {
 
 // -- CONFIG_PEER ------------------------------------------------------------
 
--
 TEST_F(lobby_test, config_peer_acks_names_host_and_notifies_it) {
   auto& h = login("host");
   host_lobby(h, {"L", false, false, 0, "", "HKEY", ""});
@@ -179,7 +177,6 @@ TEST_F(lobby_test, max_peers_counts_peers_only) {
 
 // -- relays -----------------------------------------------------------------
 
--
 TEST_F(lobby_test, offer_answer_and_ice_are_relayed_with_origin) {
   populate(open_lobby("L"), 1);
   auto& h = *host;
@@ -254,7 +251,6 @@ TEST_F(lobby_test, relay_recipient_errors) {
 
 // -- LOCK, UNLOCK, SIZE -----------------------------------------------------
 
--
 TEST_F(lobby_test, lock_unlock_and_size_reply_with_state) {
   populate(open_lobby("L"), 1);
   auto& h = *host;
@@ -289,7 +285,6 @@ TEST_F(lobby_test, shrinking_keeps_peers_already_inside) {
 
 // -- KICK -------------------------------------------------------------------
 
--
 TEST_F(lobby_test, kick_closes_the_lobby_for_the_peer_only) {
   populate(open_lobby("L"), 2);
   auto& h = *host;
@@ -318,7 +313,6 @@ TEST_F(lobby_test, kick_errors) {
 
 // -- TRANSFER_HOST ----------------------------------------------------------
 
--
 TEST_F(lobby_test, transfer_makes_target_host_and_old_host_last_peer) {
   populate(open_lobby("L"), 2);
   auto& idle = login("idle");
@@ -361,7 +355,6 @@ TEST_F(lobby_test, transfer_errors) {
 
 // -- host departure policies ------------------------------------------------
 
--
 TEST_F(lobby_test, policy_no_reclaim_closes_the_lobby) {
   populate(open_lobby("L"), 2);
   auto& idle = login("idle");
@@ -498,7 +491,6 @@ TEST_F(lobby_test, peer_departure_notifies_host) {
 
 // -- LOBBY_LIST, LOBBY_INFO, isolation --------------------------------------
 
--
 TEST_F(lobby_test, lobby_list_shows_password_less_lobbies) {
   auto& a = login("a");
   host_lobby(a, open_lobby("A", 1));

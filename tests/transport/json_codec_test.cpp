@@ -3,6 +3,7 @@
 #include <cstdint>
 #include <random>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include <boost/json.hpp>
@@ -20,8 +21,6 @@ namespace json = boost::json;
 namespace {
 
 // -- helpers ----------------------------------------------------------------
-
--
 
 std::string show(const command& x) {
   return std::visit([](const auto& y) { return caf::deep_to_string(y); }, x);
@@ -110,14 +109,12 @@ void check_rows(const std::vector<decode_row>& rows,
 }
 
 // Escaped and raw UTF-8 samples.
-const std::string emoji = "\xF0\x9F\x98\x80";        // U+1F600, 4 bytes
-const std::string cjk = "\xE6\xBC\xA2\xE5\xAD\x97";   // U+6F22 U+5B57
-const std::string e_acute = "\xC3\xA9";               // U+00E9, 2 bytes
-const std::string emoji_escaped = "\\ud83d\\ude00";   // U+1F600 in JSON
+const std::string emoji = "\xF0\x9F\x98\x80";       // U+1F600, 4 bytes
+const std::string cjk = "\xE6\xBC\xA2\xE5\xAD\x97"; // U+6F22 U+5B57
+const std::string e_acute = "\xC3\xA9";             // U+00E9, 2 bytes
+const std::string emoji_escaped = "\\ud83d\\ude00"; // U+1F600 in JSON
 
 // -- decode: every opcode's valid form --------------------------------------
-
--
 
 std::vector<decode_row> valid_rows() {
   cmd::config_host full;
@@ -199,8 +196,8 @@ std::vector<decode_row> valid_rows() {
        + rep("p", 128) + R"("}})",
      pw128},
     {"config_host 128 code point unicode password",
-     R"({"opcode":"CONFIG_HOST","payload":{"lobby_id":"x","password":")"
-       + emoji + cjk + rep(e_acute, 125) + R"("}})",
+     R"({"opcode":"CONFIG_HOST","payload":{"lobby_id":"x","password":")" + emoji
+       + cjk + rep(e_acute, 125) + R"("}})",
      pw_unicode},
     {"config_host ignores unknown members",
      R"({"opcode":"CONFIG_HOST","payload":{"lobby_id":"x","extra":[1,2],)"
@@ -210,8 +207,8 @@ std::vector<decode_row> valid_rows() {
      config_host_cmd("a")},
     {"config_host 64-character lobby id", config_host_frame(rep("a", 64)),
      config_host_cmd(rep("a", 64))},
-    {"config_host 64 two-byte characters",
-     config_host_frame(rep(e_acute, 64)), config_host_cmd(rep(e_acute, 64))},
+    {"config_host 64 two-byte characters", config_host_frame(rep(e_acute, 64)),
+     config_host_cmd(rep(e_acute, 64))},
     {"config_host 64 emoji", config_host_frame(rep(emoji, 64)),
      config_host_cmd(rep(emoji, 64))},
     {"config_host 64 escaped surrogate pairs",
@@ -233,11 +230,11 @@ std::vector<decode_row> valid_rows() {
      cmd::config_peer{"l", rep("p", 128), "", ""}},
     {"config_peer emoji password", password_frame(emoji + emoji_escaped),
      cmd::config_peer{"l", emoji + emoji, "", ""}},
-    {"make_offer", R"({"opcode":"MAKE_OFFER","payload":{"type":"offer",)"
-                   R"("sdp":"v=0\r\n"},"recipient":"peer-1"})",
+    {"make_offer",
+     R"({"opcode":"MAKE_OFFER","payload":{"type":"offer",)"
+     R"("sdp":"v=0\r\n"},"recipient":"peer-1"})",
      cmd::make_offer{"peer-1", R"({"type":"offer","sdp":"v=0\r\n"})", ""}},
-    {"make_offer without payload",
-     R"({"opcode":"MAKE_OFFER","recipient":"p"})",
+    {"make_offer without payload", R"({"opcode":"MAKE_OFFER","recipient":"p"})",
      cmd::make_offer{"p", "", ""}},
     {"make_offer null payload and non-string recipient",
      R"({"opcode":"MAKE_OFFER","payload":null,"recipient":5})",
@@ -248,8 +245,9 @@ std::vector<decode_row> valid_rows() {
     {"make_answer with escaped string payload",
      R"({"opcode":"MAKE_ANSWER","payload":"a\"b\\c\n","recipient":"h"})",
      cmd::make_answer{"h", R"("a\"b\\c\n")", ""}},
-    {"ice with nested null", R"({"opcode":"ICE","payload":[null,{"a":null}],)"
-                             R"("recipient":"h"})",
+    {"ice with nested null",
+     R"({"opcode":"ICE","payload":[null,{"a":null}],)"
+     R"("recipient":"h"})",
      cmd::ice{"h", R"([null,{"a":null}])", ""}},
     {"ice without recipient", R"({"opcode":"ICE","payload":false})",
      cmd::ice{"", "false", ""}},
@@ -259,8 +257,7 @@ std::vector<decode_row> valid_rows() {
     {"transfer_host", R"({"opcode":"TRANSFER_HOST","payload":"peer-2"})",
      cmd::transfer_host{"peer-2", ""}},
     {"transfer_host with empty target",
-     R"({"opcode":"TRANSFER_HOST","payload":""})",
-     cmd::transfer_host{"", ""}},
+     R"({"opcode":"TRANSFER_HOST","payload":""})", cmd::transfer_host{"", ""}},
     {"lock", R"({"opcode":"LOCK"})", cmd::lock{}},
     {"lock ignores payload", R"({"opcode":"LOCK","payload":5})", cmd::lock{}},
     {"unlock", R"({"opcode":"UNLOCK","payload":null})", cmd::unlock{}},
@@ -287,12 +284,12 @@ std::vector<decode_row> valid_rows() {
      cmd::lobby_info{rep("z", 64), ""}},
     {"whitespace around tokens", " {\n \"opcode\" : \"LOCK\" } \t",
      cmd::lock{}},
-    {"non-string listener is ignored",
-     R"({"opcode":"LOCK","listener":5})", cmd::lock{}},
-    {"null listener is ignored",
-     R"({"opcode":"UNLOCK","listener":null})", cmd::unlock{}},
-    {"emoji listener", R"({"opcode":"LOCK","listener":")" + emoji_escaped
-                         + cjk + R"("})",
+    {"non-string listener is ignored", R"({"opcode":"LOCK","listener":5})",
+     cmd::lock{}},
+    {"null listener is ignored", R"({"opcode":"UNLOCK","listener":null})",
+     cmd::unlock{}},
+    {"emoji listener",
+     R"({"opcode":"LOCK","listener":")" + emoji_escaped + cjk + R"("})",
      cmd::lock{emoji + cjk}},
   };
 }
@@ -318,8 +315,6 @@ TEST(json_codec_decode, valid_frames_echo_listener) {
 }
 
 // -- decode: malformed frames -----------------------------------------------
-
--
 
 std::vector<decode_row> malformed_rows() {
   auto op = [](opcode x, std::string reason, std::string listener = {}) {
@@ -366,8 +361,7 @@ std::vector<decode_row> malformed_rows() {
     {"utf-8 encoded surrogate", "{\"opcode\":\"LOCK\",\"x\":\"\xed\xa0\x80\"}",
      not_json()},
     {"truncated sequence",
-     "{\"opcode\":\"KEEPALIVE\",\"payload\":\"\xe2\x82\"}",
-     not_json()},
+     "{\"opcode\":\"KEEPALIVE\",\"payload\":\"\xe2\x82\"}", not_json()},
     {"lone high surrogate escape",
      R"({"opcode":"KEEPALIVE","payload":"\ud800"})", not_json()},
     {"lone low surrogate escape",
@@ -592,11 +586,10 @@ TEST(json_codec_decode, unknown_opcodes_warn) {
      unknown("VIOLATION")},
     {"opcodes are case-sensitive", R"({"opcode":"lock"})", unknown("lock")},
     {"empty opcode", R"({"opcode":""})", unknown("")},
-    {"long opcode is truncated",
-     R"({"opcode":")" + long_ascii + R"("})", unknown(rep("X", 64))},
+    {"long opcode is truncated", R"({"opcode":")" + long_ascii + R"("})",
+     unknown(rep("X", 64))},
     {"long unicode opcode is cut at a code point",
-     R"({"opcode":")" + long_utf8 + R"("})",
-     unknown("a" + rep(e_acute, 31))},
+     R"({"opcode":")" + long_utf8 + R"("})", unknown("a" + rep(e_acute, 31))},
     {"unknown opcode with bad payload is still a warning",
      R"({"opcode":"SIZES","payload":-1})", unknown("SIZES")},
   });
@@ -641,8 +634,6 @@ TEST(json_codec_decode, binary_and_oversized_frames) {
 
 // -- decode: nesting and size -----------------------------------------------
 
--
-
 std::string nested_array(size_t depth, std::string_view leaf = "1") {
   return rep("[", depth) + std::string{leaf} + rep("]", depth);
 }
@@ -664,9 +655,8 @@ TEST(json_codec_decode, deep_nesting) {
                       + R"(,"recipient":"p"})");
     ASSERT_TRUE(std::holds_alternative<cmd::make_offer>(got)) << show(got);
     EXPECT_EQ(std::get<cmd::make_offer>(got).payload, payload);
-    auto frame = encode(evt::relayed{opcode::make_offer,
-                                     std::get<cmd::make_offer>(got).payload,
-                                     "h"});
+    auto frame = encode(evt::relayed{
+      opcode::make_offer, std::get<cmd::make_offer>(got).payload, "h"});
     EXPECT_EQ(frame, R"({"opcode":"MAKE_OFFER","payload":)" + payload
                        + R"(,"origin":"h"})");
   }
@@ -716,8 +706,6 @@ TEST(json_codec_decode, multi_megabyte_strings) {
 
 // -- opaque payloads --------------------------------------------------------
 
--
-
 const std::vector<std::string>& opaque_payloads() {
   static const std::vector<std::string> payloads = {
     R"({"type":"offer","sdp":"v=0\r\no=- 4611 2 IN IP4 127.0.0.1\r\ns=-\r\n"})",
@@ -747,6 +735,12 @@ const std::vector<std::string>& opaque_payloads() {
   return payloads;
 }
 
+/// True for the three relay commands.
+template <class T>
+constexpr bool is_relay = std::disjunction_v<std::is_same<T, cmd::make_offer>,
+                                             std::is_same<T, cmd::make_answer>,
+                                             std::is_same<T, cmd::ice>>;
+
 json::value parse_frame(const std::string& frame) {
   json::error_code err;
   auto result = json::parse(frame, err);
@@ -766,9 +760,7 @@ TEST(json_codec_opaque, relayed_payloads_survive) {
       std::visit(
         [&](const auto& x) {
           using type = std::decay_t<decltype(x)>;
-          if constexpr (std::is_same_v<type, cmd::make_offer>
-                        || std::is_same_v<type, cmd::make_answer>
-                        || std::is_same_v<type, cmd::ice>) {
+          if constexpr (is_relay<type>) {
             EXPECT_EQ(x.recipient, "r");
             text = x.payload;
           } else {
@@ -790,8 +782,8 @@ TEST(json_codec_opaque, relayed_payloads_survive) {
     auto frame = R"({"opcode":"KEEPALIVE","payload":)" + payload + "}";
     auto got = decode(frame);
     ASSERT_TRUE(std::holds_alternative<cmd::keepalive>(got)) << show(got);
-    auto out = encode(evt::keepalive{std::get<cmd::keepalive>(got).payload,
-                                     "L"});
+    auto out
+      = encode(evt::keepalive{std::get<cmd::keepalive>(got).payload, "L"});
     auto out_val = parse_frame(out);
     EXPECT_EQ(out_val.at("payload"), parse_frame(frame).at("payload"));
     EXPECT_EQ(out_val.at("listener"), json::value("L"));
@@ -823,8 +815,6 @@ TEST(json_codec_opaque, absent_payloads_stay_absent) {
 
 // -- encode: exact frames ---------------------------------------------------
 
--
-
 struct encode_row {
   const char* name;
   event input;
@@ -832,16 +822,15 @@ struct encode_row {
 };
 
 std::vector<encode_row> encode_rows() {
-  evt::lobby_info full_info{"lobby", "host-id", "alice", 8, 3,
-                            true,    false,     "L"};
+  evt::lobby_info full_info{"lobby", "host-id", "alice", 8,
+                            3,       true,      false,   "L"};
   evt::lobby_info hostless{"lobby", "", "", 0, 1, false, true, ""};
   return {
     {"keepalive", evt::keepalive{}, R"({"opcode":"KEEPALIVE"})"},
     {"keepalive with payload and listener",
      evt::keepalive{R"({"t":[1,null]})", "L"},
      R"({"opcode":"KEEPALIVE","payload":{"t":[1,null]},"listener":"L"})"},
-    {"init_ok",
-     evt::init_ok{"alice", "01HZY", "Game", "Dev", "L"},
+    {"init_ok", evt::init_ok{"alice", "01HZY", "Game", "Dev", "L"},
      R"({"opcode":"INIT_OK","payload":{"user":"alice","id":"01HZY",)"
      R"("game":"Game","developer":"Dev"},"listener":"L"})"},
     {"init_ok without listener", evt::init_ok{"a", "b", "c", "d", ""},
@@ -972,8 +961,6 @@ TEST(json_codec_encode, exact_frames) {
 
 // -- round trips ------------------------------------------------------------
 
--
-
 std::vector<command> sample_commands() {
   cmd::config_host host;
   host.lobby_id = "lobby " + emoji;
@@ -1101,8 +1088,6 @@ TEST(json_codec_round_trip, unrecognised_events) {
 }
 
 // -- robustness -------------------------------------------------------------
-
--
 
 TEST(json_codec_robustness, mutated_frames_never_break_the_contract) {
   // Random byte edits of valid frames: decode must always return, and every

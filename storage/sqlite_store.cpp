@@ -1,0 +1,613 @@
+#include "storage/sqlite_store.hpp"
+
+#include <cstdint>
+#include <exception>
+#include <filesystem>
+#include <iterator>
+#include <map>
+#include <mutex>
+#include <utility>
+
+#include <sodium.h>
+#include <sqlite3.h>
+
+namespace omega {
+
+namespace {
+
+// -- schema
+// ---------------------------------------------------------------------
+
+/// The migrations, in order: `PRAGMA user_version` counts how many of them a
+/// database has seen. Never edit an entry once released; append a new one.
+/// Times are unix milliseconds, ids ULIDs.
+constexpr const char* migrations[] = {
+  // 1: the initial schema.
+  "CREATE TABLE developers ("
+  "  id TEXT PRIMARY KEY,"
+  "  name TEXT UNIQUE NOT NULL,"
+  "  created INTEGER"
+  ");"
+  "CREATE TABLE games ("
+  "  ugi TEXT PRIMARY KEY,"
+  "  name TEXT NOT NULL,"
+  "  developer_id TEXT NOT NULL REFERENCES developers(id),"
+  "  created INTEGER,"
+  "  UNIQUE(developer_id, name)"
+  ");"
+  "CREATE TABLE accounts ("
+  "  id TEXT PRIMARY KEY,"
+  "  username TEXT NOT NULL UNIQUE COLLATE NOCASE,"
+  "  email TEXT NOT NULL UNIQUE COLLATE NOCASE,"
+  "  password_hash TEXT NOT NULL,"
+  "  created INTEGER"
+  ");"
+  "CREATE TABLE tokens ("
+  "  digest TEXT PRIMARY KEY,"
+  "  account_id TEXT NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,"
+  "  issued INTEGER NOT NULL,"
+  "  expires INTEGER NOT NULL,"
+  "  origin TEXT NOT NULL DEFAULT ''"
+  ");"
+  "CREATE INDEX tokens_expires ON tokens(expires);",
+};
+
+constexpr int schema_version = static_cast<int>(std::size(migrations));
+
+/// Tokens expired for longer than this are dropped on open. The grace period
+/// keeps recently expired tokens around so AUTH can still tell "expired"
+/// from "unknown".
+constexpr int64_t purge_grace_ms = 24 * 60 * 60 * 1000;
+
+// -- time
+// -----------------------------------------------------------------------
+
+int64_t to_ms(wall_clock::time_point x) {
+  using std::chrono::duration_cast;
+  using std::chrono::milliseconds;
+  return duration_cast<milliseconds>(x.time_since_epoch()).count();
+}
+
+wall_clock::time_point from_ms(int64_t x) {
+  using std::chrono::duration_cast;
+  using std::chrono::milliseconds;
+  return wall_clock::time_point{
+    duration_cast<wall_clock::duration>(milliseconds{x})};
+}
+
+int64_t now_ms() {
+  return to_ms(wall_clock::now());
+}
+
+// -- SQLite helpers
+// -------------------------------------------------------------
+
+/// A prepared statement that finalizes itself. Every store function prepares
+/// its statements afresh: the store is not hot enough for a cache to pay for
+/// its bookkeeping.
+class statement {
+public:
+  statement(sqlite3* db, const char* sql) {
+    ok_ = sqlite3_prepare_v2(db, sql, -1, &stmt_, nullptr) == SQLITE_OK;
+  }
+
+  statement(const statement&) = delete;
+  statement& operator=(const statement&) = delete;
+
+  ~statement() {
+    sqlite3_finalize(stmt_);
+  }
+
+  /// Whether preparing and all binds so far succeeded.
+  bool ok() const {
+    return ok_;
+  }
+
+  statement& bind(int index, std::string_view x) {
+    // A null data pointer would bind SQL NULL, not an empty string, and
+    // trip the NOT NULL constraints.
+    auto data = x.data() != nullptr ? x.data() : "";
+    if (ok_)
+      ok_ = sqlite3_bind_text(stmt_, index, data, static_cast<int>(x.size()),
+                              SQLITE_TRANSIENT)
+            == SQLITE_OK;
+    return *this;
+  }
+
+  statement& bind(int index, int64_t x) {
+    if (ok_)
+      ok_ = sqlite3_bind_int64(stmt_, index, x) == SQLITE_OK;
+    return *this;
+  }
+
+  /// Runs one step; returns SQLITE_ROW, SQLITE_DONE or an error code.
+  int step() {
+    return ok_ ? sqlite3_step(stmt_) : SQLITE_ERROR;
+  }
+
+  std::string text(int column) const {
+    auto str = sqlite3_column_text(stmt_, column);
+    if (str == nullptr)
+      return {};
+    return std::string(
+      reinterpret_cast<const char*>(str),
+      static_cast<size_t>(sqlite3_column_bytes(stmt_, column)));
+  }
+
+  int64_t int64(int column) const {
+    return sqlite3_column_int64(stmt_, column);
+  }
+
+private:
+  sqlite3_stmt* stmt_ = nullptr;
+  bool ok_ = false;
+};
+
+/// Runs SQL without parameters (schema scripts, transaction control).
+bool exec(sqlite3* db, const char* sql, std::string* error = nullptr) {
+  char* msg = nullptr;
+  auto rc = sqlite3_exec(db, sql, nullptr, nullptr, &msg);
+  if (rc != SQLITE_OK && error != nullptr)
+    *error = msg != nullptr ? msg : sqlite3_errstr(rc);
+  sqlite3_free(msg);
+  return rc == SQLITE_OK;
+}
+
+/// Whether the last failure on `db` was a UNIQUE or PRIMARY KEY violation,
+/// i.e. a duplicate rather than a broken database.
+bool is_duplicate(sqlite3* db) {
+  auto rc = sqlite3_extended_errcode(db);
+  return rc == SQLITE_CONSTRAINT_UNIQUE || rc == SQLITE_CONSTRAINT_PRIMARYKEY;
+}
+
+/// A write transaction that rolls back unless committed. IMMEDIATE takes the
+/// write lock up front, so a concurrent writer makes us wait (busy timeout)
+/// at BEGIN instead of failing halfway through.
+class transaction {
+public:
+  explicit transaction(sqlite3* db) : db_(db) {
+    active_ = exec(db_, "BEGIN IMMEDIATE");
+  }
+
+  transaction(const transaction&) = delete;
+  transaction& operator=(const transaction&) = delete;
+
+  ~transaction() {
+    if (active_)
+      exec(db_, "ROLLBACK");
+  }
+
+  bool ok() const {
+    return active_;
+  }
+
+  bool commit() {
+    if (!active_ || !exec(db_, "COMMIT"))
+      return false;
+    active_ = false;
+    return true;
+  }
+
+private:
+  sqlite3* db_;
+  bool active_ = false;
+};
+
+std::optional<int> user_version(sqlite3* db) {
+  statement stmt{db, "PRAGMA user_version"};
+  if (stmt.step() != SQLITE_ROW)
+    return std::nullopt;
+  return static_cast<int>(stmt.int64(0));
+}
+
+/// Brings the schema up to `schema_version`, one migration per transaction.
+/// The version is re-read inside each transaction so that two processes
+/// opening a fresh database at once do not both apply the same migration.
+/// An up-to-date database is only read, never written.
+bool migrate(sqlite3* db, std::string& error) {
+  auto check = [&](std::optional<int> version) {
+    if (!version)
+      error = std::string{"cannot read schema version: "} + sqlite3_errmsg(db);
+    else if (*version > schema_version)
+      error = "database schema is newer than this omega";
+    else
+      return true;
+    return false;
+  };
+  auto version = user_version(db);
+  if (!check(version))
+    return false;
+  while (*version < schema_version) {
+    transaction tx{db};
+    if (!tx.ok()) {
+      error = std::string{"cannot start migration: "} + sqlite3_errmsg(db);
+      return false;
+    }
+    version = user_version(db);
+    if (!check(version))
+      return false;
+    if (*version == schema_version)
+      break; // Another process migrated while we waited for the lock.
+    auto next = std::to_string(*version + 1);
+    // PRAGMA takes no parameters; the value is our own integer.
+    auto set_version = "PRAGMA user_version = " + next;
+    std::string msg;
+    if (!exec(db, migrations[*version], &msg)
+        || !exec(db, set_version.c_str(), &msg)) {
+      error = "migration " + next + " failed: " + msg;
+      return false;
+    }
+    if (!tx.commit()) {
+      error = "migration " + next + " failed: " + sqlite3_errmsg(db);
+      return false;
+    }
+    ++*version;
+  }
+  return true;
+}
+
+// -- validation
+// -----------------------------------------------------------------
+
+bool valid_username(std::string_view x) {
+  if (x.size() < 3 || x.size() > 20)
+    return false;
+  for (auto c : x) {
+    auto ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')
+              || (c >= '0' && c <= '9') || c == '_' || c == '.' || c == '-';
+    if (!ok)
+      return false;
+  }
+  return true;
+}
+
+/// Only catches obvious typos: whether the address exists is the mail
+/// server's business, and stricter rules reject real addresses.
+bool valid_email(std::string_view x) {
+  if (x.size() > 254)
+    return false;
+  for (auto c : x)
+    if (static_cast<unsigned char>(c) <= ' ' || c == '\x7f')
+      return false;
+  auto at = x.find('@');
+  if (at == std::string_view::npos || at == 0
+      || x.find('@', at + 1) != std::string_view::npos)
+    return false;
+  auto domain = x.substr(at + 1);
+  return domain.find('.') != std::string_view::npos && domain.front() != '.'
+         && domain.back() != '.';
+}
+
+bool valid_password(std::string_view x) {
+  return x.size() >= 8 && x.size() <= 128;
+}
+
+// -- passwords
+// ------------------------------------------------------------------
+
+bool init_sodium() {
+  return sodium_init() >= 0;
+}
+
+/// libsodium wants a valid pointer even for an empty password.
+const char* data_of(std::string_view x) {
+  return x.data() != nullptr ? x.data() : "";
+}
+
+std::optional<std::string> hash_password(std::string_view password,
+                                         hash_cost cost) {
+  char out[crypto_pwhash_STRBYTES];
+  if (!init_sodium()
+      || crypto_pwhash_str_alg(out, data_of(password), password.size(),
+                               cost.opslimit, cost.memlimit,
+                               crypto_pwhash_ALG_ARGON2ID13)
+           != 0)
+    return std::nullopt;
+  return std::string{out};
+}
+
+bool verify_password(const std::string& hash, std::string_view password) {
+  return init_sodium()
+         && crypto_pwhash_str_verify(hash.c_str(), data_of(password),
+                                     password.size())
+              == 0;
+}
+
+/// A hash to verify against when the email is unknown, so that a failed
+/// login takes as long either way and does not reveal which emails have
+/// accounts. One per cost, shared by all stores (hence the lock).
+std::string dummy_hash(hash_cost cost) {
+  static std::mutex mtx;
+  static std::map<std::pair<unsigned long long, size_t>, std::string> cache;
+  std::lock_guard<std::mutex> guard{mtx};
+  auto& result = cache[{cost.opslimit, cost.memlimit}];
+  if (result.empty())
+    result = hash_password(make_token(), cost).value_or("");
+  return result;
+}
+
+// -- tokens
+// ---------------------------------------------------------------------
+
+std::optional<std::string>
+insert_token(sqlite3* db, const std::string& account_id,
+             std::string_view origin, std::chrono::seconds lifetime) {
+  auto token = make_token();
+  auto issued = now_ms();
+  auto expires = issued + static_cast<int64_t>(lifetime.count()) * 1000;
+  statement stmt{db, "INSERT INTO tokens(digest, account_id, issued, expires,"
+                     " origin) VALUES (?1, ?2, ?3, ?4, ?5)"};
+  stmt.bind(1, token_digest(token))
+    .bind(2, account_id)
+    .bind(3, issued)
+    .bind(4, expires)
+    .bind(5, origin);
+  if (stmt.step() != SQLITE_DONE)
+    return std::nullopt;
+  return token;
+}
+
+} // namespace
+
+// -- hash_cost
+// ------------------------------------------------------------------
+
+hash_cost hash_cost::interactive() {
+  return {crypto_pwhash_OPSLIMIT_INTERACTIVE,
+          crypto_pwhash_MEMLIMIT_INTERACTIVE};
+}
+
+hash_cost hash_cost::minimal() {
+  return {crypto_pwhash_OPSLIMIT_MIN, crypto_pwhash_MEMLIMIT_MIN};
+}
+
+// -- sqlite_store
+// ---------------------------------------------------------------
+
+sqlite_store::sqlite_store(sqlite3* db, hash_cost cost) : db_(db), cost_(cost) {
+  // nop
+}
+
+sqlite_store::~sqlite_store() {
+  // Statements are finalized by their owners, so close cannot be busy.
+  sqlite3_close(db_);
+}
+
+std::unique_ptr<sqlite_store> sqlite_store::open(const std::string& data_dir,
+                                                 std::string& error,
+                                                 hash_cost cost) {
+  try {
+    if (!init_sodium()) {
+      error = "libsodium failed to initialize";
+      return nullptr;
+    }
+    std::error_code ec;
+    std::filesystem::create_directories(data_dir, ec);
+    if (ec) {
+      error = "cannot create " + data_dir + ": " + ec.message();
+      return nullptr;
+    }
+    auto path = (std::filesystem::path{data_dir} / "omega.db").string();
+    sqlite3* db = nullptr;
+    auto rc = sqlite3_open_v2(path.c_str(), &db,
+                              SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE
+                                | SQLITE_OPEN_NOMUTEX,
+                              nullptr);
+    // Owning the handle right away closes it on every error path below.
+    std::unique_ptr<sqlite_store> result{new sqlite_store(db, cost)};
+    if (rc != SQLITE_OK) {
+      error = "cannot open " + path + ": "
+              + (db != nullptr ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
+      return nullptr;
+    }
+    sqlite3_extended_result_codes(db, 1);
+    sqlite3_busy_timeout(db, 5000);
+    // WAL lets the server read while omega-admin writes; NORMAL sync is
+    // durable across crashes of the process and fsyncs only at checkpoints.
+    std::string msg;
+    if (!exec(db, "PRAGMA journal_mode=WAL", &msg)
+        || !exec(db, "PRAGMA synchronous=NORMAL", &msg)
+        || !exec(db, "PRAGMA foreign_keys=ON", &msg)) {
+      error = "cannot configure " + path + ": " + msg;
+      return nullptr;
+    }
+    if (!migrate(db, error))
+      return nullptr;
+    // Housekeeping only: a failure here does not make the store unusable.
+    statement purge{db, "DELETE FROM tokens WHERE expires < ?1"};
+    purge.bind(1, now_ms() - purge_grace_ms).step();
+    return result;
+  } catch (const std::exception& e) {
+    error = e.what();
+  } catch (...) {
+    error = "unknown error";
+  }
+  return nullptr;
+}
+
+std::optional<token_record> sqlite_store::find_token(std::string_view token) {
+  try {
+    statement stmt{db_, "SELECT t.account_id, a.username, t.issued,"
+                        " t.expires, t.origin FROM tokens t"
+                        " JOIN accounts a ON a.id = t.account_id"
+                        " WHERE t.digest = ?1"};
+    stmt.bind(1, token_digest(token));
+    if (stmt.step() != SQLITE_ROW)
+      return std::nullopt;
+    return token_record{stmt.text(0), stmt.text(1), from_ms(stmt.int64(2)),
+                        from_ms(stmt.int64(3)), stmt.text(4)};
+  } catch (...) {
+    return std::nullopt;
+  }
+}
+
+std::optional<game_record> sqlite_store::find_game(std::string_view ugi) {
+  try {
+    statement stmt{db_, "SELECT g.ugi, g.name, d.name FROM games g"
+                        " JOIN developers d ON d.id = g.developer_id"
+                        " WHERE g.ugi = ?1"};
+    stmt.bind(1, ugi);
+    if (stmt.step() != SQLITE_ROW)
+      return std::nullopt;
+    return game_record{stmt.text(0), stmt.text(1), stmt.text(2)};
+  } catch (...) {
+    return std::nullopt;
+  }
+}
+
+register_status sqlite_store::register_account(std::string_view username,
+                                               std::string_view email,
+                                               std::string_view password,
+                                               std::string* id) {
+  // The status enum has no "internal error"; such failures report `invalid`,
+  // which at least never claims a name is taken when it is not.
+  try {
+    if (!valid_username(username) || !valid_email(email)
+        || !valid_password(password))
+      return register_status::invalid;
+    auto hash = hash_password(password, cost_);
+    if (!hash)
+      return register_status::invalid;
+    auto new_id = make_ulid();
+    statement stmt{db_, "INSERT INTO accounts(id, username, email,"
+                        " password_hash, created)"
+                        " VALUES (?1, ?2, ?3, ?4, ?5)"};
+    stmt.bind(1, new_id)
+      .bind(2, username)
+      .bind(3, email)
+      .bind(4, *hash)
+      .bind(5, now_ms());
+    if (stmt.step() != SQLITE_DONE)
+      return is_duplicate(db_) ? register_status::taken
+                               : register_status::invalid;
+    if (id != nullptr)
+      *id = std::move(new_id);
+    return register_status::ok;
+  } catch (...) {
+    return register_status::invalid;
+  }
+}
+
+std::optional<std::string>
+sqlite_store::login(std::string_view email, std::string_view password,
+                    std::string_view origin, std::chrono::seconds lifetime) {
+  try {
+    std::string account_id;
+    std::string hash;
+    {
+      statement stmt{db_, "SELECT id, password_hash FROM accounts"
+                          " WHERE email = ?1"};
+      stmt.bind(1, email);
+      switch (stmt.step()) {
+        case SQLITE_ROW:
+          account_id = stmt.text(0);
+          hash = stmt.text(1);
+          break;
+        case SQLITE_DONE:
+          break;
+        default:
+          return std::nullopt;
+      }
+    }
+    if (account_id.empty()) {
+      verify_password(dummy_hash(cost_), password);
+      return std::nullopt;
+    }
+    if (!verify_password(hash, password))
+      return std::nullopt;
+    return insert_token(db_, account_id, origin, lifetime);
+  } catch (...) {
+    return std::nullopt;
+  }
+}
+
+std::string sqlite_store::add_game(std::string_view name,
+                                   std::string_view developer) {
+  try {
+    if (name.empty() || developer.empty())
+      return {};
+    transaction tx{db_};
+    if (!tx.ok())
+      return {};
+    auto now = now_ms();
+    {
+      statement stmt{db_, "INSERT OR IGNORE INTO developers(id, name, created)"
+                          " VALUES (?1, ?2, ?3)"};
+      stmt.bind(1, make_ulid()).bind(2, developer).bind(3, now);
+      if (stmt.step() != SQLITE_DONE)
+        return {};
+    }
+    std::string developer_id;
+    {
+      statement stmt{db_, "SELECT id FROM developers WHERE name = ?1"};
+      stmt.bind(1, developer);
+      if (stmt.step() != SQLITE_ROW)
+        return {};
+      developer_id = stmt.text(0);
+    }
+    auto ugi = make_ulid();
+    {
+      statement stmt{db_, "INSERT INTO games(ugi, name, developer_id, created)"
+                          " VALUES (?1, ?2, ?3, ?4)"};
+      stmt.bind(1, ugi).bind(2, name).bind(3, developer_id).bind(4, now);
+      if (stmt.step() != SQLITE_DONE)
+        return {};
+    }
+    if (!tx.commit())
+      return {};
+    return ugi;
+  } catch (...) {
+    return {};
+  }
+}
+
+std::vector<game_record> sqlite_store::list_games() {
+  std::vector<game_record> result;
+  try {
+    statement stmt{db_, "SELECT g.ugi, g.name, d.name FROM games g"
+                        " JOIN developers d ON d.id = g.developer_id"
+                        " ORDER BY g.created, g.ugi"};
+    int rc;
+    while ((rc = stmt.step()) == SQLITE_ROW)
+      result.push_back(game_record{stmt.text(0), stmt.text(1), stmt.text(2)});
+    if (rc != SQLITE_DONE)
+      result.clear();
+  } catch (...) {
+    result.clear();
+  }
+  return result;
+}
+
+std::optional<std::string>
+sqlite_store::issue_token(std::string_view user, std::string_view origin,
+                          std::chrono::seconds lifetime) {
+  try {
+    std::string account_id;
+    {
+      // Usernames have at most 20 characters and ids 26, so a value cannot
+      // match one account by name and another by id.
+      statement stmt{db_, "SELECT id FROM accounts"
+                          " WHERE username = ?1 OR id = ?1"};
+      stmt.bind(1, user);
+      if (stmt.step() != SQLITE_ROW)
+        return std::nullopt;
+      account_id = stmt.text(0);
+    }
+    return insert_token(db_, account_id, origin, lifetime);
+  } catch (...) {
+    return std::nullopt;
+  }
+}
+
+size_t sqlite_store::game_count() {
+  try {
+    statement stmt{db_, "SELECT COUNT(*) FROM games"};
+    if (stmt.step() != SQLITE_ROW)
+      return 0;
+    return static_cast<size_t>(stmt.int64(0));
+  } catch (...) {
+    return 0;
+  }
+}
+
+} // namespace omega

@@ -1,0 +1,1 @@
+#include "tests/actor_fixture.hpp"

@@ -1,0 +1,317 @@
+/// omega-admin: the operator's tool for the store in the data folder. It
+/// registers games (the server only admits games it knows), creates accounts
+/// and issues tokens, e.g. for load tests, without going through the server.
+/// It opens the same SQLite file as a running server, which is safe: the
+/// store runs in WAL mode with a busy timeout.
+///
+/// Output is meant for scripts: each command prints only its result on
+/// stdout; messages go to stderr.
+
+#include <chrono>
+#include <cstdint>
+#include <iostream>
+#include <map>
+#include <memory>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "storage/sqlite_store.hpp"
+
+namespace {
+
+constexpr const char* usage
+  = "usage: omega-admin [--data-dir DIR] COMMAND ...\n"
+    "\n"
+    "commands:\n"
+    "  game add NAME --developer DEV\n"
+    "      registers a game and prints its UGI\n"
+    "  game list\n"
+    "      prints UGI<TAB>NAME<TAB>DEVELOPER per game, oldest first\n"
+    "  user add USERNAME --email EMAIL --password PASSWORD\n"
+    "      creates an account and prints its id\n"
+    "  user add-many PREFIX COUNT [--password PASSWORD]\n"
+    "      creates accounts PREFIX0 .. PREFIX<COUNT-1> (emails\n"
+    "      PREFIX<i>@example.test, password 'password123' by default) with\n"
+    "      a cheap password hash, each with a 24 h token; prints\n"
+    "      ID<TAB>USERNAME<TAB>TOKEN per account (for load tests)\n"
+    "  token issue USER [--origin ORIGIN] [--lifetime SECONDS]\n"
+    "      issues a token for a username or account id and prints it\n"
+    "      (default: any origin, 86400 seconds)\n"
+    "\n"
+    "options:\n"
+    "  --data-dir DIR   the server's data folder (default: ./data)\n"
+    "  --help           prints this text\n"
+    "Options may appear anywhere, also as --name=value.\n";
+
+constexpr int exit_error = 1;
+constexpr int exit_usage = 2;
+
+constexpr std::chrono::seconds default_lifetime{24 * 60 * 60};
+
+/// The command line, split into positional arguments and options.
+struct command_line {
+  std::vector<std::string> args;
+  std::map<std::string, std::string> options; // name without "--" -> value
+  bool help = false;
+};
+
+/// Thrown for a malformed command line; main prints it with the usage.
+struct usage_error {
+  std::string what;
+};
+
+/// Options that take a value. All of them do: there are no flags but --help.
+const std::set<std::string> known_options = {
+  "data-dir", "developer", "email", "password", "origin", "lifetime",
+};
+
+command_line parse(int argc, char** argv) {
+  command_line result;
+  for (int i = 1; i < argc; ++i) {
+    std::string arg = argv[i];
+    if (arg == "--") {
+      for (++i; i < argc; ++i)
+        result.args.emplace_back(argv[i]);
+      break;
+    }
+    if (arg == "--help" || arg == "-h") {
+      result.help = true;
+      continue;
+    }
+    if (arg.size() < 2 || arg.compare(0, 2, "--") != 0) {
+      result.args.push_back(std::move(arg));
+      continue;
+    }
+    auto name = arg.substr(2);
+    std::optional<std::string> value;
+    if (auto eq = name.find('='); eq != std::string::npos) {
+      value = name.substr(eq + 1);
+      name.resize(eq);
+    }
+    if (known_options.count(name) == 0)
+      throw usage_error{"unknown option --" + name};
+    if (!value) {
+      if (i + 1 == argc)
+        throw usage_error{"--" + name + " needs a value"};
+      value = argv[++i];
+    }
+    if (result.options.count(name) != 0)
+      throw usage_error{"--" + name + " given twice"};
+    result.options.emplace(name, std::move(*value));
+  }
+  return result;
+}
+
+/// Rejects options that the command does not use, so that a typo such as
+/// `token issue bob --developer x` does not pass silently.
+void allow_only(const command_line& cl, std::set<std::string> allowed) {
+  allowed.insert("data-dir");
+  for (auto& [name, value] : cl.options)
+    if (allowed.count(name) == 0)
+      throw usage_error{"--" + name + " does not apply to this command"};
+}
+
+void expect_args(const command_line& cl, size_t n) {
+  if (cl.args.size() != n)
+    throw usage_error{"wrong number of arguments"};
+}
+
+std::optional<std::string> option(const command_line& cl,
+                                  const std::string& name) {
+  if (auto i = cl.options.find(name); i != cl.options.end())
+    return i->second;
+  return std::nullopt;
+}
+
+std::string required(const command_line& cl, const std::string& name) {
+  if (auto value = option(cl, name))
+    return *value;
+  throw usage_error{"missing --" + name};
+}
+
+/// Parses a decimal count without sign, e.g. "0" or "1000".
+std::optional<uint64_t> parse_count(const std::string& x) {
+  if (x.empty() || x.size() > 9)
+    return std::nullopt;
+  uint64_t result = 0;
+  for (auto c : x) {
+    if (c < '0' || c > '9')
+      return std::nullopt;
+    result = result * 10 + static_cast<uint64_t>(c - '0');
+  }
+  return result;
+}
+
+std::unique_ptr<omega::sqlite_store>
+open_store(const command_line& cl,
+           omega::hash_cost cost = omega::hash_cost::interactive()) {
+  auto dir = option(cl, "data-dir").value_or("./data");
+  std::string error;
+  auto store = omega::sqlite_store::open(dir, error, cost);
+  if (!store)
+    std::cerr << "omega-admin: " << error << '\n';
+  return store;
+}
+
+// -- commands
+// -------------------------------------------------------------------
+
+int game_add(const command_line& cl) {
+  allow_only(cl, {"developer"});
+  expect_args(cl, 3);
+  auto& name = cl.args[2];
+  auto developer = required(cl, "developer");
+  if (name.empty() || developer.empty())
+    throw usage_error{"game and developer names must not be empty"};
+  auto store = open_store(cl);
+  if (!store)
+    return exit_error;
+  auto ugi = store->add_game(name, developer);
+  if (ugi.empty()) {
+    std::cerr << "omega-admin: cannot add game (does " << developer
+              << " already have a game named " << name << "?)\n";
+    return exit_error;
+  }
+  std::cout << ugi << '\n';
+  return 0;
+}
+
+int game_list(const command_line& cl) {
+  allow_only(cl, {});
+  expect_args(cl, 2);
+  auto store = open_store(cl);
+  if (!store)
+    return exit_error;
+  for (auto& game : store->list_games())
+    std::cout << game.ugi << '\t' << game.name << '\t' << game.developer
+              << '\n';
+  return 0;
+}
+
+/// Explains a failed registration on stderr.
+void report(omega::register_status status, const std::string& username) {
+  std::cerr << "omega-admin: cannot create " << username << ": "
+            << (status == omega::register_status::taken
+                  ? "username or email already taken"
+                  : "invalid username (3-20 of A-Z a-z 0-9 _ . -), email or "
+                    "password (8-128 bytes)")
+            << '\n';
+}
+
+int user_add(const command_line& cl) {
+  allow_only(cl, {"email", "password"});
+  expect_args(cl, 3);
+  auto& username = cl.args[2];
+  auto email = required(cl, "email");
+  auto password = required(cl, "password");
+  auto store = open_store(cl);
+  if (!store)
+    return exit_error;
+  std::string id;
+  if (auto status = store->register_account(username, email, password, &id);
+      status != omega::register_status::ok) {
+    report(status, username);
+    return exit_error;
+  }
+  std::cout << id << '\n';
+  return 0;
+}
+
+/// Creates accounts one by one through the public API: sqlite_store offers no
+/// batch transaction, and with the minimal hash cost and WAL this is fast
+/// enough for load-test populations. On failure, the accounts printed so far
+/// exist.
+int user_add_many(const command_line& cl) {
+  allow_only(cl, {"password"});
+  expect_args(cl, 4);
+  auto& prefix = cl.args[2];
+  auto count = parse_count(cl.args[3]);
+  if (!count)
+    throw usage_error{"COUNT must be a non-negative integer"};
+  auto password = option(cl, "password").value_or("password123");
+  auto store = open_store(cl, omega::hash_cost::minimal());
+  if (!store)
+    return exit_error;
+  for (uint64_t i = 0; i < *count; ++i) {
+    auto username = prefix + std::to_string(i);
+    std::string id;
+    auto status = store->register_account(username, username + "@example.test",
+                                          password, &id);
+    if (status != omega::register_status::ok) {
+      report(status, username);
+      std::cerr << "omega-admin: created " << i << " of " << *count
+                << " accounts\n";
+      return exit_error;
+    }
+    auto token = store->issue_token(id, "", default_lifetime);
+    if (!token) {
+      std::cerr << "omega-admin: cannot issue a token for " << username << '\n';
+      return exit_error;
+    }
+    std::cout << id << '\t' << username << '\t' << *token << '\n';
+  }
+  return 0;
+}
+
+int token_issue(const command_line& cl) {
+  allow_only(cl, {"origin", "lifetime"});
+  expect_args(cl, 3);
+  auto& user = cl.args[2];
+  auto origin = option(cl, "origin").value_or("");
+  auto lifetime = default_lifetime;
+  if (auto str = option(cl, "lifetime")) {
+    auto secs = parse_count(*str);
+    if (!secs || *secs == 0)
+      throw usage_error{"--lifetime must be a positive number of seconds"};
+    lifetime = std::chrono::seconds{static_cast<int64_t>(*secs)};
+  }
+  auto store = open_store(cl);
+  if (!store)
+    return exit_error;
+  auto token = store->issue_token(user, origin, lifetime);
+  if (!token) {
+    std::cerr << "omega-admin: no account " << user << '\n';
+    return exit_error;
+  }
+  std::cout << *token << '\n';
+  return 0;
+}
+
+int run(const command_line& cl) {
+  auto& args = cl.args;
+  if (args.size() < 2)
+    throw usage_error{args.empty() ? "missing command" : "incomplete command"};
+  auto cmd = args[0] + ' ' + args[1];
+  if (cmd == "game add")
+    return game_add(cl);
+  if (cmd == "game list")
+    return game_list(cl);
+  if (cmd == "user add")
+    return user_add(cl);
+  if (cmd == "user add-many")
+    return user_add_many(cl);
+  if (cmd == "token issue")
+    return token_issue(cl);
+  throw usage_error{"unknown command " + cmd};
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+  try {
+    auto cl = parse(argc, argv);
+    if (cl.help) {
+      std::cout << usage;
+      return 0;
+    }
+    return run(cl);
+  } catch (const usage_error& e) {
+    std::cerr << "omega-admin: " << e.what << "\n\n" << usage;
+    return exit_usage;
+  } catch (const std::exception& e) {
+    std::cerr << "omega-admin: " << e.what() << '\n';
+    return exit_error;
+  }
+}
