@@ -4,6 +4,7 @@
 #include <exception>
 #include <filesystem>
 #include <iterator>
+#include <limits>
 #include <map>
 #include <mutex>
 #include <utility>
@@ -15,8 +16,7 @@ namespace omega {
 
 namespace {
 
-// -- schema
-// ---------------------------------------------------------------------
+// -- schema ------------------------------------------------------------------
 
 /// The migrations, in order: `PRAGMA user_version` counts how many of them a
 /// database has seen. Never edit an entry once released; append a new one.
@@ -59,8 +59,7 @@ constexpr int schema_version = static_cast<int>(std::size(migrations));
 /// from "unknown".
 constexpr int64_t purge_grace_ms = 24 * 60 * 60 * 1000;
 
-// -- time
-// -----------------------------------------------------------------------
+// -- time --------------------------------------------------------------------
 
 int64_t to_ms(wall_clock::time_point x) {
   using std::chrono::duration_cast;
@@ -79,8 +78,7 @@ int64_t now_ms() {
   return to_ms(wall_clock::now());
 }
 
-// -- SQLite helpers
-// -------------------------------------------------------------
+// -- SQLite helpers ----------------------------------------------------------
 
 /// A prepared statement that finalizes itself. Every store function prepares
 /// its statements afresh: the store is not hot enough for a cache to pay for
@@ -98,15 +96,12 @@ public:
     sqlite3_finalize(stmt_);
   }
 
-  /// Whether preparing and all binds so far succeeded.
-  bool ok() const {
-    return ok_;
-  }
-
   statement& bind(int index, std::string_view x) {
     // A null data pointer would bind SQL NULL, not an empty string, and
     // trip the NOT NULL constraints.
     auto data = x.data() != nullptr ? x.data() : "";
+    if (x.size() > static_cast<size_t>(std::numeric_limits<int>::max()))
+      ok_ = false;
     if (ok_)
       ok_ = sqlite3_bind_text(stmt_, index, data, static_cast<int>(x.size()),
                               SQLITE_TRANSIENT)
@@ -120,7 +115,8 @@ public:
     return *this;
   }
 
-  /// Runs one step; returns SQLITE_ROW, SQLITE_DONE or an error code.
+  /// Runs one step; returns SQLITE_ROW, SQLITE_DONE or an error code. A
+  /// failed prepare or bind surfaces here, so callers check only once.
   int step() {
     return ok_ ? sqlite3_step(stmt_) : SQLITE_ERROR;
   }
@@ -203,7 +199,7 @@ std::optional<int> user_version(sqlite3* db) {
 /// Brings the schema up to `schema_version`, one migration per transaction.
 /// The version is re-read inside each transaction so that two processes
 /// opening a fresh database at once do not both apply the same migration.
-/// An up-to-date database is only read, never written.
+/// An up-to-date database is only read here.
 bool migrate(sqlite3* db, std::string& error) {
   auto check = [&](std::optional<int> version) {
     if (!version)
@@ -246,8 +242,7 @@ bool migrate(sqlite3* db, std::string& error) {
   return true;
 }
 
-// -- validation
-// -----------------------------------------------------------------
+// -- validation --------------------------------------------------------------
 
 bool valid_username(std::string_view x) {
   if (x.size() < 3 || x.size() > 20)
@@ -282,8 +277,7 @@ bool valid_password(std::string_view x) {
   return x.size() >= 8 && x.size() <= 128;
 }
 
-// -- passwords
-// ------------------------------------------------------------------
+// -- passwords ---------------------------------------------------------------
 
 bool init_sodium() {
   return sodium_init() >= 0;
@@ -326,8 +320,7 @@ std::string dummy_hash(hash_cost cost) {
   return result;
 }
 
-// -- tokens
-// ---------------------------------------------------------------------
+// -- tokens ------------------------------------------------------------------
 
 std::optional<std::string>
 insert_token(sqlite3* db, const std::string& account_id,
@@ -349,8 +342,7 @@ insert_token(sqlite3* db, const std::string& account_id,
 
 } // namespace
 
-// -- hash_cost
-// ------------------------------------------------------------------
+// -- hash_cost ---------------------------------------------------------------
 
 hash_cost hash_cost::interactive() {
   return {crypto_pwhash_OPSLIMIT_INTERACTIVE,
@@ -361,8 +353,7 @@ hash_cost hash_cost::minimal() {
   return {crypto_pwhash_OPSLIMIT_MIN, crypto_pwhash_MEMLIMIT_MIN};
 }
 
-// -- sqlite_store
-// ---------------------------------------------------------------
+// -- sqlite_store ------------------------------------------------------------
 
 sqlite_store::sqlite_store(sqlite3* db, hash_cost cost) : db_(db), cost_(cost) {
   // nop

@@ -155,8 +155,7 @@ open_store(const command_line& cl,
   return store;
 }
 
-// -- commands
-// -------------------------------------------------------------------
+// -- commands ----------------------------------------------------------------
 
 int game_add(const command_line& cl) {
   allow_only(cl, {"developer"});
@@ -308,7 +307,10 @@ int main(int argc, char** argv) {
     }
     return run(cl);
   } catch (const usage_error& e) {
-    std::cerr << "omega-admin: " << e.what << "\n\n" << usage;
+    if (argc == 1)
+      std::cerr << usage;
+    else
+      std::cerr << "omega-admin: " << e.what << "\nTry 'omega-admin --help'.\n";
     return exit_usage;
   } catch (const std::exception& e) {
     std::cerr << "omega-admin: " << e.what() << '\n';

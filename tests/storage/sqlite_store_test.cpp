@@ -6,6 +6,7 @@
 #include <fstream>
 #include <stdexcept>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <gtest/gtest.h>
@@ -21,7 +22,7 @@ using namespace std::chrono_literals;
 
 namespace {
 
-// -- helpers ------------------------------------------------------------------
+// -- helpers -----------------------------------------------------------------
 
 /// A folder under /tmp, removed with everything in it at scope exit.
 class temp_dir {
@@ -106,7 +107,7 @@ const std::string good_password = "correct horse";
 
 } // namespace
 
-// -- schema -------------------------------------------------------------------
+// -- schema ------------------------------------------------------------------
 
 TEST(sqlite_store, creates_folder_and_schema) {
   temp_dir tmp;
@@ -190,7 +191,7 @@ TEST(sqlite_store, reports_unusable_folder) {
   EXPECT_FALSE(error.empty());
 }
 
-// -- accounts -----------------------------------------------------------------
+// -- accounts ----------------------------------------------------------------
 
 TEST(sqlite_store, registers_valid_accounts) {
   temp_dir tmp;
@@ -220,8 +221,9 @@ TEST(sqlite_store, rejects_invalid_usernames) {
   temp_dir tmp;
   auto store = open_store(tmp.path());
   ASSERT_NE(store, nullptr);
-  for (std::string name : {"", "ab", rep('a', 21), "with space", "émile",
-                           "semi;colon", "at@sign", "slash/", "tab\tx"}) {
+  for (auto& name :
+       std::vector<std::string>{"", "ab", rep('a', 21), "with space", "émile",
+                                "semi;colon", "at@sign", "slash/", "tab\tx"}) {
     std::string id = "unchanged";
     EXPECT_EQ(store->register_account(name, "ok@example.com", good_password,
                                       &id),
@@ -236,11 +238,11 @@ TEST(sqlite_store, rejects_invalid_emails) {
   temp_dir tmp;
   auto store = open_store(tmp.path());
   ASSERT_NE(store, nullptr);
-  auto long_local = rep('a', 254 - 12) + "@example.com"; // 255 characters
-  for (std::string email :
-       {"", "plain", "@example.com", "a@@example.com", "a@b@example.com",
-        "a@localhost", "a@.example", "a@example.", "a b@example.com",
-        "a@exa mple.com", "a@example.com ", "a@", long_local}) {
+  auto long_local = rep('a', 255 - 12) + "@example.com"; // 255 characters
+  for (auto& email : std::vector<std::string>{
+         "", "plain", "@example.com", "a@@example.com", "a@b@example.com",
+         "a@localhost", "a@.example", "a@example.", "a b@example.com",
+         "a@exa mple.com", "a@example.com ", "a@", long_local}) {
     EXPECT_EQ(store->register_account("alice", email, good_password),
               register_status::invalid)
       << email;
@@ -314,7 +316,7 @@ TEST(sqlite_store, login_checks_email_and_password) {
   EXPECT_EQ(query_one(tmp.db(), "SELECT COUNT(*) FROM tokens"), "2");
 }
 
-// -- tokens -------------------------------------------------------------------
+// -- tokens ------------------------------------------------------------------
 
 TEST(sqlite_store, find_token_returns_the_record) {
   temp_dir tmp;
@@ -441,14 +443,18 @@ TEST(sqlite_store, issue_token_by_username_or_id) {
   EXPECT_EQ(query_one(tmp.db(), "SELECT COUNT(*) FROM tokens"), "2");
 }
 
-// -- games --------------------------------------------------------------------
+// -- games -------------------------------------------------------------------
 
 TEST(sqlite_store, adds_finds_and_lists_games) {
   temp_dir tmp;
   auto store = open_store(tmp.path());
   ASSERT_NE(store, nullptr);
+  // Games created within the same millisecond list in UGI order, so space
+  // them out to make "oldest first" observable.
   auto pong = store->add_game("Pong", "Atari");
+  std::this_thread::sleep_for(2ms);
   auto tetris = store->add_game("Tetris", "Pajitnov");
+  std::this_thread::sleep_for(2ms);
   auto breakout = store->add_game("Breakout", "Atari");
   ASSERT_EQ(pong.size(), 26u);
   ASSERT_EQ(tetris.size(), 26u);

@@ -1,0 +1,258 @@
+// omega-server: the signaling and lobby server process.
+
+#include <csignal>
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <iostream>
+#include <memory>
+#include <string>
+#include <thread>
+
+#include <pthread.h>
+
+#include <boost/program_options.hpp>
+
+#include <caf/all.hpp>
+
+#include "actors/actors.hpp"
+#include "actors/auth.hpp"
+#include "actors/directory.hpp"
+#include "storage/sqlite_store.hpp"
+#include "transport/gateway.hpp"
+
+namespace po = boost::program_options;
+
+namespace {
+
+int verbosity = 2; // 0 error, 1 warning, 2 info, 3 debug
+
+void log(int level, const std::string& msg) {
+  static const char* names[] = {"error", "warning", "info", "debug"};
+  if (level <= verbosity)
+    std::cerr << "omega: " << names[level] << ": " << msg << std::endl;
+}
+
+bool split_listen(const std::string& x, std::string& host, uint16_t& port) {
+  auto colon = x.rfind(':');
+  if (colon == std::string::npos)
+    return false;
+  host = x.substr(0, colon);
+  if (host.size() > 2 && host.front() == '[' && host.back() == ']')
+    host = host.substr(1, host.size() - 2);
+  try {
+    auto p = std::stoul(x.substr(colon + 1));
+    if (p > 65535)
+      return false;
+    port = static_cast<uint16_t>(p);
+  } catch (...) {
+    return false;
+  }
+  return !host.empty();
+}
+
+/// Makes sure a demo game exists and returns its UGI.
+std::string demo_game(omega::sqlite_store& store) {
+  for (auto& g : store.list_games())
+    if (g.name == "Demo Game" && g.developer == "Demo Developer")
+      return g.ugi;
+  if (store.game_count() > 0)
+    return {};
+  return store.add_game("Demo Game", "Demo Developer");
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+  // Signals go to the main thread's sigwait only: block them before any
+  // other thread exists, so every thread inherits the mask.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+
+  std::string listen = "127.0.0.1:8080";
+  std::string data_dir = "./data";
+  std::string config_file;
+  std::string log_level = "info";
+  std::string hash = "interactive";
+  std::vector<std::string> origins;
+  long token_lifetime = 24 * 3600;
+  size_t max_frame = 64 * 1024;
+  uint32_t max_peers = 100;
+  double claim_timeout = 30;
+  size_t io_threads = 1;
+  size_t caf_threads = 1;
+  po::options_description opts{"omega-server options"};
+  opts.add_options()
+    ("help,h", "print this help")
+    ("listen", po::value(&listen), "ADDR:PORT to serve HTTP and WebSocket "
+                                   "on (default 127.0.0.1:8080; port 0 picks "
+                                   "a free one)")
+    ("data-dir", po::value(&data_dir), "data folder (default ./data)")
+    ("demo", "create a demo game on an empty data folder and print its URL")
+    ("config", po::value(&config_file), "config file of key = value lines "
+                                        "(same names as the flags)")
+    ("token-lifetime", po::value(&token_lifetime),
+     "session token lifetime in seconds (default 86400)")
+    ("max-frame-size", po::value(&max_frame),
+     "largest WebSocket frame in bytes (default 65536)")
+    ("max-peers", po::value(&max_peers),
+     "server limit for max_peers and SIZE (default 100)")
+    ("claim-timeout", po::value(&claim_timeout),
+     "seconds a hostless lobby waits for CLAIM_HOST (default 30)")
+    ("io-threads", po::value(&io_threads), "I/O threads (default 1)")
+    ("caf-threads", po::value(&caf_threads),
+     "CAF scheduler threads (default 1)")
+    ("allowed-origin", po::value(&origins)->composing(),
+     "origin allowed to use the HTTP API (repeatable; default: any)")
+    ("password-hash", po::value(&hash),
+     "argon2id cost: interactive (default) or minimal (tests only)")
+    ("log-level", po::value(&log_level),
+     "error, warning, info (default) or debug");
+  po::variables_map vm;
+  try {
+    po::store(po::parse_command_line(argc, argv, opts), vm);
+    if (vm.count("config")) {
+      std::ifstream in{vm["config"].as<std::string>()};
+      if (!in) {
+        std::cerr << "omega: cannot read config file "
+                  << vm["config"].as<std::string>() << "\n";
+        return 2;
+      }
+      po::store(po::parse_config_file(in, opts), vm);
+    }
+    po::notify(vm);
+  } catch (const std::exception& e) {
+    std::cerr << "omega: " << e.what() << "\n" << opts << "\n";
+    return 2;
+  }
+  if (vm.count("help")) {
+    std::cout << opts << "\n";
+    return 0;
+  }
+  if (log_level == "error")
+    verbosity = 0;
+  else if (log_level == "warning")
+    verbosity = 1;
+  else if (log_level == "debug")
+    verbosity = 3;
+  omega::gateway_config gc;
+  if (!split_listen(listen, gc.address, gc.port)) {
+    std::cerr << "omega: --listen needs ADDR:PORT, got " << listen << "\n";
+    return 2;
+  }
+  if (max_frame < 1024 || io_threads == 0 || caf_threads == 0
+      || token_lifetime <= 0 || claim_timeout < 0) {
+    std::cerr << "omega: invalid limits (max-frame-size >= 1024, threads and "
+                 "token-lifetime > 0, claim-timeout >= 0)\n";
+    return 2;
+  }
+  auto cost = hash == "minimal" ? omega::hash_cost::minimal()
+                                : omega::hash_cost::interactive();
+
+  // -- storage ---------------------------------------------------------------
+  std::string err;
+  auto open_store = [data_dir, cost]() -> std::unique_ptr<omega::sqlite_store> {
+    std::string e;
+    auto s = omega::sqlite_store::open(data_dir, e, cost);
+    if (!s)
+      log(0, "cannot open store: " + e);
+    return s;
+  };
+  std::shared_ptr<omega::sqlite_store> auth_store
+    = omega::sqlite_store::open(data_dir, err, cost);
+  if (!auth_store) {
+    log(0, "cannot open the data folder " + data_dir + ": " + err);
+    return 1;
+  }
+  std::string demo_ugi;
+  if (vm.count("demo")) {
+    demo_ugi = demo_game(*auth_store);
+    if (demo_ugi.empty())
+      log(1, "--demo: the data folder already has games; no demo game made");
+  }
+  std::shared_ptr<omega::sqlite_store> dir_store = open_store();
+  if (!dir_store)
+    return 1;
+
+  // -- actors ----------------------------------------------------------------
+  caf::actor_system_config cfg;
+  cfg.set("scheduler.max-threads", caf_threads);
+  // CAF 0.17's workers sleep between polls when idle; fewer polling rounds
+  // cut wake-up latency without burning idle CPU (measured in caf.md).
+  cfg.set("work-stealing.moderate-poll-attempts", 0);
+  cfg.set("logger.verbosity", caf::atom("quiet"));
+  omega::add_message_types(cfg);
+  caf::actor_system sys{cfg};
+  omega::lobby_settings settings;
+  settings.max_peers_limit = max_peers;
+  settings.claim_timeout = std::chrono::milliseconds{
+    static_cast<long>(claim_timeout * 1000)};
+  auto auth = sys.spawn(omega::auth, std::shared_ptr<omega::auth_store>{
+                                       auth_store},
+                        omega::clock_function{});
+  auto dir = sys.spawn(omega::directory,
+                       std::shared_ptr<omega::auth_store>{dir_store},
+                       settings);
+  auth_store.reset();
+  dir_store.reset();
+
+  // -- gateway -----------------------------------------------------------------
+  gc.io_threads = io_threads;
+  gc.max_frame = max_frame;
+  gc.allowed_origins = origins;
+  gc.token_lifetime = std::chrono::seconds{token_lifetime};
+  gc.limits.max_peers = max_peers;
+  auto gw = std::make_unique<omega::gateway>(sys, gc, auth, dir, open_store);
+  auto port = gw->start(err);
+  if (port == 0) {
+    log(0, err);
+    anon_send_exit(dir, caf::exit_reason::user_shutdown);
+    anon_send_exit(auth, caf::exit_reason::user_shutdown);
+    return 1;
+  }
+  auto host = gc.address.find(':') != std::string::npos
+                ? "[" + gc.address + "]"
+                : gc.address;
+  log(2, "listening on " + host + ":" + std::to_string(port) + " (data in "
+           + data_dir + ")");
+  if (!demo_ugi.empty()) {
+    std::cout << "omega: demo game ready. Signaling URL:\n  ws://" << host
+              << ":" << port << "/api/v0/signaling?ugi=" << demo_ugi
+              << "\nRegister:  curl -X POST http://" << host << ":" << port
+              << "/api/v0/register -d "
+                 "'{\"username\":\"alice\",\"email\":\"alice@example.com\","
+                 "\"password\":\"password123\"}'\n"
+              << "Log in:    curl -X POST http://" << host << ":" << port
+              << "/api/v0/login -d "
+                 "'{\"email\":\"alice@example.com\",\"password\":"
+                 "\"password123\"}'\n"
+              << "then send {\"opcode\":\"INIT\",\"payload\":\"<token>\"} "
+                 "on the WebSocket."
+              << std::endl;
+  }
+
+  // -- run until SIGINT or SIGTERM -----------------------------------------------
+  int sig = 0;
+  sigwait(&signals, &sig);
+  log(2, std::string{"received "} + (sig == SIGINT ? "SIGINT" : "SIGTERM")
+           + ", shutting down");
+  // Never hang: if an orderly shutdown stalls, leave anyway.
+  std::thread watchdog{[] {
+    std::this_thread::sleep_for(std::chrono::seconds{10});
+    log(0, "shutdown took too long; exiting");
+    std::_Exit(1);
+  }};
+  watchdog.detach();
+  gw->stop(std::chrono::seconds{2});
+  gw.reset();
+  anon_send_exit(dir, caf::exit_reason::user_shutdown);
+  anon_send_exit(auth, caf::exit_reason::user_shutdown);
+  dir = nullptr;
+  auth = nullptr;
+  sys.await_all_actors_done();
+  log(2, "stopped");
+  return 0;
+}

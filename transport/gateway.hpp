@@ -1,0 +1,71 @@
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <caf/fwd.hpp>
+
+#include "actors/actors.hpp"
+#include "transport/json_codec.hpp"
+
+namespace omega {
+
+class sqlite_store;
+
+/// Settings of the gateway: the Beast side of the server.
+struct gateway_config {
+  std::string address = "127.0.0.1";
+  /// 0 picks a free port (see `gateway::start`).
+  uint16_t port = 8080;
+  size_t io_threads = 1;
+  /// Largest WebSocket frame accepted; larger ones close with 1009.
+  size_t max_frame = 64 * 1024;
+  /// Frames queued for a client that reads too slowly before the gateway
+  /// gives up on it (close 1008) instead of buffering without bound.
+  size_t max_queued_frames = 1024;
+  /// Origins allowed to use the HTTP API; empty allows any.
+  std::vector<std::string> allowed_origins;
+  std::chrono::seconds token_lifetime = std::chrono::hours{24};
+  /// Limits the codec enforces (max_peers limit, nesting).
+  codec_limits limits;
+  /// How long a CONNECTION waits for AUTH, DIRECTORY or GAME.
+  std::chrono::milliseconds request_timeout = std::chrono::seconds{10};
+  /// Threads for blocking account work (argon2id, SQLite).
+  size_t api_threads = 2;
+};
+
+/// Opens a store connection for an API worker thread.
+using store_factory = std::function<std::unique_ptr<sqlite_store>()>;
+
+/// The gateway: one TCP port serving the HTTP API and the signaling
+/// WebSocket. Each WebSocket gets a CONNECTION actor and a SINK; Beast
+/// threads never touch actor state and actors never touch sockets.
+class gateway {
+public:
+  gateway(caf::actor_system& sys, gateway_config cfg, auth_actor auth,
+          directory_actor dir, store_factory stores);
+
+  ~gateway();
+
+  /// Binds, listens and starts the I/O threads. Returns the bound port, or
+  /// 0 with `error` set.
+  uint16_t start(std::string& error);
+
+  /// Stops accepting, closes every WebSocket with 1001 (going away), waits
+  /// up to `grace` for them to close, then stops the I/O threads.
+  void stop(std::chrono::milliseconds grace = std::chrono::seconds{2});
+
+  /// Number of open WebSocket sessions.
+  size_t sessions() const;
+
+  struct impl;
+
+private:
+  std::unique_ptr<impl> impl_;
+};
+
+} // namespace omega

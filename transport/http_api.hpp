@@ -1,0 +1,54 @@
+#pragma once
+
+#include <chrono>
+#include <string>
+#include <string_view>
+#include <vector>
+
+/// The account API of PROTOCOL.md section 4 as pure functions: a request in,
+/// a response out. The gateway runs `handle_api` on a worker thread because
+/// argon2id is deliberately slow; nothing here touches sockets.
+
+namespace omega {
+
+class sqlite_store;
+
+struct api_request {
+  std::string method;
+  /// Path without the query string.
+  std::string path;
+  std::string body;
+  /// The request's `Origin` header; empty when absent.
+  std::string origin;
+};
+
+struct api_response {
+  unsigned status = 200;
+  std::string content_type = "application/json";
+  std::string body;
+};
+
+struct api_options {
+  std::chrono::seconds token_lifetime = std::chrono::hours{24};
+};
+
+/// Returns true for the paths `handle_api` serves.
+bool is_api_path(std::string_view path);
+
+/// Returns true for the signaling WebSocket paths.
+bool is_signaling_path(std::string_view path);
+
+/// Serves `POST /api/v0/register` and `POST /api/v0/login` (and their
+/// `/api/...` aliases). Blocking: hashes passwords and queries `store`.
+api_response handle_api(const api_request& req, sqlite_store& store,
+                        const api_options& opts);
+
+/// Returns true if `origin` may use the API (an empty list allows any).
+bool origin_allowed(std::string_view origin,
+                    const std::vector<std::string>& allowed);
+
+/// Extracts the `ugi` parameter from a query string (`a=b&ugi=X`), percent-
+/// decoded; empty when absent.
+std::string query_param(std::string_view query, std::string_view key);
+
+} // namespace omega

@@ -1,0 +1,229 @@
+#include "transport/websocket_session.hpp"
+
+#include <optional>
+#include <variant>
+
+#include <boost/asio/dispatch.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/beast/core/buffers_to_string.hpp>
+#include <boost/beast/websocket.hpp>
+
+#include <caf/actor_companion.hpp>
+#include <caf/actor_system.hpp>
+#include <caf/mailbox_element.hpp>
+#include <caf/send.hpp>
+#include <caf/typed_event_based_actor.hpp>
+
+#include "actors/connection.hpp"
+#include "transport/http_api.hpp"
+#include "transport/json_codec.hpp"
+
+namespace beast = boost::beast;
+namespace http = beast::http;
+namespace websocket = beast::websocket;
+namespace net = boost::asio;
+
+namespace omega {
+
+namespace {
+
+/// Turns the single element of `msg` into an event, if it is one.
+template <size_t I = 0, class Tuple>
+std::optional<event> to_event(Tuple& msg) {
+  if constexpr (I < std::variant_size_v<event>) {
+    using type = std::variant_alternative_t<I, event>;
+    if (msg.template match_elements<type>())
+      return event{std::move(msg.template get_mutable_as<type>(0))};
+    return to_event<I + 1>(msg);
+  } else {
+    return std::nullopt;
+  }
+}
+
+} // namespace
+
+// -- session_context ----------------------------------------------------------
+
+void session_context::join(websocket_session* s,
+                           std::weak_ptr<websocket_session> w) {
+  std::lock_guard<std::mutex> guard{mtx};
+  sessions.emplace(s, std::move(w));
+}
+
+void session_context::leave(websocket_session* s) {
+  std::lock_guard<std::mutex> guard{mtx};
+  sessions.erase(s);
+}
+
+// -- websocket_session --------------------------------------------------------
+
+websocket_session::websocket_session(beast::tcp_stream&& stream,
+                                     std::shared_ptr<session_context> ctx)
+  : ws_(std::move(stream)), ctx_(std::move(ctx)) {
+  // nop
+}
+
+websocket_session::~websocket_session() {
+  release();
+  ctx_->leave(this);
+}
+
+void websocket_session::run(request req) {
+  auto target = std::string_view{req.target().data(), req.target().size()};
+  if (auto q = target.find('?'); q != std::string_view::npos)
+    ugi_ = query_param(target.substr(q + 1), "ugi");
+  if (auto i = req.find(http::field::origin); i != req.end())
+    origin_.assign(i->value().data(), i->value().size());
+  ws_.set_option(
+    websocket::stream_base::timeout::suggested(beast::role_type::server));
+  ws_.set_option(
+    websocket::stream_base::decorator([](websocket::response_type& res) {
+      res.set(http::field::server, "omega");
+    }));
+  ws_.read_message_max(ctx_->cfg.max_frame);
+  ws_.async_accept(req, beast::bind_front_handler(&websocket_session::on_accept,
+                                                  shared_from_this()));
+}
+
+void websocket_session::on_accept(beast::error_code ec) {
+  if (ec)
+    return;
+  ctx_->join(this, weak_from_this());
+  // The SINK: its callback runs on whichever thread sends to it (the
+  // CONNECTION's worker), encodes there and hops onto this strand.
+  sink_ = ctx_->sys.spawn<caf::actor_companion>();
+  auto companion = static_cast<caf::actor_companion*>(
+    caf::actor_cast<caf::abstract_actor*>(sink_));
+  std::weak_ptr<websocket_session> weak = shared_from_this();
+  companion->on_enqueue([weak](caf::mailbox_element_ptr ptr) {
+    auto self = weak.lock();
+    if (!self || !ptr)
+      return;
+    auto ev = to_event(ptr->content());
+    if (!ev)
+      return;
+    uint16_t close = 0;
+    if (auto v = std::get_if<evt::violation>(&*ev))
+      close = v->close != 0 ? v->close : close_code::policy_violation;
+    self->deliver(encode(*ev), close);
+  });
+  connection_config cc;
+  cc.ugi = ugi_;
+  cc.origin = origin_;
+  cc.request_timeout = ctx_->cfg.request_timeout;
+  conn_ = ctx_->sys.spawn(connection, caf::actor_cast<sink_actor>(sink_),
+                          ctx_->auth, ctx_->dir, std::move(cc));
+  do_read();
+}
+
+void websocket_session::do_read() {
+  ws_.async_read(buffer_, beast::bind_front_handler(&websocket_session::on_read,
+                                                    shared_from_this()));
+}
+
+void websocket_session::on_read(beast::error_code ec, std::size_t) {
+  if (ec) {
+    // Includes message_too_big: Beast has already sent close code 1009.
+    release();
+    return;
+  }
+  if (!ws_.got_text()) {
+    caf::anon_send(conn_, binary_frame());
+  } else {
+    auto data = buffer_.cdata();
+    auto frame = std::string_view{static_cast<const char*>(data.data()),
+                                  data.size()};
+    auto cmd = decode(frame, ctx_->cfg.limits);
+    std::visit([this](auto& x) { caf::anon_send(conn_, std::move(x)); }, cmd);
+  }
+  buffer_.consume(buffer_.size());
+  do_read();
+}
+
+void websocket_session::deliver(std::string frame, uint16_t close) {
+  net::post(ws_.get_executor(),
+            [self = shared_from_this(), frame = std::move(frame),
+             close]() mutable { self->on_send(std::move(frame), close); });
+}
+
+void websocket_session::shutdown() {
+  net::post(ws_.get_executor(), [self = shared_from_this()] {
+    self->do_close(close_code::going_away);
+  });
+}
+
+void websocket_session::on_send(std::string frame, uint16_t close) {
+  if (closing_ || close_after_ != 0)
+    return;
+  if (queue_.size() >= ctx_->cfg.max_queued_frames) {
+    // A client that does not read its frames gets cut off, not buffered.
+    return do_close(close_code::policy_violation);
+  }
+  queue_.emplace_back(std::move(frame));
+  if (close != 0)
+    close_after_ = close;
+  if (queue_.size() == 1)
+    do_write();
+}
+
+void websocket_session::do_write() {
+  ws_.text(true);
+  ws_.async_write(net::buffer(queue_.front()),
+                  beast::bind_front_handler(&websocket_session::on_write,
+                                            shared_from_this()));
+}
+
+void websocket_session::on_write(beast::error_code ec, std::size_t) {
+  if (ec) {
+    release();
+    return;
+  }
+  queue_.pop_front();
+  if (!queue_.empty())
+    return do_write();
+  if (close_after_ != 0) {
+    auto code = close_after_;
+    close_after_ = 0;
+    do_close(code);
+  }
+}
+
+void websocket_session::do_close(uint16_t code) {
+  if (closing_)
+    return;
+  if (!queue_.empty()) {
+    // A write is in flight: close once it completes.
+    close_after_ = code;
+    queue_.erase(queue_.begin() + 1, queue_.end());
+    return;
+  }
+  closing_ = true;
+  release();
+  ws_.async_close(websocket::close_reason{code},
+                  beast::bind_front_handler(&websocket_session::on_close,
+                                            shared_from_this()));
+}
+
+void websocket_session::on_close(beast::error_code) {
+  // The pending read completes with an error and drops the last reference.
+}
+
+void websocket_session::release() {
+  if (released_)
+    return;
+  released_ = true;
+  if (conn_)
+    caf::anon_send_exit(conn_, caf::exit_reason::user_shutdown);
+  if (sink_) {
+    auto companion = static_cast<caf::actor_companion*>(
+      caf::actor_cast<caf::abstract_actor*>(sink_));
+    // What actor_companion::disconnect does; Debian's libcaf_core does not
+    // export that member.
+    companion->on_enqueue(nullptr);
+    companion->cleanup(caf::exit_reason::user_shutdown, companion->context());
+  }
+  conn_ = nullptr;
+  sink_ = nullptr;
+}
+
+} // namespace omega

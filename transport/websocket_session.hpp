@@ -1,0 +1,100 @@
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <unordered_map>
+
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/http/message.hpp>
+#include <boost/beast/http/string_body.hpp>
+#include <boost/beast/websocket/stream.hpp>
+
+#include <caf/actor.hpp>
+
+#include "actors/actors.hpp"
+#include "transport/gateway.hpp"
+
+namespace omega {
+
+class websocket_session;
+
+/// What every session of one gateway shares. Sessions register here so the
+/// gateway can close them all on shutdown (as Beast's chat-multi does).
+struct session_context {
+  session_context(caf::actor_system& sys, auth_actor auth, directory_actor dir,
+                  gateway_config cfg)
+    : sys(sys), auth(std::move(auth)), dir(std::move(dir)),
+      cfg(std::move(cfg)) {
+    // nop
+  }
+
+  caf::actor_system& sys;
+  auth_actor auth;
+  directory_actor dir;
+  gateway_config cfg;
+
+  mutable std::mutex mtx;
+  std::unordered_map<websocket_session*, std::weak_ptr<websocket_session>>
+    sessions;
+
+  void join(websocket_session* s, std::weak_ptr<websocket_session> w);
+  void leave(websocket_session* s);
+};
+
+/// One signaling WebSocket: reads frames, decodes them and hands the typed
+/// commands to its CONNECTION; writes the frames its SINK produces. All
+/// socket work runs on the session's strand; the SINK is an actor companion
+/// whose callback encodes on the sender's thread and posts to that strand.
+class websocket_session
+  : public std::enable_shared_from_this<websocket_session> {
+public:
+  using request = boost::beast::http::request<boost::beast::http::string_body>;
+
+  websocket_session(boost::beast::tcp_stream&& stream,
+                    std::shared_ptr<session_context> ctx);
+
+  ~websocket_session();
+
+  /// Accepts the upgrade `req` (already read by the HTTP session).
+  void run(request req);
+
+  /// Queues a frame; thread-safe. A non-zero `close` closes the connection
+  /// with that code once the frame is written.
+  void deliver(std::string frame, uint16_t close);
+
+  /// Closes with 1001 (server going away); thread-safe.
+  void shutdown();
+
+private:
+  void on_accept(boost::beast::error_code ec);
+  void do_read();
+  void on_read(boost::beast::error_code ec, std::size_t n);
+  void on_send(std::string frame, uint16_t close);
+  void do_write();
+  void on_write(boost::beast::error_code ec, std::size_t n);
+  void do_close(uint16_t code);
+  void on_close(boost::beast::error_code ec);
+  /// Ends the actors of this connection (idempotent).
+  void release();
+
+  boost::beast::websocket::stream<boost::beast::tcp_stream> ws_;
+  boost::beast::flat_buffer buffer_;
+  std::shared_ptr<session_context> ctx_;
+  std::string ugi_;
+  std::string origin_;
+  /// The SINK (an actor companion) and the CONNECTION.
+  caf::actor sink_;
+  connection_actor conn_;
+  /// Frames waiting to be written; the front one is being written.
+  std::deque<std::string> queue_;
+  /// Close code to use after the queue drains; 0 = none requested.
+  uint16_t close_after_ = 0;
+  bool closing_ = false;
+  bool released_ = false;
+};
+
+} // namespace omega
