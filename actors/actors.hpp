@@ -108,7 +108,10 @@ typename Inspector::result_type inspect(Inspector& f, joined& x) {
 
 /// The LOBBY: one per lobby. Owns host, peers in join order, password digest,
 /// lock, size, reclaim policy and pending claim; every lobby rule is decided
-/// here, in one mailbox, so races resolve to one order.
+/// here, in one mailbox, so races resolve to one order. A destroyed LOBBY
+/// lingers without members until each former member acknowledged its
+/// LOBBY_CLOSE (`atom::leave`), so a command racing the destruction still
+/// gets its error reply instead of vanishing.
 using lobby_actor = caf::typed_actor<
   // Admits a peer (or answers LOBBY_LOCKED, LOBBY_FULL, PASSWORD_*).
   caf::replies_to<join_lobby>::with<joined>,
@@ -123,6 +126,8 @@ using lobby_actor = caf::typed_actor<
   caf::reacts_to<cmd::unlock, std::string>,
   caf::reacts_to<cmd::size, std::string>,
   caf::reacts_to<cmd::kick, std::string>,
+  // A former member processed LOBBY_CLOSE: it sends this LOBBY nothing more.
+  caf::reacts_to<atom::leave>,
   // INTERNAL: the claim window with this epoch ran out.
   caf::reacts_to<atom::claim_end, uint64_t>>;
 

@@ -82,7 +82,7 @@ void connection_state::handle(cmd::init& x) {
     return fail(ec::session_exists, std::move(x.listener));
   busy = true;
   self
-    ->request(auth, config.request_timeout,
+    ->request(auth, caf::infinite,
               authenticate{std::move(x.token), config.origin, config.ugi})
     .then(
       [this, listener = x.listener](session_info& s) {
@@ -109,12 +109,15 @@ void connection_state::handle(cmd::config_host& x) {
   busy = true;
   auto listener = x.listener;
   auto lid = x.lobby_id;
+  auto ticket = await_game(listener);
   member_info me{id, user, x.pubkey};
   self
-    ->request(game, config.request_timeout,
+    ->request(game, caf::infinite,
               create_lobby{std::move(x), std::move(me), connection_actor{self}})
     .then(
-      [this, listener, lid](hosting& h) {
+      [this, listener, lid, ticket](hosting& h) {
+        game_waiters.erase(ticket);
+        self->monitor(h.lobby);
         current = role::host;
         lobby = std::move(h.lobby);
         instance = h.instance;
@@ -122,7 +125,8 @@ void connection_state::handle(cmd::config_host& x) {
         self->send(sink, evt::ack_host{lid, listener});
         resume();
       },
-      [this, listener](caf::error& err) {
+      [this, listener, ticket](caf::error& err) {
+        game_waiters.erase(ticket);
         fail(err, listener, ec::warning);
         resume();
       });
@@ -135,15 +139,18 @@ void connection_state::handle(cmd::config_peer& x) {
     return fail(ec::already_host, std::move(x.listener));
   busy = true;
   auto listener = x.listener;
+  auto ticket = await_game(listener);
   self
-    ->request(game, config.request_timeout,
+    ->request(game, caf::infinite,
               join_lobby{std::move(x.lobby_id), std::move(x.password),
                          member_info{id, user, std::move(x.pubkey)},
                          connection_actor{self}})
     .then(
-      [this, listener](joined& j) {
+      [this, listener, ticket](joined& j) {
+        game_waiters.erase(ticket);
         current = role::peer;
         lobby = caf::actor_cast<lobby_actor>(j.lobby);
+        self->monitor(lobby);
         instance = j.instance;
         lobby_id = j.lobby_id;
         if (j.password_checked)
@@ -154,7 +161,8 @@ void connection_state::handle(cmd::config_peer& x) {
                                  std::move(j.host.pubkey), listener});
         resume();
       },
-      [this, listener](caf::error& err) {
+      [this, listener, ticket](caf::error& err) {
+        game_waiters.erase(ticket);
         // The lobby may end between the GAME's lookup and the join.
         fail(err, listener, ec::lobby_notfound);
         resume();
@@ -220,22 +228,31 @@ void connection_state::handle(cmd::kick& x) {
 
 void connection_state::handle(cmd::lobby_list& x) {
   auto listener = x.listener;
-  self->request(game, config.request_timeout, std::move(x))
-    .then([this](evt::lobby_list& xs) { self->send(sink, std::move(xs)); },
-          [this, listener](caf::error& err) {
-            fail(err, listener, ec::warning);
-          });
+  auto ticket = await_game(listener);
+  self->request(game, caf::infinite, std::move(x))
+    .then(
+      [this, ticket](evt::lobby_list& xs) {
+        game_waiters.erase(ticket);
+        self->send(sink, std::move(xs));
+      },
+      [this, listener, ticket](caf::error& err) {
+        game_waiters.erase(ticket);
+        fail(err, listener, ec::warning);
+      });
 }
 
 void connection_state::handle(cmd::lobby_info& x) {
   auto listener = x.listener;
-  self->request(game, config.request_timeout, std::move(x))
+  auto ticket = await_game(listener);
+  self->request(game, caf::infinite, std::move(x))
     .then(
-      [this, listener](evt::lobby_info& info) {
+      [this, listener, ticket](evt::lobby_info& info) {
+        game_waiters.erase(ticket);
         info.listener = listener;
         self->send(sink, std::move(info));
       },
-      [this, listener](caf::error& err) {
+      [this, listener, ticket](caf::error& err) {
+        game_waiters.erase(ticket);
         fail(err, listener, ec::lobby_notfound);
       });
 }
@@ -287,8 +304,7 @@ void connection_state::handle(cmd::bad_frame& x) {
 
 // -- replies ----------------------------------------------------------------
 
-void
-connection_state::fail(ec code, std::string listener, std::string reason) {
+void connection_state::fail(ec code, std::string listener, std::string reason) {
   self->send(sink,
              evt::error_reply{code, std::move(reason), std::move(listener)});
 }
@@ -319,10 +335,73 @@ void connection_state::violate(std::string reason, uint16_t close,
 }
 
 void connection_state::leave_lobby() {
+  if (lobby)
+    self->demonitor(lobby.address());
   current = role::none;
   lobby = nullptr;
   instance = 0;
   lobby_id.clear();
+}
+
+// -- services ---------------------------------------------------------------
+
+uint64_t connection_state::await_game(std::string listener) {
+  auto ticket = next_ticket++;
+  game_waiters.emplace(ticket, std::move(listener));
+  return ticket;
+}
+
+void connection_state::lookup_game() {
+  busy = true;
+  self->request(directory, caf::infinite, caf::get_atom_v, config.ugi)
+    .then(
+      [this](game_actor& g) {
+        game = std::move(g);
+        self->monitor(game);
+        if (authenticated)
+          self->send(game, atom::subscribe_v, connection_actor{self});
+        resume();
+      },
+      [this](caf::error& err) {
+        if (err.category() == caf::atom("omega"))
+          violate(context_text(err), close_code::policy_violation, {});
+        else
+          violate("game directory unavailable", close_code::internal_error, {});
+      });
+}
+
+void connection_state::on_down(const caf::down_msg& msg) {
+  if (lobby && msg.source == lobby.address()) {
+    // The LOBBY ended without closing (it failed, or its node is gone): the
+    // lobby is over for this client.
+    auto lid = lobby_id;
+    leave_lobby();
+    self->send(sink, evt::lobby_close{std::move(lid)});
+    return;
+  }
+  if (game && msg.source == game.address()) {
+    // The GAME is gone, and its lobbies with it. Answer what waited on it,
+    // then find the game again (the DIRECTORY spawns a fresh GAME).
+    if (current != role::none) {
+      auto lid = lobby_id;
+      leave_lobby();
+      self->send(sink, evt::lobby_close{std::move(lid)});
+    }
+    for (auto& kvp : game_waiters)
+      fail(ec::warning, kvp.second, "game unavailable, try again");
+    game_waiters.clear();
+    game = nullptr;
+    stash.clear();
+    lookup_game();
+    return;
+  }
+  if (msg.source == auth.address() && !authenticated) {
+    violate("authentication service unavailable", close_code::internal_error,
+            {});
+    return;
+  }
+  if (msg.source == directory.address() && !game)
+    violate("game directory unavailable", close_code::internal_error, {});
 }
 
 // -- behavior ---------------------------------------------------------------
@@ -337,23 +416,10 @@ connection(connection_actor::stateful_pointer<connection_state> self,
   st.auth = std::move(auth);
   st.directory = std::move(directory);
   st.config = std::move(config);
-  st.busy = true;
-  self
-    ->request(st.directory, st.config.request_timeout, caf::get_atom_v,
-              st.config.ugi)
-    .then(
-      [=](game_actor& g) {
-        self->state.game = std::move(g);
-        self->state.resume();
-      },
-      [=](caf::error& err) {
-        auto& st = self->state;
-        if (err.category() == caf::atom("omega"))
-          st.violate(context_text(err), close_code::policy_violation, {});
-        else
-          st.violate("game directory unavailable", close_code::internal_error,
-                     {});
-      });
+  self->monitor(st.auth);
+  self->monitor(st.directory);
+  self->set_down_handler([=](caf::down_msg& msg) { self->state.on_down(msg); });
+  st.lookup_game();
   using role = connection_state::role;
   return {
     // Commands from the transport.
@@ -414,6 +480,8 @@ connection(connection_actor::stateful_pointer<connection_state> self,
       if (st.current != role::none) {
         if (x.instance != st.instance)
           return; // another lobby's end; not this client's business
+        // Tell a destroyed LOBBY that nothing more comes from here.
+        self->send(st.lobby, atom::leave_v);
         st.leave_lobby();
       } else if (!st.authenticated) {
         return;

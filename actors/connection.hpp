@@ -3,9 +3,11 @@
 #include <chrono>
 #include <cstdint>
 #include <deque>
+#include <map>
 #include <string>
 
 #include <caf/stateful_actor.hpp>
+#include <caf/system_messages.hpp>
 
 #include "actors/actors.hpp"
 
@@ -17,8 +19,6 @@ struct connection_config {
   std::string ugi;
   /// The upgrade request's `Origin` header; empty when absent.
   std::string origin;
-  /// How long to wait for AUTH or GAME before answering with a WARNING.
-  std::chrono::milliseconds request_timeout = std::chrono::seconds{10};
   /// Commands buffered while INIT, CONFIG_HOST or CONFIG_PEER is in flight;
   /// a client that pipelines more is violating the protocol.
   size_t max_pending = 256;
@@ -59,6 +59,23 @@ struct connection_state {
   std::deque<command> stash;
   /// Set once the connection sent VIOLATION: nothing else goes out.
   bool ended = false;
+
+  // -- services ---------------------------------------------------------------
+
+  // Requests to AUTH, DIRECTORY and GAME have no timeout: a late answer
+  // after a timeout would leave this CONNECTION and the LOBBY disagreeing.
+  // Instead the CONNECTION monitors them; losing one answers what waited.
+
+  /// Listeners of unanswered GAME requests, by ticket.
+  std::map<uint64_t, std::string> game_waiters;
+  uint64_t next_ticket = 0;
+
+  /// Registers a GAME request; returns its ticket.
+  uint64_t await_game(std::string listener);
+  /// Finds the GAME of `config.ugi` through the DIRECTORY (busy meanwhile).
+  void lookup_game();
+  /// Handles the end of the LOBBY, GAME, AUTH or DIRECTORY.
+  void on_down(const caf::down_msg& msg);
 
   /// Entry point for every client command.
   void on_command(command&& x);

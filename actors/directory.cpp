@@ -1,5 +1,6 @@
 #include "actors/directory.hpp"
 
+#include <caf/system_messages.hpp>
 #include <caf/typed_event_based_actor.hpp>
 
 namespace omega {
@@ -9,6 +10,21 @@ directory(directory_actor::stateful_pointer<directory_state> self,
           std::shared_ptr<auth_store> store, lobby_settings settings) {
   self->state.store = std::move(store);
   self->state.settings = settings;
+  self->set_exit_handler([=](caf::exit_msg& msg) {
+    if (!msg.reason || msg.reason == caf::exit_reason::normal)
+      return; // a child that ended normally
+    // A failed GAME is forgotten (the next lookup spawns a fresh one); any
+    // other exit (shutdown) ends the DIRECTORY and, through the links, every
+    // GAME and LOBBY.
+    auto& games = self->state.games;
+    for (auto i = games.begin(); i != games.end(); ++i) {
+      if (i->second.address() == msg.source) {
+        games.erase(i);
+        return;
+      }
+    }
+    self->quit(std::move(msg.reason));
+  });
   return {
     [=](caf::get_atom, const std::string& ugi) -> caf::result<game_actor> {
       auto& st = self->state;

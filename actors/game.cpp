@@ -1,5 +1,6 @@
 #include "actors/game.hpp"
 
+#include <caf/system_messages.hpp>
 #include <caf/typed_event_based_actor.hpp>
 
 #include "actors/lobby.hpp"
@@ -17,6 +18,16 @@ game_actor::behavior_type game(game_actor::stateful_pointer<game_state> self,
   self->state.self = self;
   self->state.ugi = std::move(ugi);
   self->state.settings = settings;
+  self->set_exit_handler([=](caf::exit_msg& msg) {
+    if (!msg.reason || msg.reason == caf::exit_reason::normal)
+      return; // a child that ended normally
+    // A LOBBY that fails is handled by the down handler below; only an exit
+    // from elsewhere (shutdown) ends the GAME.
+    for (auto& kvp : self->state.lobbies)
+      if (kvp.second.handle.address() == msg.source)
+        return;
+    self->quit(std::move(msg.reason));
+  });
   self->set_down_handler([=](const caf::down_msg& msg) {
     auto& st = self->state;
     if (st.audience.erase(msg.source) > 0)
@@ -41,8 +52,10 @@ game_actor::behavior_type game(game_actor::stateful_pointer<game_state> self,
       auto new_host = evt::new_host{req.host.id, req.host.user,
                                     req.config.lobby_id, req.host.pubkey};
       bool has_password = !req.config.password.empty();
-      auto handle = self->spawn(lobby, req.config, req.host, req.conn,
-                                game_actor{self}, instance, st.settings);
+      // Linked, so a server shutdown that ends the GAME ends its lobbies.
+      auto handle = self->spawn<caf::linked>(lobby, req.config, req.host,
+                                             req.conn, game_actor{self},
+                                             instance, st.settings);
       self->monitor(handle);
       st.lobbies.emplace(req.config.lobby_id,
                          game_state::lobby_entry{handle, instance,

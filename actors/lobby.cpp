@@ -1,5 +1,7 @@
 #include "actors/lobby.hpp"
 
+#include <algorithm>
+
 #include <caf/typed_event_based_actor.hpp>
 
 #include <sodium.h>
@@ -54,6 +56,8 @@ evt::lobby_info lobby_state::info() const {
 // -- transitions ------------------------------------------------------------
 
 caf::result<joined> lobby_state::admit(join_lobby& req) {
+  if (closed)
+    return ec::lobby_notfound;
   if (is_host(req.peer.id))
     return ec::already_host;
   if (find_peer(req.peer.id) != nullptr)
@@ -147,6 +151,8 @@ void lobby_state::kick(const std::string& sender, const std::string& target,
 }
 
 void lobby_state::depart(const caf::actor_addr& who) {
+  if (closed)
+    return drained(who);
   if (host && host->conn.address() == who) {
     auto old_id = std::move(host->info.id);
     host.reset();
@@ -198,8 +204,26 @@ void lobby_state::server_pick() {
 }
 
 void lobby_state::destroy() {
+  // Without members, every command that still arrives gets the error its
+  // sender deserves (NOT_HOST, NOT_PEER, PEER_INVALID, LOBBY_NOTFOUND).
+  closed = true;
+  ++claim_epoch;
+  host.reset();
+  for (auto& m : peers)
+    draining.emplace_back(m.conn.address());
+  peers.clear();
   self->send(game, lobby_closed{lobby_id, instance});
-  self->quit();
+  if (draining.empty())
+    self->quit();
+}
+
+void lobby_state::drained(const caf::actor_addr& who) {
+  auto i = std::find(draining.begin(), draining.end(), who);
+  if (i == draining.end())
+    return;
+  draining.erase(i);
+  if (draining.empty())
+    self->quit();
 }
 
 void lobby_state::reply_error(ec code, std::string listener,
@@ -235,7 +259,11 @@ lobby(lobby_actor::stateful_pointer<lobby_state> self, cmd::config_host config,
     [=](const caf::down_msg& msg) { self->state.depart(msg.source); });
   return {
     [=](join_lobby& req) { return self->state.admit(req); },
-    [=](atom::info) { return self->state.info(); },
+    [=](atom::info) -> caf::result<evt::lobby_info> {
+      if (self->state.closed)
+        return ec::lobby_notfound;
+      return self->state.info();
+    },
     [=](relay& x) { self->state.forward(x); },
     [=](cmd::claim_host& x, const std::string& sender) {
       self->state.claim(sender, x.listener);
@@ -270,9 +298,14 @@ lobby(lobby_actor::stateful_pointer<lobby_state> self, cmd::config_host config,
     [=](cmd::kick& x, const std::string& sender) {
       self->state.kick(sender, x.target, x.listener);
     },
+    [=](atom::leave) {
+      auto& st = self->state;
+      if (st.closed)
+        st.drained(caf::actor_cast<caf::actor_addr>(self->current_sender()));
+    },
     [=](atom::claim_end, uint64_t epoch) {
       auto& st = self->state;
-      if (epoch == st.claim_epoch && !st.host)
+      if (epoch == st.claim_epoch && !st.host && !st.closed)
         st.server_pick();
     },
   };

@@ -42,6 +42,11 @@ struct lobby_state {
   std::array<unsigned char, 32> password_key{};
   std::array<unsigned char, 32> password_digest{};
 
+  /// Set once destroyed: no host, no peers, waiting for `draining` to ack.
+  bool closed = false;
+  /// Former members that have not yet acknowledged LOBBY_CLOSE.
+  std::vector<caf::actor_addr> draining;
+
   /// Bumped whenever a claim window opens or closes, so a stale timeout
   /// message is recognised and ignored.
   uint64_t claim_epoch = 0;
@@ -71,8 +76,10 @@ struct lobby_state {
   /// Promotes the earliest-joined peer, or destroys an empty lobby.
   void server_pick();
   /// Tells the GAME (which tells every peer and lobby-less connection) and
-  /// terminates.
+  /// drains: terminates once every former member acknowledged.
   void destroy();
+  /// A former member acknowledged LOBBY_CLOSE or ended.
+  void drained(const caf::actor_addr& who);
 
   /// Sends an error reply to the CONNECTION that sent the current message.
   void reply_error(ec code, std::string listener, std::string reason = {});

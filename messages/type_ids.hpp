@@ -19,6 +19,8 @@ CAF_BEGIN_TYPE_ID_BLOCK(omega, caf::first_custom_type_id)
   OMEGA_ADD_ATOM(subscribe, "subscribe")
   // LOBBY: report its public details for LOBBY_INFO.
   OMEGA_ADD_ATOM(info, "info")
+  // INTERNAL: a former member of a destroyed LOBBY saw its LOBBY_CLOSE.
+  OMEGA_ADD_ATOM(leave, "leave")
   // INTERNAL: a LOBBY's claim window ran out.
   OMEGA_ADD_ATOM(claim_end, "claimEnd")
 

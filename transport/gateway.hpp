@@ -32,8 +32,6 @@ struct gateway_config {
   std::chrono::seconds token_lifetime = std::chrono::hours{24};
   /// Limits the codec enforces (max_peers limit, nesting).
   codec_limits limits;
-  /// How long a CONNECTION waits for AUTH, DIRECTORY or GAME.
-  std::chrono::milliseconds request_timeout = std::chrono::seconds{10};
   /// Threads for blocking account work (argon2id, SQLite).
   size_t api_threads = 2;
 };

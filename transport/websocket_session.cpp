@@ -110,7 +110,6 @@ void websocket_session::on_accept(beast::error_code ec) {
   connection_config cc;
   cc.ugi = ugi_;
   cc.origin = origin_;
-  cc.request_timeout = ctx_->cfg.request_timeout;
   conn_ = ctx_->sys.spawn(connection, caf::actor_cast<sink_actor>(sink_),
                           ctx_->auth, ctx_->dir, std::move(cc));
   do_read();

@@ -103,6 +103,10 @@ struct model {
   std::string lobby;
   /// The host as this client last learned it; empty while hostless.
   std::string host;
+  /// While host: NEW_PEER minus PEER_GONE since it became host.
+  std::set<std::string> peers;
+  /// While host: true if it created the lobby, so `peers` saw every join.
+  bool complete = false;
 };
 
 struct sim_client {
@@ -283,21 +287,34 @@ protected:
     auto the_host = [&] {
       return !lobby_host.empty() && chance(85) ? lobby_host : random_id();
     };
+    // A lobby of the game, most of the time one that exists.
+    auto lobby_password = std::string{};
+    if (game_handle(s.game) && chance(75)) {
+      auto& lobbies = game_state_of(s.game).lobbies;
+      if (!lobbies.empty()) {
+        auto i = lobbies.begin();
+        std::advance(i, static_cast<ptrdiff_t>(pick(lobbies.size())));
+        lobby_id = i->first;
+        lobby_password = i->second.has_password ? "pw" : "";
+      }
+    }
     auto k = pick(100);
     if (cs.current == role::none) {
-      if (k < 35) {
+      if (k < 25) {
         auto pw = chance(30) ? std::string{"pw"} : std::string{};
         send(s,
-             cmd::config_host{lobby_id, chance(50), chance(50),
+             cmd::config_host{lobby_id, chance(60), chance(60),
                               static_cast<uint32_t>(pick(4)), pw,
                               chance(20) ? "KEY" : "", next_listener()},
              opcode::config_host);
         return;
       }
       if (k < 75) {
+        // The right password mostly; else a wrong, missing or needless one.
         static const std::vector<std::string> passwords{"", "pw", "bad"};
+        auto pw = chance(75) ? lobby_password : pick_of(passwords);
         send(s,
-             cmd::config_peer{lobby_id, pick_of(passwords), "",
+             cmd::config_peer{lobby_id, pw, chance(20) ? "PEERKEY" : "",
                               next_listener()},
              opcode::config_peer);
         return;
@@ -312,19 +329,19 @@ protected:
         return send_relay<cmd::make_offer>(s, a_peer(), opcode::make_offer);
       if (k < 30)
         return send_relay<cmd::ice>(s, a_peer(), opcode::ice);
-      if (k < 38)
+      if (k < 42)
         return send(s, cmd::transfer_host{a_peer(), next_listener()},
                     opcode::transfer_host);
-      if (k < 48) {
+      if (k < 52) {
         auto target = a_peer();
         ++kicks_sent[target];
         return send(s, cmd::kick{target, next_listener()}, opcode::kick);
       }
-      if (k < 56)
+      if (k < 58)
         return send(s, cmd::lock{next_listener()}, opcode::lock);
-      if (k < 62)
+      if (k < 66)
         return send(s, cmd::unlock{next_listener()}, opcode::unlock);
-      if (k < 68)
+      if (k < 70)
         return send(s,
                     cmd::size{static_cast<uint32_t>(pick(4)), next_listener()},
                     opcode::size);
@@ -332,6 +349,9 @@ protected:
         return send(s, cmd::lobby_info{cs.lobby_id, next_listener()},
                     opcode::lobby_info);
     } else {
+      // A hostless lobby: mostly race for it.
+      if (lobby_host.empty() && chance(60))
+        return send(s, cmd::claim_host{next_listener()}, opcode::claim_host);
       if (k < 25)
         return send_relay<cmd::make_answer>(s, the_host(),
                                             opcode::make_answer);
@@ -416,25 +436,35 @@ protected:
     auto k = pick(100);
     auto game = pick(2);
     auto alive = regulars(game);
-    if (k < 3) {
+    if (k < 5) {
       // A socket closes (CONNECTION ends like a closed socket, not run).
       if (alive.size() <= min_clients)
         return;
       auto& s = pop[pick_of(alive)];
+      auto& cs = state_of(*s.c);
+      auto st = cs.current == role::host ? peek(cs.lobby_id, s.game) : nullptr;
+      if (st == nullptr)
+        ++stats["disconnect"];
+      else
+        ++stats["disconnect_host_policy_"
+                + std::to_string(!st->allow_host_reclaim            ? 1
+                                 : !st->allow_peers_to_claim_host ? 2
+                                                                  : 3)];
       caf::anon_send_exit(s.c->conn, caf::exit_reason::user_shutdown);
       s.alive = false;
       s.freeze_pending = true;
       return;
     }
-    if (k < 6) {
+    if (k < 10) {
       // A new client logs in (login runs to quiescence).
       if (alive.size() >= max_clients)
         return;
+      ++stats["login"];
       add_client(game, false);
       check_invariants();
       return;
     }
-    if (k < 9) {
+    if (k < 13) {
       // The clock passes the claim timeout. A CONFIG_HOST / CONFIG_PEER /
       // INIT still waiting for its answer would time out as well (see
       // race_test: join_answered_after_the_request_timeout_stays_consistent),
@@ -443,6 +473,7 @@ protected:
         drain();
         check_invariants();
       }
+      ++stats["clock_jump"];
       sched.advance_time(settings.claim_timeout + std::chrono::seconds{1});
       return;
     }
@@ -480,6 +511,7 @@ protected:
     }
     drain();
     check_invariants();
+    record_stats();
   }
 
   // -- invariants ----------------------------------------------------------------
@@ -519,12 +551,35 @@ protected:
       violation(s, idx, 6, "mentions lobby " + lobby_id + " of another game");
   }
 
+  void count_event(const sim_client& s, const event& x) {
+    if (auto e = std::get_if<evt::error_reply>(&x))
+      ++stats[std::string{"error_"} + to_string(e->code)];
+    else if (auto hr = std::get_if<evt::host_reclaim>(&x))
+      ++stats[!hr->listener.empty()
+                ? (s.sent.count(hr->listener) > 0
+                       && s.sent.at(hr->listener) == opcode::claim_host
+                     ? "host_reclaim_claimed"
+                     : "host_reclaim_transferred")
+              : hr->id == s.c->id ? "host_reclaim_picked_or_given"
+                                  : "host_reclaim_seen"];
+    else if (auto pg = std::get_if<evt::peer_gone>(&x))
+      ++stats[pg->listener.empty() ? "peer_gone" : "peer_gone_kick"];
+    else if (std::holds_alternative<evt::lobby_close>(x))
+      ++stats[s.m.r == role::peer ? "lobby_close_to_peer"
+                                  : "lobby_close_to_lobby_less"];
+    else {
+      auto text = describe(x);
+      ++stats[text.substr(0, text.find('('))];
+    }
+  }
+
   /// Applies event `idx` of `s` to its model and checks it (4, 5, 6, 7).
   void replay(sim_client& s, size_t idx) {
     auto& log = *s.c->log;
     auto& x = log[idx];
     auto& m = s.m;
     auto& me = s.c->id;
+    count_event(s, x);
     std::visit(
       [&](auto& ev) {
         using T = std::decay_t<decltype(ev)>;
@@ -537,7 +592,7 @@ protected:
           mention_lobby(s, idx, ev.lobby_id);
           if (m.r != role::none)
             violation(s, idx, 2, "ACK_HOST while in a lobby");
-          m = model{role::host, ev.lobby_id, me};
+          m = model{role::host, ev.lobby_id, me, {}, true};
         } else if constexpr (std::is_same_v<T, evt::password_ack>) {
           auto ok = idx + 1 < log.size()
                     && std::holds_alternative<evt::ack_peer>(log[idx + 1])
@@ -553,7 +608,7 @@ protected:
             violation(s, idx, 2, "ACK_PEER while in a lobby");
           if (ev.id == me)
             violation(s, idx, 2, "ACK_PEER names the joiner as host");
-          m = model{role::peer, ev.lobby_id, ev.id};
+          m = model{role::peer, ev.lobby_id, ev.id, {}, false};
           ++acks[key3{ev.id, ev.lobby_id, me}];
         } else if constexpr (std::is_same_v<T, evt::new_host>) {
           mention_lobby(s, idx, ev.lobby_id);
@@ -564,14 +619,19 @@ protected:
             s.announced[ev.lobby_id] = ev.id;
         } else if constexpr (std::is_same_v<T, evt::new_peer>) {
           mention_id(s, idx, ev.id);
-          if (m.r != role::host)
+          if (m.r != role::host) {
             violation(s, idx, 5, "NEW_PEER to a non-host");
-          else
+          } else {
             ++new_peers[key3{me, m.lobby, ev.id}];
+            if (!m.peers.insert(ev.id).second)
+              violation(s, idx, 4, "NEW_PEER of a present peer");
+          }
         } else if constexpr (std::is_same_v<T, evt::peer_gone>) {
           mention_id(s, idx, ev.id);
           if (m.r != role::host)
             violation(s, idx, 5, "PEER_GONE to a non-host");
+          else if (m.peers.erase(ev.id) == 0 && m.complete)
+            violation(s, idx, 4, "PEER_GONE of a peer it never had");
           if (!ev.listener.empty()) {
             auto i = s.sent.find(ev.listener);
             if (i == s.sent.end() || i->second != opcode::kick)
@@ -601,6 +661,9 @@ protected:
               if (m.r == role::host)
                 m.r = role::peer;
             }
+            // A new host learns nothing about the peers already there.
+            m.peers.clear();
+            m.complete = false;
             m.host = ev.id;
             ++reclaims[key3{me, ev.lobby_id, ev.id}];
           }
@@ -738,6 +801,7 @@ protected:
         if (!in_pool(lobby_id, game))
           ADD_FAILURE() << at << "invariant 6: " << lobby_name
                         << " is not of this game's pool";
+        ++stats[st->host ? "check_lobby_hosted" : "check_lobby_hostless"];
         // 1
         if (!st->host
             && !(st->allow_host_reclaim && st->allow_peers_to_claim_host
@@ -813,6 +877,20 @@ protected:
         ADD_FAILURE() << at << "invariant 2: " << s.c->user
                       << " mirrors another instance of " << expected.lobby;
       auto st = peek(expected.lobby, s.game);
+      if (expected.r == role::host) {
+        // 3: what the host was told about its peers.
+        std::set<std::string> actual;
+        for (auto& p : st->peers)
+          actual.insert(p.info.id);
+        auto subset = std::includes(actual.begin(), actual.end(),
+                                    s.m.peers.begin(), s.m.peers.end());
+        if (!subset || (s.m.complete && s.m.peers != actual))
+          ADD_FAILURE() << at << "invariant 3: host " << s.c->user
+                        << " was told of " << s.m.peers.size()
+                        << " peers (complete: " << s.m.complete
+                        << "), the lobby has " << actual.size()
+                        << "\n  log tail:" << tail(s);
+      }
       auto host = st->host ? st->host->info.id : std::string{};
       if (s.m.host != host)
         ADD_FAILURE() << at << "invariant 2: " << s.c->user
@@ -849,9 +927,17 @@ protected:
       if (st == nullptr) {
         expected = evt::error_reply{ec::lobby_notfound, "", lis};
       } else {
-        auto info = st->info();
+        evt::lobby_info info;
+        info.lobby_id = lobby_id;
+        if (st->host) {
+          info.host_id = st->host->info.id;
+          info.host_user = st->host->info.user;
+        }
+        info.max_peers = st->max_peers;
+        info.current_peers = static_cast<uint32_t>(st->peers.size());
+        info.locked = st->locked;
+        info.password_required = st->has_password;
         info.listener = lis;
-        EXPECT_EQ(info.current_peers, st->peers.size());
         expected = info;
       }
       // Compare all but the reason text of an error.
@@ -978,6 +1064,17 @@ protected:
         }
       }
     }
+  }
+
+  // -- coverage --------------------------------------------------------------------
+
+  /// How often the simulation reached each situation; recorded as test
+  /// properties (see --gtest_output=xml) to show what a seed covers.
+  std::map<std::string, size_t> stats;
+
+  void record_stats() {
+    for (auto& [key, n] : stats)
+      RecordProperty(key, std::to_string(n));
   }
 
   // -- state ---------------------------------------------------------------------

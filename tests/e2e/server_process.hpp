@@ -1,0 +1,117 @@
+#pragma once
+
+#include <chrono>
+#include <condition_variable>
+#include <csignal>
+#include <cstdint>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <sys/types.h>
+
+/// End-to-end test support: runs the real `omega-server` binary as a child
+/// process, so tests exercise exactly what operators deploy (flag parsing,
+/// signal handling, process exit) instead of an in-process gateway.
+
+namespace omega::e2e {
+
+/// How a child process ended.
+struct exit_info {
+  /// True if the process called exit (or returned from main).
+  bool exited = false;
+  /// The exit status if `exited`, else the signal that ended the process.
+  int code = -1;
+  /// True if `stop` had to fall back to SIGKILL.
+  bool killed = false;
+  /// From sending the signal until the process was reaped.
+  std::chrono::milliseconds took{0};
+};
+
+/// What a finished helper process printed.
+struct run_result {
+  /// The exit status, or -1 if the process did not exit normally.
+  int status = -1;
+  std::string out;
+};
+
+/// Runs `path` with `args` (argv[1..]), waits for it and captures stdout;
+/// stderr goes to ours. Gives up (SIGKILL) after `timeout`.
+run_result run_program(const std::string& path,
+                       const std::vector<std::string>& args,
+                       std::chrono::milliseconds timeout
+                       = std::chrono::seconds{30});
+
+/// One `omega-server` child listening on 127.0.0.1 with a port the kernel
+/// picks and a fresh data folder. The destructor always kills and reaps the
+/// child and deletes the folder, so a failing test leaves nothing behind.
+class server_process {
+public:
+  server_process() = default;
+
+  server_process(const server_process&) = delete;
+
+  server_process& operator=(const server_process&) = delete;
+
+  ~server_process();
+
+  /// Starts the server with `--listen 127.0.0.1:0 --data-dir <tmp>
+  /// --password-hash minimal` plus `extra_flags`, and waits up to `timeout`
+  /// for its "listening on" line. Returns false (see `error`) on failure.
+  bool start(const std::vector<std::string>& extra_flags = {},
+             std::chrono::milliseconds timeout = std::chrono::seconds{10});
+
+  /// Sends `sig` and waits up to `timeout` for the process to exit, then
+  /// kills it with SIGKILL. Safe to call when the server already stopped.
+  exit_info stop(int sig = SIGTERM,
+                 std::chrono::milliseconds timeout = std::chrono::seconds{5});
+
+  /// Runs `omega-admin --data-dir <dir> args...` and captures its stdout.
+  run_result admin(const std::vector<std::string>& args) const;
+
+  /// Registers a game and returns its UGI (empty on failure).
+  std::string add_game(const std::string& name,
+                       const std::string& developer) const;
+
+  bool running() const {
+    return pid_ > 0;
+  }
+
+  uint16_t port() const {
+    return port_;
+  }
+
+  const std::string& data_dir() const {
+    return dir_;
+  }
+
+  /// Why `start` failed.
+  const std::string& error() const {
+    return error_;
+  }
+
+  /// Everything the server wrote to stderr so far.
+  std::string log() const;
+
+private:
+  /// Drains the child's stderr: a server that logs into a full pipe would
+  /// block, so the pipe is read for the child's whole life, not just until
+  /// the port is known.
+  void drain();
+
+  void reap_blocking();
+
+  pid_t pid_ = -1;
+  int err_fd_ = -1;
+  uint16_t port_ = 0;
+  std::string dir_;
+  std::string error_;
+  std::thread reader_;
+  mutable std::mutex mtx_;
+  std::condition_variable cv_;
+  std::string log_;
+  bool eof_ = false;
+};
+
+} // namespace omega::e2e
