@@ -39,7 +39,7 @@ const char* opcode_name(opcode x) {
 }
 
 std::string to_string(opcode x) {
-  return opcode_name(x);
+  return x == opcode::none ? "NONE" : opcode_name(x);
 }
 
 opcode opcode_from_name(std::string_view x) {

@@ -15,7 +15,8 @@
 // Invariants:
 //  1. One host. Every lobby has at most one host; a hostless lobby exists
 //     only with allow_host_reclaim && allow_peers_to_claim_host and at least
-//     one peer (PROTOCOL.md section 3, policies 1-3).
+//     one peer (PROTOCOL.md section 3, policies 1-3), and no claim window
+//     outlives a jump of the clock past the claim timeout.
 //  2. One membership. No client is in two lobbies (across all lobbies of
 //     both games); each running CONNECTION's mirrored role, lobby id and
 //     instance equal the LOBBY states; the model replayed from the client's
@@ -97,6 +98,11 @@ const char* name(role x) {
   }
 }
 
+/// LOCK, UNLOCK and SIZE answers: for the host only.
+template <class T>
+constexpr bool lock_or_size
+  = std::is_same_v<T, evt::lock_state> || std::is_same_v<T, evt::size_state>;
+
 /// What a client's own event log says about it.
 struct model {
   role r = role::none;
@@ -124,6 +130,10 @@ struct sim_client {
   std::map<std::string, opcode> sent;
   /// Listener -> final replies received.
   std::map<std::string, size_t> replies;
+  /// Listeners sent but not answered yet.
+  std::set<std::string> unanswered;
+  /// Listeners answered with RELAY_OK.
+  std::set<std::string> relay_oks;
   /// Observer only: announced password-less lobbies and their hosts.
   std::map<std::string, std::string> announced;
 };
@@ -140,7 +150,7 @@ using key3 = std::tuple<std::string, std::string, std::string>;
 
 class simulation_fixture : public actor_fixture {
 protected:
-  // -- access without running ------------------------------------------------
+  // -- access without running -----------------------------------------------
 
   game_actor game_handle(size_t index) {
     auto& st = dynamic_cast<directory_actor::stateful_base<directory_state>&>(
@@ -171,7 +181,7 @@ protected:
               .state;
   }
 
-  // -- reporting ---------------------------------------------------------------
+  // -- reporting ------------------------------------------------------------
 
   std::string where() const {
     std::ostringstream out;
@@ -198,7 +208,7 @@ protected:
                   << "', host '" << s.m.host << "'\n  log tail:" << tail(s);
   }
 
-  // -- population ------------------------------------------------------------
+  // -- population -----------------------------------------------------------
 
   sim_client& add_client(size_t game, bool observer) {
     auto user = (observer ? "obs" : "g") + std::to_string(game) + "u"
@@ -213,16 +223,16 @@ protected:
     return pop.back();
   }
 
-  std::vector<size_t> regulars(size_t game, bool alive_only = true) {
+  /// Returns the running regular (non-observer) clients of `game`.
+  std::vector<size_t> regulars(size_t game) {
     std::vector<size_t> result;
     for (size_t i = 0; i < pop.size(); ++i)
-      if (!pop[i].observer && pop[i].game == game
-          && (!alive_only || pop[i].alive))
+      if (!pop[i].observer && pop[i].game == game && pop[i].alive)
         result.push_back(i);
     return result;
   }
 
-  // -- randomness --------------------------------------------------------------
+  // -- randomness -----------------------------------------------------------
 
   size_t pick(size_t n) {
     return static_cast<size_t>(rng() % n);
@@ -248,11 +258,12 @@ protected:
     return pop[pick(pop.size())].c->id;
   }
 
-  // -- commands ----------------------------------------------------------------
+  // -- commands -------------------------------------------------------------
 
   template <class T>
   void send(sim_client& s, T x, opcode op) {
     s.sent.emplace(x.listener, op);
+    s.unanswered.insert(x.listener);
     s.c->send(std::move(x));
   }
 
@@ -260,8 +271,8 @@ protected:
   void send_relay(sim_client& s, std::string recipient, opcode op) {
     auto lis = next_listener();
     auto payload = "\"r" + std::to_string(seq) + "\"";
-    relays.emplace(payload, relay_record{id_index.at(s.c->id), recipient, op,
-                                         lis, 0});
+    relays.emplace(payload,
+                   relay_record{id_index.at(s.c->id), recipient, op, lis, 0});
     send(s, T{std::move(recipient), std::move(payload), lis}, op);
   }
 
@@ -353,8 +364,7 @@ protected:
       if (lobby_host.empty() && chance(60))
         return send(s, cmd::claim_host{next_listener()}, opcode::claim_host);
       if (k < 25)
-        return send_relay<cmd::make_answer>(s, the_host(),
-                                            opcode::make_answer);
+        return send_relay<cmd::make_answer>(s, the_host(), opcode::make_answer);
       if (k < 40)
         return send_relay<cmd::ice>(s, the_host(), opcode::ice);
       if (k < 60)
@@ -402,7 +412,7 @@ protected:
     }
   }
 
-  // -- scheduling --------------------------------------------------------------
+  // -- scheduling -----------------------------------------------------------
 
   /// Runs the next message of a random actor that has one.
   void random_once() {
@@ -423,14 +433,7 @@ protected:
         random_once();
   }
 
-  bool any_busy() {
-    for (auto& s : pop)
-      if (s.alive && state_of(*s.c).busy)
-        return true;
-    return false;
-  }
-
-  // -- one step ------------------------------------------------------------------
+  // -- one step -------------------------------------------------------------
 
   void act() {
     auto k = pick(100);
@@ -447,7 +450,7 @@ protected:
         ++stats["disconnect"];
       else
         ++stats["disconnect_host_policy_"
-                + std::to_string(!st->allow_host_reclaim            ? 1
+                + std::to_string(!st->allow_host_reclaim          ? 1
                                  : !st->allow_peers_to_claim_host ? 2
                                                                   : 3)];
       caf::anon_send_exit(s.c->conn, caf::exit_reason::user_shutdown);
@@ -465,15 +468,20 @@ protected:
       return;
     }
     if (k < 13) {
-      // The clock passes the claim timeout. A CONFIG_HOST / CONFIG_PEER /
-      // INIT still waiting for its answer would time out as well (see
-      // race_test: join_answered_after_the_request_timeout_stays_consistent),
-      // so only jump while none is in flight.
-      if (any_busy()) {
-        drain();
-        check_invariants();
-      }
+      // The clock passes the claim timeout, whatever is in flight: claims,
+      // joins and commands race the timeouts it fires (and a request that
+      // would time out meanwhile must not split CONNECTION and LOBBY, see
+      // race_test.join_answered_after_the_request_timeout_stays_consistent).
       ++stats["clock_jump"];
+      // Claim windows open now end with this jump (checked at quiescence).
+      for (size_t g = 0; g < 2; ++g) {
+        if (!game_handle(g))
+          continue;
+        for (auto& [lobby_id, entry] : game_state_of(g).lobbies)
+          if (auto st = peek(lobby_id, g); st != nullptr && !st->host)
+            open_windows.push_back(
+              window{g, lobby_id, entry.instance, st->claim_epoch});
+      }
       sched.advance_time(settings.claim_timeout + std::chrono::seconds{1});
       return;
     }
@@ -514,7 +522,7 @@ protected:
     record_stats();
   }
 
-  // -- invariants ----------------------------------------------------------------
+  // -- invariants -----------------------------------------------------------
 
   bool same_game(const std::string& id, size_t game) {
     auto i = id_index.find(id);
@@ -538,7 +546,9 @@ protected:
         violation(s, idx, 7, "reply to a command this client never sent");
       return;
     }
-    ++s.replies[listener];
+    if (++s.replies[listener] > 1 && check_replies)
+      violation(s, idx, 7, "second reply to one command");
+    s.unanswered.erase(listener);
   }
 
   void mention_id(sim_client& s, size_t idx, const std::string& id) {
@@ -708,8 +718,8 @@ protected:
             violation(s, idx, 5, "relayed frame delivered twice");
         } else if constexpr (std::is_same_v<T, evt::relay_ok>) {
           reply(s, idx, ev.listener);
-        } else if constexpr (std::is_same_v<T, evt::lock_state>
-                             || std::is_same_v<T, evt::size_state>) {
+          s.relay_oks.insert(ev.listener);
+        } else if constexpr (lock_or_size<T>) {
           reply(s, idx, ev.listener);
           mention_lobby(s, idx, ev.lobby_id);
           if (m.r != role::host || ev.lobby_id != m.lobby)
@@ -718,18 +728,18 @@ protected:
           reply(s, idx, ev.listener);
           for (auto& id : ev.lobby_ids)
             mention_lobby(s, idx, id);
-          if (auto i = queries.find(ev.listener); i != queries.end())
+          if (queries.count(ev.listener) > 0)
             query_results[ev.listener] = x;
         } else if constexpr (std::is_same_v<T, evt::lobby_info>) {
           reply(s, idx, ev.listener);
           mention_lobby(s, idx, ev.lobby_id);
           if (!ev.host_id.empty())
             mention_id(s, idx, ev.host_id);
-          if (auto i = queries.find(ev.listener); i != queries.end())
+          if (queries.count(ev.listener) > 0)
             query_results[ev.listener] = x;
         } else if constexpr (std::is_same_v<T, evt::error_reply>) {
           reply(s, idx, ev.listener);
-          if (auto i = queries.find(ev.listener); i != queries.end())
+          if (queries.count(ev.listener) > 0)
             query_results[ev.listener] = x;
         } else {
           static_assert(std::is_same_v<T, evt::violation>);
@@ -796,8 +806,7 @@ protected:
           ADD_FAILURE() << at << "lobby " << lobby_id << " has no state";
           continue;
         }
-        auto lobby_name = "game " + std::to_string(game) + " lobby "
-                          + lobby_id;
+        auto lobby_name = "game " + std::to_string(game) + " lobby " + lobby_id;
         if (!in_pool(lobby_id, game))
           ADD_FAILURE() << at << "invariant 6: " << lobby_name
                         << " is not of this game's pool";
@@ -821,10 +830,10 @@ protected:
                           << " has member " << id << " of another game";
           auto [i, added] = members.emplace(id, seat{game, lobby_id, r});
           if (!added)
-            ADD_FAILURE() << at << "invariant 2: " << id << " is "
-                          << name(r) << " of " << lobby_name << " and "
-                          << name(i->second.r) << " of game "
-                          << i->second.game << " lobby " << i->second.lobby;
+            ADD_FAILURE() << at << "invariant 2: " << id << " is " << name(r)
+                          << " of " << lobby_name << " and "
+                          << name(i->second.r) << " of game " << i->second.game
+                          << " lobby " << i->second.lobby;
         }
         // 3: the peers are exactly the running clients whose log says so.
         std::set<std::string> by_logs;
@@ -841,14 +850,27 @@ protected:
                         << by_logs.size();
       }
     }
+    // 1: a claim window open when the clock passed the claim timeout was
+    // closed (by a claim, the server's pick or the lobby's end).
+    for (auto& w : open_windows) {
+      auto& lobbies = game_state_of(w.game).lobbies;
+      auto i = lobbies.find(w.lobby_id);
+      if (i == lobbies.end() || i->second.instance != w.instance)
+        continue;
+      auto st = peek(w.lobby_id, w.game);
+      if (!st->host && st->claim_epoch == w.epoch)
+        ADD_FAILURE() << at << "invariant 1: game " << w.game << " lobby "
+                      << w.lobby_id << " stayed hostless past the claim "
+                      << "timeout";
+    }
+    open_windows.clear();
     // 2: every client against its seat.
     for (auto& s : pop) {
       auto i = members.find(s.c->id);
       if (!s.alive) {
         if (i != members.end())
-          ADD_FAILURE() << at << "invariant 2: " << s.c->user
-                        << " left but is " << name(i->second.r) << " of "
-                        << i->second.lobby;
+          ADD_FAILURE() << at << "invariant 2: " << s.c->user << " left but is "
+                        << name(i->second.r) << " of " << i->second.lobby;
         continue;
       }
       auto& cs = state_of(*s.c);
@@ -857,8 +879,8 @@ protected:
         expected = i->second;
       auto describe_all = [&] {
         std::ostringstream out;
-        out << s.c->user << ": lobby state says " << name(expected.r)
-            << " of '" << expected.lobby << "' (game " << expected.game
+        out << s.c->user << ": lobby state says " << name(expected.r) << " of '"
+            << expected.lobby << "' (game " << expected.game
             << "), CONNECTION says " << name(cs.current) << " of '"
             << cs.lobby_id << "', log says " << name(s.m.r) << " of '"
             << s.m.lobby << "'\n  log tail:" << tail(s);
@@ -894,8 +916,8 @@ protected:
       auto host = st->host ? st->host->info.id : std::string{};
       if (s.m.host != host)
         ADD_FAILURE() << at << "invariant 2: " << s.c->user
-                      << " believes the host is '" << s.m.host
-                      << "', it is '" << host << "'\n  log tail:" << tail(s);
+                      << " believes the host is '" << s.m.host << "', it is '"
+                      << host << "'\n  log tail:" << tail(s);
     }
   }
 
@@ -1000,20 +1022,21 @@ protected:
       auto np = new_peers.count(k) > 0 ? new_peers[k] : 0;
       auto ap = acks.count(k) > 0 ? acks[k] : 0;
       if (np != ap)
-        ADD_FAILURE() << at << "invariant 4: " << np << " NEW_PEER of "
-                      << peer << " in " << lobby_id << " at host " << host
-                      << ", but " << ap << " ACK_PEER naming that host";
+        ADD_FAILURE() << at << "invariant 4: " << np << " NEW_PEER of " << peer
+                      << " in " << lobby_id << " at host " << host << ", but "
+                      << ap << " ACK_PEER naming that host";
     }
     // Each HOST_RECLAIM also reached its new host.
     for (auto& [k, n] : reclaims) {
       auto& [receiver, lobby_id, new_host] = k;
       if (receiver == new_host || !alive(receiver) || !alive(new_host))
         continue;
-      auto own = reclaims[key3{new_host, lobby_id, new_host}];
+      auto j = reclaims.find(key3{new_host, lobby_id, new_host});
+      auto own = j == reclaims.end() ? size_t{0} : j->second;
       if (own < n)
         ADD_FAILURE() << at << "invariant 4: " << receiver << " saw " << n
-                      << " HOST_RECLAIM of " << new_host << " in "
-                      << lobby_id << ", the new host itself " << own;
+                      << " HOST_RECLAIM of " << new_host << " in " << lobby_id
+                      << ", the new host itself " << own;
     }
     // A peer's LOBBY_CLOSE: kicked, or the lobby was destroyed.
     for (auto& [k, n] : peer_closes) {
@@ -1033,13 +1056,9 @@ protected:
       auto& from = pop[rec.from];
       if (!from.alive || !alive(rec.recipient))
         continue;
-      auto i = from.replies.find(rec.listener);
-      if (i == from.replies.end())
-        continue; // not answered yet; invariant 7 covers it
-      bool ok = false;
-      for (auto& x : *from.c->log)
-        if (auto r = std::get_if<evt::relay_ok>(&x))
-          ok = ok || r->listener == rec.listener;
+      if (from.unanswered.count(rec.listener) > 0)
+        continue; // not answered; invariant 7 covers it
+      bool ok = from.relay_oks.count(rec.listener) > 0;
       if (rec.delivered != (ok ? 1u : 0u))
         ADD_FAILURE() << at << "invariant 5: relay " << payload << " from "
                       << from.c->user << " to " << rec.recipient
@@ -1050,23 +1069,17 @@ protected:
     if (!check_replies)
       return;
     for (auto& s : pop) {
-      if (!s.alive)
+      if (!s.alive || s.unanswered.empty())
         continue;
-      for (auto& [lis, op] : s.sent) {
-        auto i = s.replies.find(lis);
-        auto n = i == s.replies.end() ? 0 : i->second;
-        if (n != 1) {
-          ADD_FAILURE() << at << "invariant 7: " << s.c->user << "'s "
-                        << opcode_name(op) << " (listener " << lis
-                        << ") got " << n << " replies\n  log tail:"
-                        << tail(s, 16);
-          return;
-        }
-      }
+      auto& lis = *s.unanswered.begin();
+      ADD_FAILURE() << at << "invariant 7: " << s.c->user << "'s "
+                    << opcode_name(s.sent.at(lis)) << " (listener " << lis
+                    << ") got no reply\n  log tail:" << tail(s, 16);
+      return;
     }
   }
 
-  // -- coverage --------------------------------------------------------------------
+  // -- coverage -------------------------------------------------------------
 
   /// How often the simulation reached each situation; recorded as test
   /// properties (see --gtest_output=xml) to show what a seed covers.
@@ -1077,7 +1090,7 @@ protected:
       RecordProperty(key, std::to_string(n));
   }
 
-  // -- state ---------------------------------------------------------------------
+  // -- state ----------------------------------------------------------------
 
   uint32_t seed = 0;
   size_t step_no = 0;
@@ -1094,6 +1107,14 @@ protected:
   std::map<key3, size_t> reclaims;
   std::map<std::pair<std::string, std::string>, size_t> peer_closes;
   std::map<std::pair<size_t, std::string>, size_t> destroyed;
+  /// Claim windows open when the clock passed the claim timeout.
+  struct window {
+    size_t game;
+    std::string lobby_id;
+    uint64_t instance;
+    uint64_t epoch;
+  };
+  std::vector<window> open_windows;
   /// Observer queries of the current check: listener -> (game, lobby id);
   /// an empty lobby id stands for LOBBY_LIST.
   std::map<std::string, std::pair<size_t, std::string>> queries;

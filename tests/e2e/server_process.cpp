@@ -96,7 +96,7 @@ void reap(pid_t pid, int& status) {
 
 } // namespace
 
-// -- run_program ----------------------------------------------------------------
+// -- run_program --------------------------------------------------------------
 
 run_result run_program(const std::string& path,
                        const std::vector<std::string>& args,
@@ -149,7 +149,7 @@ run_result run_program(const std::string& path,
   return result;
 }
 
-// -- server_process -------------------------------------------------------------
+// -- server_process -----------------------------------------------------------
 
 server_process::~server_process() {
   if (pid_ > 0) {
@@ -183,13 +183,9 @@ bool server_process::start(const std::vector<std::string>& extra_flags,
     error_ = std::string{"pipe2: "} + std::strerror(errno);
     return false;
   }
-  std::vector<std::string> args{OMEGA_SERVER_PATH,
-                                "--listen",
-                                "127.0.0.1:0",
-                                "--data-dir",
-                                dir_,
-                                "--password-hash",
-                                "minimal"};
+  std::vector<std::string> args{
+    OMEGA_SERVER_PATH, "--listen", "127.0.0.1:0", "--data-dir", dir_,
+    "--password-hash", "minimal"};
   args.insert(args.end(), extra_flags.begin(), extra_flags.end());
   auto argv = make_argv(args);
   pid_ = spawn(OMEGA_SERVER_PATH, argv, fds[1], STDERR_FILENO);
@@ -260,8 +256,8 @@ exit_info server_process::stop(int sig, milliseconds timeout) {
     reap(pid_, status);
     result.killed = true;
   }
-  result.took = std::chrono::duration_cast<milliseconds>(steady_clock::now()
-                                                         - t0);
+  result.took
+    = std::chrono::duration_cast<milliseconds>(steady_clock::now() - t0);
   pid_ = -1;
   if (WIFEXITED(status)) {
     result.exited = true;

@@ -38,10 +38,9 @@ struct run_result {
 
 /// Runs `path` with `args` (argv[1..]), waits for it and captures stdout;
 /// stderr goes to ours. Gives up (SIGKILL) after `timeout`.
-run_result run_program(const std::string& path,
-                       const std::vector<std::string>& args,
-                       std::chrono::milliseconds timeout
-                       = std::chrono::seconds{30});
+run_result
+run_program(const std::string& path, const std::vector<std::string>& args,
+            std::chrono::milliseconds timeout = std::chrono::seconds{30});
 
 /// One `omega-server` child listening on 127.0.0.1 with a port the kernel
 /// picks and a fresh data folder. The destructor always kills and reaps the

@@ -135,6 +135,8 @@ bool ws_client::connect(uint16_t port, const std::string& target,
   drop();
   buffer_.clear();
   handshake_status_ = 0;
+  close_code_.reset();
+  error_.clear();
   ws_ = std::make_unique<stream_type>(ioc_);
   auto ec = run(timeout, [&](auto handler) {
     beast::get_lowest_layer(*ws_).async_connect(loopback(port),
@@ -144,8 +146,8 @@ bool ws_client::connect(uint16_t port, const std::string& target,
     error_ = "connect: " + ec.message();
     return false;
   }
-  ws_->set_option(websocket::stream_base::decorator(
-    [origin](websocket::request_type& req) {
+  ws_->set_option(
+    websocket::stream_base::decorator([origin](websocket::request_type& req) {
       req.set(http::field::user_agent, "omega-e2e");
       if (!origin.empty())
         req.set(http::field::origin, origin);
@@ -170,8 +172,7 @@ bool ws_client::send_text(std::string_view text, milliseconds timeout) {
   }
   ws_->text(true);
   auto ec = run(timeout, [&](auto handler) {
-    ws_->async_write(net::buffer(text.data(), text.size()),
-                     std::move(handler));
+    ws_->async_write(net::buffer(text.data(), text.size()), std::move(handler));
   });
   if (ec)
     error_ = "write: " + ec.message();
@@ -185,8 +186,7 @@ bool ws_client::send_binary(std::string_view data, milliseconds timeout) {
   }
   ws_->binary(true);
   auto ec = run(timeout, [&](auto handler) {
-    ws_->async_write(net::buffer(data.data(), data.size()),
-                     std::move(handler));
+    ws_->async_write(net::buffer(data.data(), data.size()), std::move(handler));
   });
   if (ec)
     error_ = "write: " + ec.message();
@@ -218,11 +218,14 @@ std::optional<frame> ws_client::read(milliseconds timeout) {
     ws_->async_read(buffer_, std::move(handler));
   });
   if (ec) {
-    if (ec == websocket::error::closed)
-      error_ = "closed by the server with code "
-               + std::to_string(ws_->reason().code);
-    else
+    if (ec == websocket::error::closed) {
+      close_code_ = ws_->reason().code;
+      error_ = "closed by the server with code " + std::to_string(*close_code_);
+    } else {
       error_ = "read: " + ec.message();
+      if (ws_->reason().code != websocket::close_code::none)
+        close_code_ = ws_->reason().code;
+    }
     return std::nullopt;
   }
   frame result;
@@ -260,9 +263,15 @@ json::object ws_client::expect(std::string_view op, milliseconds timeout) {
 
 close_result ws_client::read_close(milliseconds timeout) {
   close_result result;
+  if (close_code_) {
+    // An earlier read already saw the close frame.
+    result.kind = close_result::closed;
+    result.code = *close_code_;
+    return result;
+  }
   if (!is_open()) {
     result.kind = close_result::ended;
-    result.error = "not connected";
+    result.error = error_.empty() ? "not connected" : error_;
     return result;
   }
   auto deadline = std::chrono::steady_clock::now() + timeout;
@@ -283,8 +292,17 @@ close_result ws_client::read_close(milliseconds timeout) {
       continue;
     }
     if (ec == websocket::error::closed) {
+      close_code_ = ws_->reason().code;
       result.kind = close_result::closed;
-      result.code = ws_->reason().code;
+      result.code = *close_code_;
+    } else if (ws_->reason().code != websocket::close_code::none) {
+      // Beast saw the close frame but failed to echo it: the server tore
+      // the connection down without completing the handshake.
+      close_code_ = ws_->reason().code;
+      result.kind = close_result::closed;
+      result.code = *close_code_;
+      result.clean = false;
+      result.error = ec.message();
     } else if (ec == beast::error::timeout) {
       result.kind = close_result::timeout;
       result.error = ec.message();

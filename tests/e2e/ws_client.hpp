@@ -46,6 +46,9 @@ struct close_result {
   };
   kind_t kind = timeout;
   uint16_t code = 0;
+  /// False if the server's close frame arrived but the close handshake did
+  /// not complete (e.g. the server reset the connection before the echo).
+  bool clean = true;
   /// Frames read (and skipped) before the connection ended.
   size_t skipped = 0;
   /// The first skipped frame, for diagnostics.
@@ -119,19 +122,18 @@ public:
                     std::string_view listener = {});
 
   /// Reads the next frame; nullopt on timeout, close or error.
-  std::optional<frame> read(std::chrono::milliseconds timeout
-                            = default_timeout);
+  std::optional<frame>
+  read(std::chrono::milliseconds timeout = default_timeout);
 
   /// Reads the next frame and checks that it is a JSON object text frame
   /// whose `opcode` is `op`; records a GoogleTest failure otherwise. Returns
   /// the parsed frame (empty if there was none or it was not an object).
-  boost::json::object expect(std::string_view op,
-                             std::chrono::milliseconds timeout
-                             = default_timeout);
+  boost::json::object
+  expect(std::string_view op,
+         std::chrono::milliseconds timeout = default_timeout);
 
   /// Reads (skipping frames) until the connection ends.
-  close_result read_close(std::chrono::milliseconds timeout
-                          = default_timeout);
+  close_result read_close(std::chrono::milliseconds timeout = default_timeout);
 
   /// Runs the close handshake with `code`. Returns false on failure.
   bool close(uint16_t code = 1000,
@@ -141,6 +143,11 @@ public:
   void drop();
 
   bool is_open() const;
+
+  /// The code of the close frame the server sent, once a read saw it.
+  std::optional<uint16_t> close_code() const {
+    return close_code_;
+  }
 
   const std::string& name() const {
     return name_;
@@ -152,14 +159,13 @@ public:
   }
 
 private:
-  using stream_type
-    = boost::beast::websocket::stream<boost::beast::tcp_stream>;
+  using stream_type = boost::beast::websocket::stream<boost::beast::tcp_stream>;
 
   /// Runs one asynchronous operation started by `start` to completion,
   /// bounded by `timeout`, and returns its error code.
   template <class Start>
-  boost::beast::error_code run(std::chrono::milliseconds timeout,
-                               Start&& start);
+  boost::beast::error_code
+  run(std::chrono::milliseconds timeout, Start&& start);
 
   std::string name_;
   boost::asio::io_context ioc_;
@@ -167,6 +173,7 @@ private:
   boost::beast::flat_buffer buffer_;
   unsigned handshake_status_ = 0;
   std::string error_;
+  std::optional<uint16_t> close_code_;
 };
 
 } // namespace omega::e2e

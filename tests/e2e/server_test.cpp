@@ -1,0 +1,1336 @@
+// End-to-end tests: the real omega-server and omega-admin binaries, real
+// sockets on 127.0.0.1, and the contract of /work/shared/PROTOCOL.md. Each
+// assertion states what a client on the wire must see: exact opcodes,
+// payloads, listeners and close codes.
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <memory>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <sys/resource.h>
+
+#include <boost/beast/http/verb.hpp>
+#include <boost/json.hpp>
+
+#include <gtest/gtest.h>
+
+#include "tests/e2e/server_process.hpp"
+#include "tests/e2e/ws_client.hpp"
+
+namespace json = boost::json;
+using boost::beast::http::verb;
+using namespace omega::e2e;
+using namespace std::chrono_literals;
+using std::chrono::milliseconds;
+using std::chrono::steady_clock;
+
+namespace {
+
+// -- JSON helpers -------------------------------------------------------------
+
+testing::AssertionResult same_json(const char* got_expr, const char*,
+                                   const json::value& got,
+                                   const json::value& want) {
+  if (got == want)
+    return testing::AssertionSuccess();
+  return testing::AssertionFailure()
+         << got_expr << " is " << json::serialize(got) << "\n    expected "
+         << json::serialize(want);
+}
+
+/// Compares two JSON values as JSON (member order does not matter), so a
+/// frame with an extra, missing or different member fails.
+#define EXPECT_JSON(got, want)                                                 \
+  EXPECT_PRED_FORMAT2(same_json, json::value(got), json::value(want))
+
+/// A server frame as PROTOCOL.md specifies it: no payload or listener
+/// member unless given.
+json::object msg(std::string_view op,
+                 std::optional<json::value> payload = std::nullopt,
+                 std::string_view listener = {}) {
+  json::object result;
+  result["opcode"] = op;
+  if (payload)
+    result["payload"] = std::move(*payload);
+  if (!listener.empty())
+    result["listener"] = listener;
+  return result;
+}
+
+/// A relayed frame: exactly opcode, payload and origin.
+json::object relayed(std::string_view op, json::value payload,
+                     std::string_view origin) {
+  return {{"opcode", op}, {"payload", std::move(payload)}, {"origin", origin}};
+}
+
+std::string member(const json::object& obj, std::string_view key) {
+  auto i = obj.find(key);
+  if (i == obj.end() || !i->value().is_string())
+    return {};
+  return std::string{i->value().get_string()};
+}
+
+std::string payload_member(const json::object& obj, std::string_view key) {
+  auto i = obj.find("payload");
+  if (i == obj.end() || !i->value().is_object())
+    return {};
+  return member(i->value().get_object(), key);
+}
+
+/// A WebRTC-like offer: nested objects, arrays, numbers, nulls, escapes and
+/// non-ASCII text must all arrive unchanged.
+json::value sdp_offer() {
+  return json::parse(
+    R"({
+    "type": "offer",
+    "sdp": "v=0\r\no=- 4611731400430051336 2 IN IP4 127.0.0.1\r\ns=-\r\n)"
+    R"(t=0 0\r\na=group:BUNDLE 0\r\nm=application 9 UDP/DTLS/SCTP )"
+    R"(webrtc-datachannel\r\n",
+    "meta": {"tracks": [1, 2.5, null, true, "x"], "empty": {}, "list": []},
+    "note": "h\u00e9llo \u2713 \"quoted\""
+  })");
+}
+
+json::value sdp_answer() {
+  return json::parse(R"({"type": "answer", "sdp": "v=0\r\na=setup:active\r\n",
+                        "n": -7, "f": 1e-3})");
+}
+
+json::value ice_candidate(int n) {
+  return json::object{{"candidate", "candidate:" + std::to_string(n)
+                                      + " 1 udp 2122260223 127.0.0.1 5"
+                                        "4321 typ host"},
+                      {"sdpMid", "0"},
+                      {"sdpMLineIndex", 0},
+                      {"usernameFragment", nullptr}};
+}
+
+// -- accounts and clients -----------------------------------------------------
+
+/// An account as the HTTP API returned it.
+struct account {
+  std::string user;
+  std::string email;
+  std::string password;
+  std::string id;
+  std::string token;
+};
+
+/// An account with its WebSocket.
+struct player {
+  account acc;
+  std::unique_ptr<ws_client> ws;
+
+  ws_client* operator->() {
+    return ws.get();
+  }
+};
+
+/// Unique across the process, so one per-suite server never sees a name
+/// twice.
+std::string unique(std::string_view prefix) {
+  static std::atomic<int> counter{0};
+  return std::string{prefix} + std::to_string(++counter);
+}
+
+/// Parses `omega-admin user add-many` output: ID<TAB>USERNAME<TAB>TOKEN.
+std::vector<account> parse_accounts(const std::string& out) {
+  std::vector<account> result;
+  std::istringstream in{out};
+  std::string line;
+  while (std::getline(in, line)) {
+    auto t1 = line.find('\t');
+    auto t2 = line.find('\t', t1 + 1);
+    if (t1 == std::string::npos || t2 == std::string::npos)
+      continue;
+    account a;
+    a.id = line.substr(0, t1);
+    a.user = line.substr(t1 + 1, t2 - t1 - 1);
+    a.token = line.substr(t2 + 1);
+    result.push_back(std::move(a));
+  }
+  return result;
+}
+
+void raise_fd_limit() {
+  rlimit lim;
+  if (getrlimit(RLIMIT_NOFILE, &lim) == 0 && lim.rlim_cur < lim.rlim_max) {
+    lim.rlim_cur = lim.rlim_max;
+    setrlimit(RLIMIT_NOFILE, &lim);
+  }
+}
+
+/// Wait for the server to release a closed connection's session.
+constexpr auto session_release_timeout = 3s;
+
+} // namespace
+
+// -- fixture ------------------------------------------------------------------
+
+/// One server for the whole suite (starting one per test costs time); every
+/// test gets a fresh game and fresh accounts, so tests cannot see each
+/// other's lobbies. Tests that need other server flags start their own
+/// server and call `use_server`.
+class e2e_test : public testing::Test {
+public:
+  static void SetUpTestSuite() {
+    // Test 7 opens 1,000 sockets on each side; the forked server inherits
+    // this limit.
+    raise_fd_limit();
+    shared_ = std::make_unique<server_process>();
+    if (!shared_->start())
+      shared_error_ = shared_->error();
+  }
+
+  static void TearDownTestSuite() {
+    shared_.reset();
+  }
+
+  void SetUp() override {
+    ASSERT_TRUE(shared_ && shared_->running()) << shared_error_;
+    use_server(*shared_);
+  }
+
+  void TearDown() override {
+    if (HasFailure() && srv_ != nullptr)
+      std::cerr << "server stderr so far:\n" << srv_->log() << std::endl;
+  }
+
+protected:
+  /// Directs the helpers to `s`, with a fresh game on it.
+  void use_server(server_process& s) {
+    srv_ = &s;
+    game_ = unique("Game ");
+    developer_ = unique("Dev ");
+    ugi_ = s.add_game(game_, developer_);
+    ASSERT_FALSE(ugi_.empty()) << "omega-admin game add failed";
+  }
+
+  /// Starts a server of this test's own, with `flags`, and a fresh game on
+  /// it. The fixture owns it so that TearDown can still print its log.
+  server_process* start_own(const std::vector<std::string>& flags = {}) {
+    own_ = std::make_unique<server_process>();
+    if (!own_->start(flags)) {
+      ADD_FAILURE() << own_->error();
+      return nullptr;
+    }
+    use_server(*own_);
+    return HasFailure() ? nullptr : own_.get();
+  }
+
+  uint16_t port() const {
+    return srv_->port();
+  }
+
+  std::string signaling_path(const std::string& ugi) const {
+    return "/api/v0/signaling?ugi=" + ugi;
+  }
+
+  /// Registers and logs in through the HTTP API; the token is bound to
+  /// `origin` when it is not empty.
+  account new_account(std::string_view prefix = "user",
+                      const std::string& origin = {}) {
+    account a;
+    a.user = unique(prefix);
+    a.email = a.user + "@e2e.example.com";
+    a.password = "correct-horse-" + a.user;
+    auto reg = http_post(
+      port(), "/api/v0/register",
+      json::serialize(json::object{
+        {"username", a.user}, {"email", a.email}, {"password", a.password}}));
+    EXPECT_EQ(reg.status, 201u) << reg.error << reg.body;
+    json::error_code ec;
+    auto body = json::parse(reg.body, ec);
+    if (!ec && body.is_object())
+      a.id = member(body.get_object(), "id");
+    EXPECT_FALSE(a.id.empty()) << "register body: " << reg.body;
+    a.token = login(a, origin);
+    return a;
+  }
+
+  std::string login(const account& a, const std::string& origin = {}) {
+    auto res = http_post(port(), "/api/v0/login",
+                         json::serialize(json::object{
+                           {"email", a.email}, {"password", a.password}}),
+                         origin);
+    EXPECT_EQ(res.status, 200u) << res.error << res.body;
+    EXPECT_EQ(res.header("content-type").rfind("text/plain", 0), 0u)
+      << "content-type: " << res.header("content-type");
+    return res.body;
+  }
+
+  std::unique_ptr<ws_client> open(const std::string& name,
+                                  const std::string& origin = {},
+                                  const std::string& path = {}) {
+    auto c = std::make_unique<ws_client>(name);
+    auto target = path.empty() ? signaling_path(ugi_) : path;
+    EXPECT_TRUE(c->connect(port(), target, origin))
+      << name << ": " << c->error() << " (HTTP " << c->handshake_status()
+      << ")";
+    return c;
+  }
+
+  json::object init_ok(const account& a, std::string_view listener = {}) {
+    return msg("INIT_OK",
+               json::object{{"user", a.user},
+                            {"id", a.id},
+                            {"game", game_},
+                            {"developer", developer_}},
+               listener);
+  }
+
+  /// A new account, connected and authenticated.
+  player join(const std::string& name, const std::string& path = {}) {
+    player p{new_account(name), open(name, {}, path)};
+    p->send_command("INIT", json::value(p.acc.token), {}, "init");
+    EXPECT_JSON(p->expect("INIT_OK"), init_ok(p.acc, "init"));
+    return p;
+  }
+
+  /// Sends CONFIG_HOST and checks ACK_HOST.
+  void host(player& h, const std::string& lobby, bool reclaim = false,
+            bool claim = false) {
+    json::object cfg{{"lobby_id", lobby},
+                     {"allow_host_reclaim", reclaim},
+                     {"allow_peers_to_claim_host", claim},
+                     {"max_peers", 8},
+                     {"password", ""}};
+    h->send_command("CONFIG_HOST", json::value(std::move(cfg)), {}, "host");
+    EXPECT_JSON(h->expect("ACK_HOST"),
+                msg("ACK_HOST", json::object{{"lobby_id", lobby}}, "host"));
+  }
+
+  /// Sends CONFIG_PEER from `p` and checks ACK_PEER and the host's NEW_PEER.
+  void enter(player& p, player& h, const std::string& lobby) {
+    p->send_command("CONFIG_PEER", json::object{{"lobby_id", lobby}}, {},
+                    "peer");
+    EXPECT_JSON(p->expect("ACK_PEER"), msg("ACK_PEER",
+                                           json::object{{"lobby_id", lobby},
+                                                        {"id", h.acc.id},
+                                                        {"user", h.acc.user}},
+                                           "peer"));
+    EXPECT_JSON(h->expect("NEW_PEER"),
+                msg("NEW_PEER",
+                    json::object{{"id", p.acc.id}, {"user", p.acc.user}}));
+  }
+
+  json::object new_host(const player& h, const std::string& lobby) {
+    return msg("NEW_HOST", json::object{{"id", h.acc.id},
+                                        {"user", h.acc.user},
+                                        {"lobby_id", lobby}});
+  }
+
+  json::object host_reclaim(const player& h, const std::string& lobby,
+                            std::string_view listener = {}) {
+    return msg(
+      "HOST_RECLAIM",
+      json::object{{"id", h.acc.id}, {"user", h.acc.user}, {"lobby_id", lobby}},
+      listener);
+  }
+
+  /// Relays `op` from `from` to `to` and checks both sides.
+  void relay(player& from, player& to, std::string_view op,
+             json::value payload) {
+    auto listener = unique("relay-");
+    from->send_command(op, payload, to.acc.id, listener);
+    EXPECT_JSON(from->expect("RELAY_OK"), msg("RELAY_OK", {}, listener));
+    EXPECT_JSON(to->expect(op), relayed(op, payload, from.acc.id));
+  }
+
+  /// Proves that nothing else is queued for `p`: KEEPALIVE replies travel
+  /// the same path as notifications, so a stray frame already on its way
+  /// (a duplicate LOBBY_CLOSE, a leaked relay) shows up before the echo.
+  void expect_quiet(player& p) {
+    auto nonce = unique("sync-");
+    p->send_command("KEEPALIVE", json::value(nonce));
+    EXPECT_JSON(p->expect("KEEPALIVE"), msg("KEEPALIVE", json::value(nonce)));
+  }
+
+  /// Checks the next frame is the error reply `op` with `listener`: a
+  /// payload, if any, is the reason string.
+  void expect_error(ws_client& c, std::string_view op,
+                    std::string_view listener) {
+    auto f = c.expect(op);
+    EXPECT_EQ(member(f, "listener"), listener) << json::serialize(f);
+    for (auto& kv : f)
+      EXPECT_TRUE(kv.key() == "opcode" || kv.key() == "listener"
+                  || (kv.key() == "payload" && kv.value().is_string()))
+        << c.name() << ": unexpected member in " << json::serialize(f);
+  }
+
+  /// Checks VIOLATION (a non-empty reason) and then the close `code` with no
+  /// frame in between.
+  void expect_violation_close(ws_client& c, uint16_t code,
+                              std::string_view listener = {}) {
+    auto f = c.expect("VIOLATION");
+    auto i = f.find("payload");
+    EXPECT_TRUE(i != f.end() && i->value().is_string()
+                && !i->value().get_string().empty())
+      << "VIOLATION needs a reason: " << json::serialize(f);
+    EXPECT_EQ(member(f, "listener"), listener) << json::serialize(f);
+    EXPECT_EQ(f.size(), 2u + (listener.empty() ? 0 : 1)) << json::serialize(f);
+    expect_close(c, code);
+  }
+
+  void expect_close(ws_client& c, uint16_t code) {
+    auto r = c.read_close();
+    EXPECT_EQ(r.kind, close_result::closed)
+      << c.name() << ": no close frame: " << r.error;
+    EXPECT_EQ(r.code, code) << c.name();
+    EXPECT_TRUE(r.clean) << c.name() << ": close handshake failed: " << r.error;
+    EXPECT_EQ(r.skipped, 0u) << c.name() << ": unexpected " << r.first_skipped;
+  }
+
+  /// INITs `c` with `token`, retrying while the server still holds the
+  /// account's previous session: a closed socket's session is released
+  /// asynchronously (the auth service learns of it by a down message) and
+  /// PROTOCOL.md does not tie that to the close handshake. Returns the
+  /// number of attempts, 0 if INIT never succeeded.
+  int init_until_ok(ws_client& c, const account& a) {
+    auto deadline = steady_clock::now() + session_release_timeout;
+    for (int attempt = 1; attempt <= 300; ++attempt) {
+      c.send_command("INIT", json::value(a.token));
+      auto f = c.read();
+      if (!f)
+        return 0;
+      auto jv = json::parse(f->data);
+      if (member(jv.as_object(), "opcode") == "INIT_OK") {
+        EXPECT_JSON(jv, init_ok(a));
+        return attempt;
+      }
+      if (member(jv.as_object(), "opcode") != "SESSION_EXISTS"
+          || steady_clock::now() > deadline) {
+        ADD_FAILURE() << c.name() << ": INIT answered " << f->data;
+        return 0;
+      }
+      std::this_thread::sleep_for(10ms);
+    }
+    return 0;
+  }
+
+  /// A host and a peer in a lobby, to show that misbehaving clients do not
+  /// disturb other connections.
+  struct bystanders {
+    player host;
+    player peer;
+  };
+
+  bystanders make_bystanders() {
+    bystanders b{join("bhost"), join("bpeer")};
+    // The peer is lobby-less while the lobby opens: it sees NEW_HOST.
+    host(b.host, "bystanders");
+    EXPECT_JSON(b.peer->expect("NEW_HOST"), new_host(b.host, "bystanders"));
+    enter(b.peer, b.host, "bystanders");
+    return b;
+  }
+
+  void check_bystanders(bystanders& b) {
+    SCOPED_TRACE("bystanders");
+    relay(b.host, b.peer, "MAKE_OFFER", sdp_offer());
+    relay(b.peer, b.host, "ICE", ice_candidate(1));
+    expect_quiet(b.host);
+    expect_quiet(b.peer);
+  }
+
+  static std::unique_ptr<server_process> shared_;
+  static std::string shared_error_;
+
+  std::unique_ptr<server_process> own_;
+  server_process* srv_ = nullptr;
+  std::string game_;
+  std::string developer_;
+  std::string ugi_;
+};
+
+std::unique_ptr<server_process> e2e_test::shared_;
+std::string e2e_test::shared_error_;
+
+// -- 1. HTTP API --------------------------------------------------------------
+
+TEST_F(e2e_test, http_register_and_login) {
+  auto body = [](std::string user, std::string email, std::string pw) {
+    return json::serialize(
+      json::object{{"username", user}, {"email", email}, {"password", pw}});
+  };
+  auto user = unique("alice");
+  auto email = user + "@example.com";
+  auto reg = http_post(port(), "/api/v0/register",
+                       body(user, email, "password123"));
+  ASSERT_EQ(reg.status, 201u) << reg.error << reg.body;
+  auto reg_json = json::parse(reg.body).as_object();
+  EXPECT_EQ(member(reg_json, "username"), user);
+  EXPECT_EQ(member(reg_json, "id").size(), 26u) << "a ULID: " << reg.body;
+  // Taken username (other email), taken email (other username).
+  EXPECT_EQ(http_post(port(), "/api/v0/register",
+                      body(user, "other-" + email, "password123"))
+              .status,
+            409u);
+  EXPECT_EQ(http_post(port(), "/api/v0/register",
+                      body(unique("bob"), email, "password123"))
+              .status,
+            409u);
+  // Invalid fields.
+  EXPECT_EQ(http_post(port(), "/api/v0/register",
+                      body("ab", unique("x") + "@example.com", "password123"))
+              .status,
+            400u);
+  EXPECT_EQ(http_post(port(), "/api/v0/register",
+                      body(unique("bad name "), unique("y") + "@example.com",
+                           "password123"))
+              .status,
+            400u);
+  EXPECT_EQ(http_post(port(), "/api/v0/register",
+                      body(unique("carol"), "not-an-email", "password123"))
+              .status,
+            400u);
+  EXPECT_EQ(
+    http_post(port(), "/api/v0/register",
+              body(unique("dave"), unique("d") + "@example.com", "short"))
+      .status,
+    400u);
+  EXPECT_EQ(http_post(port(), "/api/v0/register", "{not json").status, 400u);
+  EXPECT_EQ(http_post(port(), "/api/v0/register",
+                      R"({"username":"erin12345","password":"password123"})")
+              .status,
+            400u);
+  // Login: a text/plain token; another login gives another token.
+  auto login_body = json::serialize(
+    json::object{{"email", email}, {"password", "password123"}});
+  auto res = http_post(port(), "/api/v0/login", login_body);
+  ASSERT_EQ(res.status, 200u) << res.error << res.body;
+  EXPECT_EQ(res.header("content-type").rfind("text/plain", 0), 0u)
+    << res.header("content-type");
+  EXPECT_GE(res.body.size(), 22u) << "at least 128 random bits: " << res.body;
+  auto again = http_post(port(), "/api/login", login_body);
+  EXPECT_EQ(again.status, 200u);
+  EXPECT_NE(again.body, res.body);
+  // Bad credentials.
+  EXPECT_EQ(http_post(port(), "/api/v0/login",
+                      json::serialize(json::object{{"email", email},
+                                                   {"password", "wrong-pw1"}}))
+              .status,
+            401u);
+  EXPECT_EQ(http_post(port(), "/api/v0/login",
+                      json::serialize(json::object{
+                        {"email", unique("nobody") + "@example.com"},
+                        {"password", "password123"}}))
+              .status,
+            401u);
+}
+
+TEST_F(e2e_test, http_cors_and_not_found) {
+  auto origin = std::string{"https://games.example.org"};
+  auto pre = http_request(port(), verb::options, "/api/v0/login", {},
+                          {{"Origin", origin},
+                           {"Access-Control-Request-Method", "POST"},
+                           {"Access-Control-Request-Headers", "content-type"}});
+  EXPECT_GE(pre.status, 200u) << pre.error;
+  EXPECT_LT(pre.status, 300u);
+  EXPECT_EQ(pre.header("access-control-allow-origin"), origin);
+  EXPECT_NE(pre.header("access-control-allow-methods").find("POST"),
+            std::string::npos)
+    << pre.header("access-control-allow-methods");
+  // The actual request carries the header too.
+  auto a = new_account("cors");
+  auto res = http_post(
+    port(), "/api/v0/login",
+    json::serialize(json::object{{"email", a.email}, {"password", a.password}}),
+    origin);
+  EXPECT_EQ(res.status, 200u);
+  EXPECT_EQ(res.header("access-control-allow-origin"), origin);
+  // Unknown paths.
+  EXPECT_EQ(http_request(port(), verb::get, "/no/such/path", {}).status, 404u);
+  EXPECT_EQ(http_post(port(), "/api/v0/nothing", "{}").status, 404u);
+  // A WebSocket upgrade to an unknown path is refused with 404 too.
+  ws_client c{"wrong path"};
+  EXPECT_FALSE(c.connect(port(), "/api/v0/signal?ugi=" + ugi_));
+  EXPECT_EQ(c.handshake_status(), 404u);
+}
+
+// -- 2. host/peer flow --------------------------------------------------------
+
+TEST_F(e2e_test, host_peer_flow) {
+  // Before INIT: commands need it, KEEPALIVE does not.
+  {
+    ws_client early{"early"};
+    ASSERT_TRUE(early.connect(port(), signaling_path(ugi_))) << early.error();
+    early.send_command("CONFIG_HOST", json::object{{"lobby_id", "x"}}, {},
+                       "cfg");
+    expect_error(early, "CONFIG_REQUIRED", "cfg");
+    early.send_command("KEEPALIVE");
+    EXPECT_JSON(early.expect("KEEPALIVE"), msg("KEEPALIVE"));
+    early.send_text(R"({"opcode":"KEEPALIVE","payload":null})");
+    EXPECT_JSON(early.expect("KEEPALIVE"), msg("KEEPALIVE"));
+  }
+  auto h = join("host");
+  auto p = join("peer");
+  auto third = join("third");
+  ASSERT_FALSE(HasFailure());
+  // CONFIG_HOST with a pubkey.
+  h->send_command("CONFIG_HOST",
+                  json::object{{"lobby_id", "room-1"},
+                               {"allow_host_reclaim", false},
+                               {"allow_peers_to_claim_host", false},
+                               {"max_peers", 4},
+                               {"pubkey", "host-pk"}},
+                  {}, "cfg");
+  EXPECT_JSON(h->expect("ACK_HOST"),
+              msg("ACK_HOST", json::object{{"lobby_id", "room-1"}}, "cfg"));
+  auto announce = msg("NEW_HOST", json::object{{"id", h.acc.id},
+                                               {"user", h.acc.user},
+                                               {"lobby_id", "room-1"},
+                                               {"pubkey", "host-pk"}});
+  EXPECT_JSON(p->expect("NEW_HOST"), announce);
+  EXPECT_JSON(third->expect("NEW_HOST"), announce);
+  // CONFIG_PEER names the host; the host learns of the peer.
+  p->send_command("CONFIG_PEER",
+                  json::object{{"lobby_id", "room-1"}, {"pubkey", "peer-pk"}},
+                  {}, "join");
+  EXPECT_JSON(p->expect("ACK_PEER"), msg("ACK_PEER",
+                                         json::object{{"lobby_id", "room-1"},
+                                                      {"id", h.acc.id},
+                                                      {"user", h.acc.user},
+                                                      {"pubkey", "host-pk"}},
+                                         "join"));
+  EXPECT_JSON(h->expect("NEW_PEER"),
+              msg("NEW_PEER", json::object{{"id", p.acc.id},
+                                           {"user", p.acc.user},
+                                           {"pubkey", "peer-pk"}}));
+  // Offer, answer, ICE both ways; the client-sent origin is ignored.
+  h->send_text(json::serialize(json::object{{"opcode", "MAKE_OFFER"},
+                                            {"payload", sdp_offer()},
+                                            {"recipient", p.acc.id},
+                                            {"origin", "forged"},
+                                            {"listener", "offer"}}));
+  EXPECT_JSON(h->expect("RELAY_OK"), msg("RELAY_OK", {}, "offer"));
+  EXPECT_JSON(p->expect("MAKE_OFFER"),
+              relayed("MAKE_OFFER", sdp_offer(), h.acc.id));
+  relay(p, h, "MAKE_ANSWER", sdp_answer());
+  relay(h, p, "ICE", ice_candidate(1));
+  relay(p, h, "ICE", ice_candidate(2));
+  // A relay without payload is forwarded without one.
+  p->send_command("ICE", std::nullopt, h.acc.id, "bare");
+  EXPECT_JSON(p->expect("RELAY_OK"), msg("RELAY_OK", {}, "bare"));
+  EXPECT_JSON(h->expect("ICE"),
+              (json::object{{"opcode", "ICE"}, {"origin", p.acc.id}}));
+  // Nothing leaked to the lobby-less client or to anyone else.
+  expect_quiet(h);
+  expect_quiet(p);
+  expect_quiet(third);
+}
+
+TEST_F(e2e_test, signaling_alias_path) {
+  auto h = join("ahost");
+  host(h, "alias-room");
+  auto p = join("apeer", "/api/signaling?ugi=" + ugi_);
+  ASSERT_FALSE(HasFailure());
+  enter(p, h, "alias-room");
+  relay(h, p, "MAKE_OFFER", sdp_offer());
+  relay(p, h, "MAKE_ANSWER", sdp_answer());
+  expect_quiet(h);
+  expect_quiet(p);
+}
+
+// -- 3. departures, reclaim and claims ----------------------------------------
+
+TEST_F(e2e_test, peer_gone_when_peer_socket_closes) {
+  auto h = join("host");
+  host(h, "room");
+  auto p1 = join("peer");
+  enter(p1, h, "room");
+  auto p2 = join("peer");
+  enter(p2, h, "room");
+  auto p3 = join("peer");
+  enter(p3, h, "room");
+  ASSERT_FALSE(HasFailure());
+  // A close handshake, then an abrupt TCP close.
+  EXPECT_TRUE(p1->close()) << p1->error();
+  EXPECT_JSON(h->expect("PEER_GONE"), msg("PEER_GONE", json::value(p1.acc.id)));
+  p2->drop();
+  EXPECT_JSON(h->expect("PEER_GONE"), msg("PEER_GONE", json::value(p2.acc.id)));
+  relay(h, p3, "MAKE_OFFER", sdp_offer());
+  expect_quiet(h);
+  expect_quiet(p3);
+}
+
+TEST_F(e2e_test, host_gone_then_lobby_close_without_reclaim) {
+  auto lobbyless = join("idle");
+  auto h = join("host");
+  host(h, "room", false, false);
+  EXPECT_JSON(lobbyless->expect("NEW_HOST"), new_host(h, "room"));
+  auto p1 = join("peer");
+  enter(p1, h, "room");
+  auto p2 = join("peer");
+  enter(p2, h, "room");
+  ASSERT_FALSE(HasFailure());
+  EXPECT_TRUE(h->close()) << h->error();
+  for (auto* p : {&p1, &p2}) {
+    EXPECT_JSON((*p)->expect("HOST_GONE"),
+                msg("HOST_GONE", json::value(h.acc.id)));
+    EXPECT_JSON((*p)->expect("LOBBY_CLOSE"),
+                msg("LOBBY_CLOSE", json::value("room")));
+  }
+  EXPECT_JSON(lobbyless->expect("LOBBY_CLOSE"),
+              msg("LOBBY_CLOSE", json::value("room")));
+  // Exactly one LOBBY_CLOSE each, although the peers are lobby-less now.
+  expect_quiet(p1);
+  expect_quiet(p2);
+  expect_quiet(lobbyless);
+  // The lobby is gone and its peers are lobby-less: the id is free again.
+  host(p1, "room");
+  EXPECT_JSON(p2->expect("NEW_HOST"), new_host(p1, "room"));
+  EXPECT_JSON(lobbyless->expect("NEW_HOST"), new_host(p1, "room"));
+  enter(p2, p1, "room");
+  relay(p1, p2, "MAKE_OFFER", sdp_offer());
+}
+
+TEST_F(e2e_test, host_reclaim_picks_earliest_peer) {
+  auto lobbyless = join("idle");
+  auto h = join("host");
+  host(h, "room", true, false);
+  EXPECT_JSON(lobbyless->expect("NEW_HOST"), new_host(h, "room"));
+  auto p1 = join("first");
+  enter(p1, h, "room");
+  auto p2 = join("second");
+  enter(p2, h, "room");
+  auto p3 = join("third");
+  enter(p3, h, "room");
+  ASSERT_FALSE(HasFailure());
+  h->drop();
+  for (auto* p : {&p1, &p2, &p3}) {
+    EXPECT_JSON((*p)->expect("HOST_GONE"),
+                msg("HOST_GONE", json::value(h.acc.id)));
+    EXPECT_JSON((*p)->expect("HOST_RECLAIM"), host_reclaim(p1, "room"));
+  }
+  // A password-less lobby with a new host is announced again.
+  EXPECT_JSON(lobbyless->expect("NEW_HOST"), new_host(p1, "room"));
+  // The new host relays to the remaining peers, they answer it.
+  relay(p1, p2, "MAKE_OFFER", sdp_offer());
+  relay(p2, p1, "MAKE_ANSWER", sdp_answer());
+  relay(p3, p1, "ICE", ice_candidate(3));
+  // The new host's departure reclaims again, for the next-earliest peer.
+  EXPECT_TRUE(p1->close());
+  for (auto* p : {&p2, &p3}) {
+    EXPECT_JSON((*p)->expect("HOST_GONE"),
+                msg("HOST_GONE", json::value(p1.acc.id)));
+    EXPECT_JSON((*p)->expect("HOST_RECLAIM"), host_reclaim(p2, "room"));
+  }
+  EXPECT_JSON(lobbyless->expect("NEW_HOST"), new_host(p2, "room"));
+  expect_quiet(p2);
+  expect_quiet(p3);
+  expect_quiet(lobbyless);
+}
+
+TEST_F(e2e_test, claim_host_first_claim_wins) {
+  auto h = join("host");
+  host(h, "room", true, true);
+  auto p1 = join("peer");
+  enter(p1, h, "room");
+  auto p2 = join("peer");
+  enter(p2, h, "room");
+  auto joiner = join("late");
+  ASSERT_FALSE(HasFailure());
+  EXPECT_TRUE(h->close());
+  for (auto* p : {&p1, &p2})
+    EXPECT_JSON((*p)->expect("HOST_GONE"),
+                msg("HOST_GONE", json::value(h.acc.id)));
+  // Hostless while a claim is pending: joins are refused.
+  joiner->send_command("CONFIG_PEER", json::object{{"lobby_id", "room"}}, {},
+                       "j1");
+  expect_error(*joiner.ws, "LOBBY_LOCKED", "j1");
+  // The second peer claims first and wins.
+  p2->send_command("CLAIM_HOST", std::nullopt, {}, "claim2");
+  EXPECT_JSON(p2->expect("HOST_RECLAIM"), host_reclaim(p2, "room", "claim2"));
+  EXPECT_JSON(p1->expect("HOST_RECLAIM"), host_reclaim(p2, "room"));
+  EXPECT_JSON(joiner->expect("NEW_HOST"), new_host(p2, "room"));
+  // A later claim gets a WARNING and changes nothing.
+  p1->send_command("CLAIM_HOST", std::nullopt, {}, "claim1");
+  expect_error(*p1.ws, "WARNING", "claim1");
+  expect_quiet(p2);
+  // The lobby takes peers again, under its new host.
+  enter(joiner, p2, "room");
+  relay(p2, p1, "MAKE_OFFER", sdp_offer());
+  relay(p2, joiner, "MAKE_OFFER", sdp_offer());
+  relay(joiner, p2, "MAKE_ANSWER", sdp_answer());
+  expect_quiet(p1);
+  expect_quiet(joiner);
+}
+
+TEST_F(e2e_test, claim_host_race_has_one_winner) {
+  auto h = join("host");
+  host(h, "room", true, true);
+  auto p1 = join("peer");
+  enter(p1, h, "room");
+  auto p2 = join("peer");
+  enter(p2, h, "room");
+  ASSERT_FALSE(HasFailure());
+  h->drop();
+  for (auto* p : {&p1, &p2})
+    EXPECT_JSON((*p)->expect("HOST_GONE"),
+                msg("HOST_GONE", json::value(h.acc.id)));
+  p1->send_command("CLAIM_HOST", std::nullopt, {}, "c1");
+  p2->send_command("CLAIM_HOST", std::nullopt, {}, "c2");
+  // Each peer sees one HOST_RECLAIM; the loser also a WARNING, in either
+  // order relative to it.
+  struct seen {
+    std::string winner;
+    std::string reclaim_listener;
+    bool warned = false;
+  };
+  auto collect = [&](player& p, std::string_view listener) {
+    seen s;
+    for (int i = 0; i < 2 && s.winner.empty(); ++i) {
+      auto f = p->read();
+      if (!f) {
+        ADD_FAILURE() << p->name() << ": " << p->error();
+        break;
+      }
+      auto obj = json::parse(f->data).as_object();
+      auto op = member(obj, "opcode");
+      if (op == "HOST_RECLAIM") {
+        s.winner = payload_member(obj, "id");
+        s.reclaim_listener = member(obj, "listener");
+        EXPECT_EQ(payload_member(obj, "lobby_id"), "room");
+      } else if (op == "WARNING" && !s.warned) {
+        s.warned = true;
+        EXPECT_EQ(member(obj, "listener"), listener) << f->data;
+      } else {
+        ADD_FAILURE() << p->name() << ": unexpected " << f->data;
+      }
+    }
+    return s;
+  };
+  auto s1 = collect(p1, "c1");
+  auto s2 = collect(p2, "c2");
+  ASSERT_FALSE(s1.winner.empty());
+  ASSERT_EQ(s1.winner, s2.winner) << "both must see the same new host";
+  auto& winner = s1.winner == p1.acc.id ? p1 : p2;
+  auto& loser = s1.winner == p1.acc.id ? p2 : p1;
+  auto& ws = s1.winner == p1.acc.id ? s1 : s2;
+  auto& ls = s1.winner == p1.acc.id ? s2 : s1;
+  ASSERT_TRUE(s1.winner == p1.acc.id || s1.winner == p2.acc.id);
+  EXPECT_EQ(ws.reclaim_listener, &winner == &p1 ? "c1" : "c2");
+  EXPECT_FALSE(ws.warned);
+  EXPECT_EQ(ls.reclaim_listener, "");
+  if (!ls.warned)
+    expect_error(*loser.ws, "WARNING", &loser == &p1 ? "c1" : "c2");
+  expect_quiet(winner);
+  expect_quiet(loser);
+  relay(winner, loser, "MAKE_OFFER", sdp_offer());
+}
+
+TEST_F(e2e_test, lobby_close_reaches_lobbyless_clients) {
+  auto lobbyless = join("idle");
+  // Reclaim allowed, but no peer to take over: the lobby is destroyed.
+  auto h1 = join("host");
+  host(h1, "empty", true, false);
+  EXPECT_JSON(lobbyless->expect("NEW_HOST"), new_host(h1, "empty"));
+  h1->drop();
+  EXPECT_JSON(lobbyless->expect("LOBBY_CLOSE"),
+              msg("LOBBY_CLOSE", json::value("empty")));
+  // Claims allowed: the last peer leaving a hostless lobby destroys it.
+  auto h2 = join("host");
+  host(h2, "hostless", true, true);
+  EXPECT_JSON(lobbyless->expect("NEW_HOST"), new_host(h2, "hostless"));
+  auto p = join("peer");
+  enter(p, h2, "hostless");
+  EXPECT_TRUE(h2->close());
+  EXPECT_JSON(p->expect("HOST_GONE"), msg("HOST_GONE", json::value(h2.acc.id)));
+  EXPECT_TRUE(p->close());
+  EXPECT_JSON(lobbyless->expect("LOBBY_CLOSE"),
+              msg("LOBBY_CLOSE", json::value("hostless")));
+  expect_quiet(lobbyless);
+  // LOBBY_LIST agrees: both lobbies are gone.
+  lobbyless->send_command("LOBBY_LIST", std::nullopt, {}, "list");
+  EXPECT_JSON(lobbyless->expect("LOBBY_LIST"),
+              msg("LOBBY_LIST", json::array{}, "list"));
+}
+
+// -- 4. malformed input -------------------------------------------------------
+
+TEST_F(e2e_test, binary_frame_closes_1003) {
+  auto b = make_bystanders();
+  auto c = join("binary");
+  ASSERT_FALSE(HasFailure());
+  c->send_binary(std::string{"\x01\x02\x03\x00", 4});
+  expect_violation_close(*c.ws, 1003);
+  check_bystanders(b);
+  // The closed connection's session is released: the account can INIT
+  // again.
+  auto again = open("binary again");
+  EXPECT_GT(init_until_ok(*again, c.acc), 0);
+}
+
+TEST_F(e2e_test, non_json_text_closes_1008) {
+  auto b = make_bystanders();
+  auto c = join("garbage");
+  ASSERT_FALSE(HasFailure());
+  c->send_text("this is not JSON {");
+  expect_violation_close(*c.ws, 1008);
+  check_bystanders(b);
+}
+
+TEST_F(e2e_test, json_array_closes_1008) {
+  auto b = make_bystanders();
+  // Before INIT as well as after.
+  auto early = open("array early");
+  early->send_text(R"([{"opcode":"KEEPALIVE"}])");
+  expect_violation_close(*early, 1008);
+  auto c = join("array");
+  ASSERT_FALSE(HasFailure());
+  c->send_text(R"(["KEEPALIVE"])");
+  expect_violation_close(*c.ws, 1008);
+  check_bystanders(b);
+}
+
+TEST_F(e2e_test, missing_opcode_closes_1008) {
+  auto b = make_bystanders();
+  auto c = join("noop");
+  ASSERT_FALSE(HasFailure());
+  c->send_text(R"({"payload":{"a":1},"listener":"x"})");
+  expect_violation_close(*c.ws, 1008, "x");
+  // A non-string opcode is no opcode either.
+  auto d = join("numop");
+  d->send_text(R"({"opcode":5})");
+  expect_violation_close(*d.ws, 1008);
+  check_bystanders(b);
+}
+
+TEST_F(e2e_test, config_host_out_of_range_closes_1008) {
+  auto b = make_bystanders();
+  auto c = join("badhost");
+  ASSERT_FALSE(HasFailure());
+  c->send_command("CONFIG_HOST",
+                  json::object{{"lobby_id", "neg"},
+                               {"allow_host_reclaim", false},
+                               {"allow_peers_to_claim_host", false},
+                               {"max_peers", -1}},
+                  {}, "bad");
+  expect_violation_close(*c.ws, 1008, "bad");
+  check_bystanders(b);
+  // No lobby was made.
+  b.peer->send_command("LOBBY_INFO", json::value("neg"), {}, "info");
+  expect_error(*b.peer.ws, "LOBBY_NOTFOUND", "info");
+}
+
+TEST_F(e2e_test, oversized_frame_closes_1009) {
+  ASSERT_NE(start_own({"--max-frame-size", "4096"}), nullptr);
+  auto b = make_bystanders();
+  auto c = join("big");
+  ASSERT_FALSE(HasFailure());
+  // Just under the limit passes.
+  auto fits = std::string(3000, 'a');
+  c->send_command("KEEPALIVE", json::value(fits));
+  EXPECT_JSON(c->expect("KEEPALIVE"), msg("KEEPALIVE", json::value(fits)));
+  // 10 KB does not; a VIOLATION before the close is optional.
+  c->send_command("KEEPALIVE", json::value(std::string(10 * 1024, 'b')));
+  auto r = c->read_close();
+  EXPECT_EQ(r.kind, close_result::closed) << r.error;
+  EXPECT_EQ(r.code, 1009);
+  // Beast fails such a connection: it sends the close frame and closes the
+  // socket with the rest of the frame unread, which resets the connection,
+  // so the client's close echo may fail (RFC 6455 7.1.7 allows this).
+  if (!r.clean)
+    std::cout << "note: 1009 close without a close handshake (" << r.error
+              << ")" << std::endl;
+  EXPECT_LE(r.skipped, 1u) << r.first_skipped;
+  if (r.skipped == 1) {
+    EXPECT_EQ(member(json::parse(r.first_skipped).as_object(), "opcode"),
+              "VIOLATION")
+      << r.first_skipped;
+  }
+  check_bystanders(b);
+}
+
+TEST_F(e2e_test, unknown_opcode_warns_and_stays_open) {
+  auto b = make_bystanders();
+  auto c = open("unknown");
+  // Before INIT.
+  c->send_command("FROBNICATE", json::object{{"x", 1}}, {}, "u1");
+  expect_error(*c, "WARNING", "u1");
+  c->send_command("KEEPALIVE", json::object{{"still", "open"}}, {}, "k1");
+  EXPECT_JSON(c->expect("KEEPALIVE"),
+              msg("KEEPALIVE", json::object{{"still", "open"}}, "k1"));
+  // After INIT.
+  auto a = new_account("unknown");
+  c->send_command("INIT", json::value(a.token));
+  EXPECT_JSON(c->expect("INIT_OK"), init_ok(a));
+  c->send_command("make_offer", std::nullopt, {}, "u2");
+  expect_error(*c, "WARNING", "u2");
+  c->send_command("KEEPALIVE", json::value(42));
+  EXPECT_JSON(c->expect("KEEPALIVE"), msg("KEEPALIVE", json::value(42)));
+  check_bystanders(b);
+}
+
+TEST_F(e2e_test, unknown_or_missing_ugi_closes_1008) {
+  auto b = make_bystanders();
+  auto unknown = open("unknown ugi", {},
+                      signaling_path("01ARZ3NDEKTSV4RRFFQ69G5FAV"));
+  EXPECT_EQ(unknown->handshake_status(), 101u);
+  expect_violation_close(*unknown, 1008);
+  auto missing = open("missing ugi", {}, "/api/v0/signaling");
+  EXPECT_EQ(missing->handshake_status(), 101u);
+  expect_violation_close(*missing, 1008);
+  auto empty = open("empty ugi", {}, "/api/signaling?ugi=");
+  expect_violation_close(*empty, 1008);
+  check_bystanders(b);
+}
+
+// -- 5. tokens ----------------------------------------------------------------
+
+TEST_F(e2e_test, token_invalid_keeps_connection) {
+  auto c = open("bad token");
+  c->send_command("INIT", json::value("no-such-token-0123456789"), {}, "i1");
+  expect_error(*c, "TOKEN_INVALID", "i1");
+  c->send_command("INIT", json::value(""), {}, "i2");
+  expect_error(*c, "TOKEN_INVALID", "i2");
+  // A non-string token is a bad payload.
+  auto d = open("numeric token");
+  d->send_command("INIT", json::value(12345), {}, "i3");
+  expect_violation_close(*d, 1008, "i3");
+  // Still open, and a valid token works on the same connection.
+  auto a = new_account("retry");
+  c->send_command("INIT", json::value(a.token), {}, "i4");
+  EXPECT_JSON(c->expect("INIT_OK"), init_ok(a, "i4"));
+}
+
+TEST_F(e2e_test, token_expired) {
+  ASSERT_NE(start_own({"--token-lifetime", "1"}), nullptr);
+  auto stale = new_account("stale");
+  auto fresh = new_account("fresh");
+  ASSERT_FALSE(HasFailure());
+  // The only sleep of the suite: let the 1 s lifetime pass.
+  std::this_thread::sleep_for(1500ms);
+  fresh.token = login(fresh);
+  auto c = open("stale");
+  c->send_command("INIT", json::value(stale.token), {}, "old");
+  expect_error(*c, "TOKEN_EXPIRED", "old");
+  // A token issued just now is still good, on the same connection.
+  c->send_command("INIT", json::value(fresh.token), {}, "new");
+  EXPECT_JSON(c->expect("INIT_OK"), init_ok(fresh, "new"));
+}
+
+TEST_F(e2e_test, token_origin_mismatch) {
+  const std::string origin = "https://game.example.org";
+  auto a = new_account("bound", origin);
+  ASSERT_FALSE(HasFailure());
+  auto other = open("other origin", "https://evil.example.org");
+  other->send_command("INIT", json::value(a.token), {}, "o1");
+  expect_error(*other, "TOKEN_ORIGIN_MISMATCH", "o1");
+  auto none = open("no origin");
+  none->send_command("INIT", json::value(a.token), {}, "o2");
+  expect_error(*none, "TOKEN_ORIGIN_MISMATCH", "o2");
+  // The failed attempts hold no session: the right origin works.
+  auto right = open("right origin", origin);
+  right->send_command("INIT", json::value(a.token), {}, "o3");
+  EXPECT_JSON(right->expect("INIT_OK"), init_ok(a, "o3"));
+  // So does a token the admin tool binds to an origin.
+  auto b = new_account("adminbound");
+  auto issued = srv_->admin({"token", "issue", b.user, "--origin", origin});
+  ASSERT_EQ(issued.status, 0);
+  b.token = issued.out.substr(0, issued.out.find('\n'));
+  auto wrong = open("admin token, wrong origin", "https://x.example.org");
+  wrong->send_command("INIT", json::value(b.token), {}, "o4");
+  expect_error(*wrong, "TOKEN_ORIGIN_MISMATCH", "o4");
+  auto good = open("admin token, right origin", origin);
+  good->send_command("INIT", json::value(b.token), {}, "o5");
+  EXPECT_JSON(good->expect("INIT_OK"), init_ok(b, "o5"));
+}
+
+TEST_F(e2e_test, token_without_origin_works_from_any_origin) {
+  auto a = new_account("free");
+  auto b = new_account("free");
+  ASSERT_FALSE(HasFailure());
+  auto c1 = open("origin A", "https://a.example.org");
+  c1->send_command("INIT", json::value(a.token));
+  EXPECT_JSON(c1->expect("INIT_OK"), init_ok(a));
+  auto c2 = open("origin B", "http://localhost:8000");
+  c2->send_command("INIT", json::value(b.token));
+  EXPECT_JSON(c2->expect("INIT_OK"), init_ok(b));
+  // And without an Origin header, once the first session is gone.
+  EXPECT_TRUE(c1->close());
+  auto c3 = open("no origin");
+  EXPECT_GT(init_until_ok(*c3, a), 0);
+}
+
+// -- 6. one session per account -----------------------------------------------
+
+TEST_F(e2e_test, session_exists_across_sockets) {
+  auto first = join("twice");
+  ASSERT_FALSE(HasFailure());
+  // The same connection again.
+  first->send_command("INIT", json::value(first.acc.token), {}, "again");
+  expect_error(*first.ws, "SESSION_EXISTS", "again");
+  // A second socket, with a second token of the same account.
+  account acc = first.acc;
+  acc.token = login(acc);
+  auto second = open("second socket");
+  second->send_command("INIT", json::value(acc.token), {}, "s2");
+  expect_error(*second, "SESSION_EXISTS", "s2");
+  second->send_command("KEEPALIVE", json::value("alive"));
+  EXPECT_JSON(second->expect("KEEPALIVE"),
+              msg("KEEPALIVE", json::value("alive")));
+  expect_quiet(first);
+  // Once the first socket is closed, the second can INIT.
+  EXPECT_TRUE(first->close());
+  auto attempts = init_until_ok(*second, acc);
+  EXPECT_GT(attempts, 0);
+  if (attempts > 1)
+    std::cout << "note: the session was released after " << attempts
+              << " INIT attempts" << std::endl;
+}
+
+// -- 7. many connections ------------------------------------------------------
+
+TEST_F(e2e_test, thousand_connections) {
+  constexpr size_t n = 1000;
+  auto t0 = steady_clock::now();
+  auto bound = t0 + 60s;
+  auto made = srv_->admin({"user", "add-many", unique("k"), std::to_string(n)});
+  ASSERT_EQ(made.status, 0);
+  auto accounts = parse_accounts(made.out);
+  ASSERT_EQ(accounts.size(), n);
+  auto t_accounts = steady_clock::now();
+  std::vector<std::unique_ptr<ws_client>> clients;
+  clients.reserve(n);
+  for (size_t i = 0; i < n && steady_clock::now() < bound; ++i) {
+    auto c = std::make_unique<ws_client>("client " + std::to_string(i));
+    ASSERT_TRUE(c->connect(port(), signaling_path(ugi_)))
+      << "connection " << i << ": " << c->error();
+    clients.emplace_back(std::move(c));
+  }
+  ASSERT_EQ(clients.size(), n) << "ran out of time while connecting";
+  auto t_open = steady_clock::now();
+  // Pipelined: every INIT goes out before any reply is read.
+  for (size_t i = 0; i < n; ++i)
+    ASSERT_TRUE(
+      clients[i]->send_command("INIT", json::value(accounts[i].token)))
+      << i << ": " << clients[i]->error();
+  size_t ok = 0;
+  for (size_t i = 0; i < n && steady_clock::now() < bound; ++i) {
+    auto f = clients[i]->expect("INIT_OK");
+    if (payload_member(f, "id") == accounts[i].id
+        && payload_member(f, "user") == accounts[i].user)
+      ++ok;
+  }
+  EXPECT_EQ(ok, n);
+  auto t_init = steady_clock::now();
+  for (size_t i = 0; i < n; i += 37) {
+    json::object payload{{"i", static_cast<int64_t>(i)}};
+    clients[i]->send_command("KEEPALIVE", payload, {}, "k");
+    EXPECT_JSON(clients[i]->expect("KEEPALIVE"),
+                msg("KEEPALIVE", payload, "k"));
+  }
+  size_t closed = 0;
+  for (size_t i = 0; i < n && steady_clock::now() < bound; ++i)
+    if (clients[i]->close())
+      ++closed;
+  EXPECT_EQ(closed, n);
+  auto t_end = steady_clock::now();
+  auto ms = [](auto d) {
+    return std::chrono::duration_cast<milliseconds>(d).count();
+  };
+  std::cout << "1000 connections: accounts " << ms(t_accounts - t0)
+            << " ms, open " << ms(t_open - t_accounts) << " ms, INIT "
+            << ms(t_init - t_open) << " ms, close " << ms(t_end - t_init)
+            << " ms" << std::endl;
+  EXPECT_LT(t_end - t0, 60s);
+}
+
+// -- 8. shutdown under load ---------------------------------------------------
+
+TEST_F(e2e_test, sigterm_under_load_closes_1001_and_exits_0) {
+  auto* srv = start_own();
+  ASSERT_NE(srv, nullptr);
+  auto& s = *srv;
+  constexpr size_t threads = 5;
+  constexpr size_t lobbies_per_thread = 2;
+  constexpr size_t peers_per_lobby = 4;
+  constexpr size_t max_rounds = 400;
+  constexpr size_t clients = threads * lobbies_per_thread
+                             * (1 + peers_per_lobby);
+  auto made = s.admin({"user", "add-many", "load", std::to_string(clients)});
+  ASSERT_EQ(made.status, 0);
+  auto accounts = parse_accounts(made.out);
+  ASSERT_EQ(accounts.size(), clients);
+  struct lobby {
+    player host;
+    std::vector<player> peers;
+  };
+  // Sequential setup: each lobby fills before the next opens, so nobody is
+  // lobby-less when a NEW_HOST goes out.
+  std::vector<lobby> lobbies(threads * lobbies_per_thread);
+  size_t next = 0;
+  auto connect = [&](const std::string& name) {
+    player p{accounts[next++], std::make_unique<ws_client>(name)};
+    EXPECT_TRUE(p->connect(port(), signaling_path(ugi_))) << p->error();
+    p->send_command("INIT", json::value(p.acc.token));
+    EXPECT_EQ(payload_member(p->expect("INIT_OK"), "id"), p.acc.id);
+    return p;
+  };
+  for (size_t l = 0; l < lobbies.size(); ++l) {
+    auto id = "load-" + std::to_string(l);
+    lobbies[l].host = connect(id + " host");
+    host(lobbies[l].host, id);
+    for (size_t i = 0; i < peers_per_lobby; ++i) {
+      lobbies[l].peers.push_back(connect(id + " peer " + std::to_string(i)));
+      enter(lobbies[l].peers.back(), lobbies[l].host, id);
+    }
+  }
+  ASSERT_FALSE(HasFailure());
+  // Each thread relays offers and answers in its lobbies until the server
+  // closes the connections, then drains every client until it ends.
+  std::atomic<size_t> relays{0};
+  std::atomic<bool> sigterm_sent{false};
+  struct outcome {
+    std::vector<close_result> ends;
+    std::vector<std::string> errors;
+  };
+  std::vector<outcome> outcomes(threads);
+  auto worker = [&](size_t t) {
+    auto& out = outcomes[t];
+    std::vector<player*> mine;
+    for (size_t l = t * lobbies_per_thread; l < (t + 1) * lobbies_per_thread;
+         ++l) {
+      mine.push_back(&lobbies[l].host);
+      for (auto& p : lobbies[l].peers)
+        mine.push_back(&p);
+    }
+    auto fail = [&](const std::string& what) {
+      // Before SIGTERM, any deviation is a server bug.
+      if (!sigterm_sent)
+        out.errors.push_back(what);
+      return false;
+    };
+    auto read_op = [&](player& p, std::string_view op) {
+      auto f = p->read();
+      if (!f)
+        return fail(p->name() + ": " + p->error());
+      // No exceptions on this thread: they would end the process.
+      json::error_code ec;
+      auto jv = json::parse(f->data, ec);
+      if (ec || !jv.is_object() || member(jv.as_object(), "opcode") != op)
+        return fail(p->name() + ": expected " + std::string{op} + ", got "
+                    + f->data);
+      return true;
+    };
+    auto round = [&](size_t r) {
+      for (size_t l = t * lobbies_per_thread; l < (t + 1) * lobbies_per_thread;
+           ++l) {
+        auto& lb = lobbies[l];
+        json::object payload{{"round", r}, {"sdp", "v=0"}};
+        for (auto& p : lb.peers)
+          if (!lb.host->send_command("MAKE_OFFER", payload, p.acc.id))
+            return fail(lb.host->name() + ": " + lb.host->error());
+        for (size_t i = 0; i < lb.peers.size(); ++i)
+          if (!read_op(lb.host, "RELAY_OK"))
+            return false;
+        for (auto& p : lb.peers) {
+          if (!read_op(p, "MAKE_OFFER"))
+            return false;
+          if (!p->send_command("MAKE_ANSWER", payload, lb.host.acc.id))
+            return fail(p->name() + ": " + p->error());
+          if (!read_op(p, "RELAY_OK"))
+            return false;
+        }
+        for (size_t i = 0; i < lb.peers.size(); ++i)
+          if (!read_op(lb.host, "MAKE_ANSWER"))
+            return false;
+        relays += 2 * lb.peers.size();
+      }
+      return true;
+    };
+    for (size_t r = 0; r < max_rounds && round(r); ++r) {
+      // bounded by max_rounds
+    }
+    for (auto* p : mine) {
+      auto res = (*p)->read_close(8s);
+      // A client whose read already saw the close frame reports it here:
+      // Beast remembers the close reason.
+      out.ends.push_back(res);
+    }
+  };
+  std::vector<std::thread> pool;
+  for (size_t t = 0; t < threads; ++t)
+    pool.emplace_back(worker, t);
+  // Let the load build up (bounded), then stop the server mid-traffic.
+  auto wait_until = steady_clock::now() + 5s;
+  while (relays < 2000 && steady_clock::now() < wait_until)
+    std::this_thread::sleep_for(1ms);
+  auto relays_at_sigterm = relays.load();
+  sigterm_sent = true;
+  auto ex = s.stop(SIGTERM, 5s);
+  for (auto& th : pool)
+    th.join();
+  EXPECT_GT(relays_at_sigterm, 0u);
+  EXPECT_FALSE(ex.killed) << "no exit within 5 s";
+  EXPECT_TRUE(ex.exited) << "ended by signal " << ex.code;
+  EXPECT_EQ(ex.code, 0);
+  EXPECT_LT(ex.took, 5s);
+  size_t with_1001 = 0;
+  size_t ended = 0;
+  for (auto& o : outcomes) {
+    for (auto& e : o.errors)
+      ADD_FAILURE() << "before SIGTERM: " << e;
+    for (auto& r : o.ends) {
+      if (r.kind == close_result::closed) {
+        EXPECT_EQ(r.code, 1001);
+        if (r.code == 1001)
+          ++with_1001;
+      } else {
+        EXPECT_EQ(r.kind, close_result::ended) << "timed out: " << r.error;
+        if (r.kind == close_result::ended)
+          ++ended;
+      }
+    }
+  }
+  std::cout << "shutdown: " << relays_at_sigterm << " relays before SIGTERM, "
+            << relays.load() << " in total; exit " << ex.code << " after "
+            << ex.took.count() << " ms; " << with_1001 << " clients got 1001, "
+            << ended << " saw the connection end" << std::endl;
+  EXPECT_EQ(with_1001 + ended, clients);
+}
+
+// -- the harness itself -------------------------------------------------------
+
+/// The helpers above must fail loudly rather than hang or pass vacuously.
+TEST(e2e_harness, start_reports_a_server_that_exits) {
+  server_process s;
+  EXPECT_FALSE(s.start({"--max-frame-size", "10"}));
+  EXPECT_NE(s.error().find("exited before listening"), std::string::npos)
+    << s.error();
+  EXPECT_FALSE(s.running());
+}
+
+TEST(e2e_harness, stop_falls_back_to_sigkill) {
+  server_process s;
+  ASSERT_TRUE(s.start()) << s.error();
+  // SIGCONT does not end the server, so stop must kill it.
+  auto ex = s.stop(SIGCONT, 200ms);
+  EXPECT_TRUE(ex.killed);
+  EXPECT_FALSE(ex.exited);
+  EXPECT_EQ(ex.code, SIGKILL);
+  EXPECT_GE(ex.took, 200ms);
+  EXPECT_FALSE(s.running());
+}
+
+TEST(e2e_harness, read_times_out_on_silence) {
+  server_process s;
+  ASSERT_TRUE(s.start()) << s.error();
+  auto ugi = s.add_game("Quiet", "Harness");
+  ASSERT_FALSE(ugi.empty());
+  ws_client c{"silent"};
+  ASSERT_TRUE(c.connect(s.port(), "/api/v0/signaling?ugi=" + ugi));
+  auto t0 = steady_clock::now();
+  EXPECT_FALSE(c.read(300ms));
+  EXPECT_GE(steady_clock::now() - t0, 300ms);
+  EXPECT_LT(steady_clock::now() - t0, 3s);
+  auto ex = s.stop();
+  EXPECT_TRUE(ex.exited);
+  EXPECT_EQ(ex.code, 0);
+}
