@@ -211,9 +211,35 @@ protected:
     }
   }
 
+  // -- the host leaves while a join is under way ------------------------------
+
+  /// Lobby "L" with host and one peer `early`; `joiner` sends CONFIG_PEER "L"
+  /// and the host's socket closes, the join reaching the lobby first if
+  /// `join_first`.
+  void host_leaves_while_joining(cmd::config_host cfg, bool join_first) {
+    populate(std::move(cfg), 1);
+    early = peers[0];
+    joiner = &login("joiner");
+    skip(*idle);
+    joiner->send(cmd::config_peer{"L", "", "", "j"});
+    drop(*host);
+    if (join_first) {
+      step(joiner->conn, "joiner");
+      step(game_handle(), "game"); // join delegated to the lobby
+      step(host->conn, "host");    // the host's DOWN queues behind it
+    } else {
+      step(host->conn, "host");
+      step(lobby_handle("L"), "lobby"); // handles the host's DOWN
+    }
+    run();
+  }
+
   client* idle = nullptr;
   client* host = nullptr;
   std::vector<client*> peers;
+  /// The peer and the joiner of `host_leaves_while_joining`.
+  client* early = nullptr;
+  client* joiner = nullptr;
 };
 
 using race_test = race_fixture;
@@ -291,7 +317,7 @@ TEST_F(race_test, two_claims_in_reverse_order_resolve_to_one_host) {
   expect_lobby(&b, {&a, &c});
 }
 
-TEST_F(race_test, three_claims_pipelined_by_one_peer_and_two_others) {
+TEST_F(race_test, six_pipelined_claims_yield_one_host) {
   populate(claim_policy("L"), 3);
   disconnect(*host);
   for (auto p : peers)
@@ -663,73 +689,45 @@ TEST_F(race_test, two_config_hosts_for_one_lobby_id) {
 
 // -- the host leaves while a join is under way ------------------------------
 
-class host_leaves_fixture : public race_fixture {
-protected:
-  /// Lobby "L" with host and one peer `a`; `q` sends CONFIG_PEER "L" and the
-  /// host's socket closes, the join reaching the lobby first if
-  /// `join_first`.
-  void race(cmd::config_host cfg, bool join_first) {
-    populate(std::move(cfg), 1);
-    a = peers[0];
-    q = &login("joiner");
-    skip(*idle);
-    q->send(cmd::config_peer{"L", "", "", "j"});
-    drop(*host);
-    if (join_first) {
-      step(q->conn, "joiner");
-      step(game_handle(), "game"); // join delegated to the lobby
-      step(host->conn, "host");    // the host's DOWN queues behind it
-    } else {
-      step(host->conn, "host");
-      step(lobby_handle("L"), "lobby"); // handles the host's DOWN
-    }
-    run();
-  }
-
-  client* a = nullptr;
-  client* q = nullptr;
-};
-
-using host_leaves_test = host_leaves_fixture;
-
-TEST_F(host_leaves_test, policy_1_join_first) {
-  race(close_policy("L"), true);
+TEST_F(race_test, host_leaves_policy_1_join_first) {
+  host_leaves_while_joining(close_policy("L"), true);
   EXPECT_EQ(peek("L"), nullptr);
-  EXPECT_EQ(next<evt::ack_peer>(*q),
+  EXPECT_EQ(next<evt::ack_peer>(*joiner),
             (evt::ack_peer{"L", host->id, "host", "", "j"}));
-  EXPECT_EQ(next<evt::host_gone>(*q), evt::host_gone{host->id});
-  EXPECT_EQ(next<evt::lobby_close>(*q), evt::lobby_close{"L"});
-  expect_quiet(*q);
-  EXPECT_EQ(next<evt::host_gone>(*a), evt::host_gone{host->id});
-  EXPECT_EQ(next<evt::lobby_close>(*a), evt::lobby_close{"L"});
-  expect_quiet(*a);
+  EXPECT_EQ(next<evt::host_gone>(*joiner), evt::host_gone{host->id});
+  EXPECT_EQ(next<evt::lobby_close>(*joiner), evt::lobby_close{"L"});
+  expect_quiet(*joiner);
+  EXPECT_EQ(next<evt::host_gone>(*early), evt::host_gone{host->id});
+  EXPECT_EQ(next<evt::lobby_close>(*early), evt::lobby_close{"L"});
+  expect_quiet(*early);
   EXPECT_EQ(next<evt::lobby_close>(*idle), evt::lobby_close{"L"});
   expect_quiet(*idle);
   expect_agreement();
 }
 
-TEST_F(host_leaves_test, policy_1_host_first) {
-  race(close_policy("L"), false);
+TEST_F(race_test, host_leaves_policy_1_host_first) {
+  host_leaves_while_joining(close_policy("L"), false);
   EXPECT_EQ(peek("L"), nullptr);
-  // q is lobby-less throughout: it sees the lobby close and its join fail.
-  EXPECT_EQ(next<evt::lobby_close>(*q), evt::lobby_close{"L"});
-  expect_error(*q, ec::lobby_notfound, "j");
-  expect_quiet(*q);
-  EXPECT_EQ(next<evt::host_gone>(*a), evt::host_gone{host->id});
-  EXPECT_EQ(next<evt::lobby_close>(*a), evt::lobby_close{"L"});
-  expect_quiet(*a);
+  // The joiner is lobby-less throughout: it sees the lobby close and its join
+  // fail.
+  EXPECT_EQ(next<evt::lobby_close>(*joiner), evt::lobby_close{"L"});
+  expect_error(*joiner, ec::lobby_notfound, "j");
+  expect_quiet(*joiner);
+  EXPECT_EQ(next<evt::host_gone>(*early), evt::host_gone{host->id});
+  EXPECT_EQ(next<evt::lobby_close>(*early), evt::lobby_close{"L"});
+  expect_quiet(*early);
   expect_agreement();
 }
 
-TEST_F(host_leaves_test, policy_1_join_delegated_to_the_ending_lobby) {
+TEST_F(race_test, host_leaves_policy_1_join_delegated_to_the_ending_lobby) {
   populate(close_policy("L"), 1);
-  a = peers[0];
-  q = &login("joiner");
+  early = peers[0];
+  joiner = &login("joiner");
   skip(*idle);
-  q->send(cmd::config_peer{"L", "", "", "j"});
+  joiner->send(cmd::config_peer{"L", "", "", "j"});
   drop(*host);
   step(host->conn, "host");
-  step(q->conn, "joiner");
+  step(joiner->conn, "joiner");
   // The GAME still knows the lobby and delegates the join behind the DOWN.
   auto lobby = lobby_handle("L");
   while (sched.prioritize(game_handle()))
@@ -737,68 +735,69 @@ TEST_F(host_leaves_test, policy_1_join_delegated_to_the_ending_lobby) {
   step(lobby, "lobby");
   run();
   EXPECT_EQ(peek("L"), nullptr);
-  expect_error(*q, ec::lobby_notfound, "j");
-  EXPECT_EQ(next<evt::lobby_close>(*q), evt::lobby_close{"L"});
-  expect_quiet(*q);
+  expect_error(*joiner, ec::lobby_notfound, "j");
+  EXPECT_EQ(next<evt::lobby_close>(*joiner), evt::lobby_close{"L"});
+  expect_quiet(*joiner);
   expect_agreement();
 }
 
-TEST_F(host_leaves_test, policy_2_join_first) {
-  race(pick_policy("L"), true);
-  expect_lobby(a, {q});
-  EXPECT_EQ(next<evt::ack_peer>(*q).id, host->id);
-  EXPECT_EQ(next<evt::host_gone>(*q), evt::host_gone{host->id});
-  EXPECT_EQ(next<evt::host_reclaim>(*q),
-            (evt::host_reclaim{a->id, "peer0", "L", ""}));
-  expect_quiet(*q);
-  EXPECT_EQ(next<evt::host_gone>(*a), evt::host_gone{host->id});
-  EXPECT_EQ(next<evt::host_reclaim>(*a).id, a->id);
-  expect_quiet(*a);
-  EXPECT_EQ(next<evt::new_host>(*idle).id, a->id);
+TEST_F(race_test, host_leaves_policy_2_join_first) {
+  host_leaves_while_joining(pick_policy("L"), true);
+  expect_lobby(early, {joiner});
+  EXPECT_EQ(next<evt::ack_peer>(*joiner).id, host->id);
+  EXPECT_EQ(next<evt::host_gone>(*joiner), evt::host_gone{host->id});
+  EXPECT_EQ(next<evt::host_reclaim>(*joiner),
+            (evt::host_reclaim{early->id, "peer0", "L", ""}));
+  expect_quiet(*joiner);
+  EXPECT_EQ(next<evt::host_gone>(*early), evt::host_gone{host->id});
+  EXPECT_EQ(next<evt::host_reclaim>(*early).id, early->id);
+  expect_quiet(*early);
+  EXPECT_EQ(next<evt::new_host>(*idle).id, early->id);
   expect_quiet(*idle);
   expect_agreement();
 }
 
-TEST_F(host_leaves_test, policy_2_host_first) {
-  race(pick_policy("L"), false);
-  expect_lobby(a, {q});
-  // q was lobby-less when the new host was announced, and its ACK_PEER
+TEST_F(race_test, host_leaves_policy_2_host_first) {
+  host_leaves_while_joining(pick_policy("L"), false);
+  expect_lobby(early, {joiner});
+  // The joiner was lobby-less when the new host was announced, and its ACK_PEER
   // names the new host.
-  EXPECT_EQ(next<evt::new_host>(*q), (evt::new_host{a->id, "peer0", "L", ""}));
-  EXPECT_EQ(next<evt::ack_peer>(*q),
-            (evt::ack_peer{"L", a->id, "peer0", "", "j"}));
-  expect_quiet(*q);
-  EXPECT_EQ(next<evt::host_gone>(*a), evt::host_gone{host->id});
-  EXPECT_EQ(next<evt::host_reclaim>(*a).id, a->id);
-  EXPECT_EQ(next<evt::new_peer>(*a).id, q->id);
-  expect_quiet(*a);
+  EXPECT_EQ(next<evt::new_host>(*joiner),
+            (evt::new_host{early->id, "peer0", "L", ""}));
+  EXPECT_EQ(next<evt::ack_peer>(*joiner),
+            (evt::ack_peer{"L", early->id, "peer0", "", "j"}));
+  expect_quiet(*joiner);
+  EXPECT_EQ(next<evt::host_gone>(*early), evt::host_gone{host->id});
+  EXPECT_EQ(next<evt::host_reclaim>(*early).id, early->id);
+  EXPECT_EQ(next<evt::new_peer>(*early).id, joiner->id);
+  expect_quiet(*early);
   expect_agreement();
 }
 
-TEST_F(host_leaves_test, policy_3_join_first) {
-  race(claim_policy("L"), true);
-  expect_lobby(nullptr, {a, q});
-  EXPECT_EQ(next<evt::ack_peer>(*q).id, host->id);
-  EXPECT_EQ(next<evt::host_gone>(*q), evt::host_gone{host->id});
-  expect_quiet(*q);
-  EXPECT_EQ(next<evt::host_gone>(*a), evt::host_gone{host->id});
-  expect_quiet(*a);
+TEST_F(race_test, host_leaves_policy_3_join_first) {
+  host_leaves_while_joining(claim_policy("L"), true);
+  expect_lobby(nullptr, {early, joiner});
+  EXPECT_EQ(next<evt::ack_peer>(*joiner).id, host->id);
+  EXPECT_EQ(next<evt::host_gone>(*joiner), evt::host_gone{host->id});
+  expect_quiet(*joiner);
+  EXPECT_EQ(next<evt::host_gone>(*early), evt::host_gone{host->id});
+  expect_quiet(*early);
   expect_agreement();
   // Nobody claims: the earliest-joined peer becomes host.
   advance(settings.claim_timeout);
-  expect_lobby(a, {q});
-  EXPECT_EQ(next<evt::host_reclaim>(*q).id, a->id);
-  EXPECT_EQ(next<evt::host_reclaim>(*a).id, a->id);
+  expect_lobby(early, {joiner});
+  EXPECT_EQ(next<evt::host_reclaim>(*joiner).id, early->id);
+  EXPECT_EQ(next<evt::host_reclaim>(*early).id, early->id);
   expect_agreement();
 }
 
-TEST_F(host_leaves_test, policy_3_host_first) {
-  race(claim_policy("L"), false);
-  expect_lobby(nullptr, {a});
-  expect_error(*q, ec::lobby_locked, "j");
-  expect_quiet(*q);
-  EXPECT_EQ(next<evt::host_gone>(*a), evt::host_gone{host->id});
-  expect_quiet(*a);
+TEST_F(race_test, host_leaves_policy_3_host_first) {
+  host_leaves_while_joining(claim_policy("L"), false);
+  expect_lobby(nullptr, {early});
+  expect_error(*joiner, ec::lobby_locked, "j");
+  expect_quiet(*joiner);
+  EXPECT_EQ(next<evt::host_gone>(*early), evt::host_gone{host->id});
+  expect_quiet(*early);
   expect_agreement();
 }
 

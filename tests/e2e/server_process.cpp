@@ -1,5 +1,6 @@
 #include "tests/e2e/server_process.hpp"
 
+#include <algorithm>
 #include <cerrno>
 #include <climits>
 #include <cstdlib>
@@ -140,10 +141,15 @@ run_result run_program(const std::string& path,
     result.out.append(buf, static_cast<size_t>(got));
   }
   close(fds[0]);
-  if (timed_out)
-    kill(pid, SIGKILL);
   int status = 0;
-  reap(pid, status);
+  // A child may close stdout and linger: the deadline covers its exit too.
+  auto left
+    = std::chrono::duration_cast<milliseconds>(deadline - steady_clock::now());
+  if (timed_out || !wait_for(pid, std::max(left, milliseconds{0}), status)) {
+    timed_out = true;
+    kill(pid, SIGKILL);
+    reap(pid, status);
+  }
   if (!timed_out && WIFEXITED(status))
     result.status = WEXITSTATUS(status);
   return result;

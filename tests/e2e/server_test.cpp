@@ -179,8 +179,8 @@ constexpr auto session_release_timeout = 3s;
 class e2e_test : public testing::Test {
 public:
   static void SetUpTestSuite() {
-    // Test 7 opens 1,000 sockets on each side; the forked server inherits
-    // this limit.
+    // thousand_connections opens 1,000 sockets on each side; the forked
+    // server inherits this limit.
     raise_fd_limit();
     shared_ = std::make_unique<server_process>();
     if (!shared_->start())
@@ -1098,8 +1098,10 @@ TEST_F(e2e_test, thousand_connections) {
   auto t_accounts = steady_clock::now();
   std::vector<std::unique_ptr<ws_client>> clients;
   clients.reserve(n);
+  // One io_context for all: this thread drives every client in turn.
+  auto ioc = std::make_shared<boost::asio::io_context>(1);
   for (size_t i = 0; i < n && steady_clock::now() < bound; ++i) {
-    auto c = std::make_unique<ws_client>("client " + std::to_string(i));
+    auto c = std::make_unique<ws_client>("client " + std::to_string(i), ioc);
     ASSERT_TRUE(c->connect(port(), signaling_path(ugi_)))
       << "connection " << i << ": " << c->error();
     clients.emplace_back(std::move(c));

@@ -116,7 +116,13 @@ http_result http_post(uint16_t port, const std::string& target,
 
 // -- ws_client ----------------------------------------------------------------
 
-ws_client::ws_client(std::string name) : name_(std::move(name)) {
+ws_client::ws_client(std::string name)
+  : name_(std::move(name)), ioc_(std::make_shared<net::io_context>(1)) {
+  // nop
+}
+
+ws_client::ws_client(std::string name, std::shared_ptr<net::io_context> ioc)
+  : name_(std::move(name)), ioc_(std::move(ioc)) {
   // nop
 }
 
@@ -126,7 +132,7 @@ ws_client::~ws_client() {
 
 template <class Start>
 beast::error_code ws_client::run(milliseconds timeout, Start&& start) {
-  return run_op(ioc_, beast::get_lowest_layer(*ws_), timeout,
+  return run_op(*ioc_, beast::get_lowest_layer(*ws_), timeout,
                 std::forward<Start>(start));
 }
 
@@ -137,7 +143,7 @@ bool ws_client::connect(uint16_t port, const std::string& target,
   handshake_status_ = 0;
   close_code_.reset();
   error_.clear();
-  ws_ = std::make_unique<stream_type>(ioc_);
+  ws_ = std::make_unique<stream_type>(*ioc_);
   auto ec = run(timeout, [&](auto handler) {
     beast::get_lowest_layer(*ws_).async_connect(loopback(port),
                                                 std::move(handler));

@@ -90,6 +90,11 @@ public:
   /// Names the client in failure messages, e.g. "host" or "peer 2".
   explicit ws_client(std::string name = "client");
 
+  /// Runs on `ioc`, which clients used by one thread may share: each
+  /// io_context costs three descriptors (epoll, eventfd, timerfd), which
+  /// adds up with a thousand clients.
+  ws_client(std::string name, std::shared_ptr<boost::asio::io_context> ioc);
+
   ws_client(const ws_client&) = delete;
 
   ws_client& operator=(const ws_client&) = delete;
@@ -168,7 +173,7 @@ private:
   run(std::chrono::milliseconds timeout, Start&& start);
 
   std::string name_;
-  boost::asio::io_context ioc_;
+  std::shared_ptr<boost::asio::io_context> ioc_;
   std::unique_ptr<stream_type> ws_;
   boost::beast::flat_buffer buffer_;
   unsigned handshake_status_ = 0;
