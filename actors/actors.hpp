@@ -37,8 +37,10 @@ using sink_actor = caf::typed_actor<
 // -- CONNECTION -------------------------------------------------------------
 
 /// The CONNECTION: one per client. Owns the connection's protocol state
-/// (unauthenticated, lobby-less, host, peer) and is the only sender to its
-/// SINK, so everything a client sees is in one causal order.
+/// (unauthenticated, lobby-less, host, peer). It and its LOBBY are the only
+/// senders to its SINK; the LOBBY sends lobby events (relays, RELAY_OK,
+/// NEW_PEER, ...) straight to the SINK, which saves two actor hops per relay,
+/// and tells the CONNECTION about a role change before the client can see it.
 using connection_actor = caf::typed_actor<
   // Commands decoded by the transport, one per client frame.
   caf::reacts_to<cmd::keepalive>, caf::reacts_to<cmd::init>,
@@ -49,13 +51,13 @@ using connection_actor = caf::typed_actor<
   caf::reacts_to<cmd::unlock>, caf::reacts_to<cmd::size>,
   caf::reacts_to<cmd::kick>, caf::reacts_to<cmd::lobby_list>,
   caf::reacts_to<cmd::lobby_info>, caf::reacts_to<cmd::bad_frame>,
-  // Notifications and replies from the LOBBY or GAME; the CONNECTION updates
-  // its mirror of the lobby role, then forwards them to the SINK.
-  caf::reacts_to<evt::new_host>, caf::reacts_to<evt::new_peer>,
-  caf::reacts_to<evt::peer_gone>, caf::reacts_to<evt::host_gone>,
-  caf::reacts_to<evt::host_reclaim>, caf::reacts_to<evt::relayed>,
-  caf::reacts_to<evt::relay_ok>, caf::reacts_to<evt::lock_state>,
-  caf::reacts_to<evt::size_state>, caf::reacts_to<evt::error_reply>,
+  // From the GAME: a new lobby host, forwarded while lobby-less.
+  caf::reacts_to<evt::new_host>,
+  // From the LOBBY: updates the role mirror only (the LOBBY sends the
+  // client's copy to the SINK itself, after this).
+  caf::reacts_to<evt::host_reclaim>,
+  // From the LOBBY: an error for a sender that is no longer a member.
+  caf::reacts_to<evt::error_reply>,
   // The receiver's lobby was destroyed, or it was kicked.
   caf::reacts_to<lobby_closed>>;
 
@@ -66,6 +68,7 @@ struct create_lobby {
   cmd::config_host config;
   member_info host;
   connection_actor conn;
+  sink_actor sink;
 };
 
 /// CONNECTION -> GAME -> LOBBY: join a lobby as a peer.
@@ -74,34 +77,36 @@ struct join_lobby {
   std::string password;
   member_info peer;
   connection_actor conn;
+  sink_actor sink;
+  /// Goes on PASSWORD_ACK and ACK_PEER, which the LOBBY sends to `sink`.
+  std::string listener;
 };
 
-/// LOBBY -> CONNECTION: the reply to `join_lobby`. The lobby handle is a
-/// plain `caf::actor` because the LOBBY interface refers to this type.
+/// LOBBY -> CONNECTION: the reply to `join_lobby`, for the CONNECTION's
+/// state (the client's PASSWORD_ACK and ACK_PEER go from the LOBBY to the
+/// SINK, ahead of any lobby event). The lobby handle is a plain
+/// `caf::actor` because the LOBBY interface refers to this type.
 struct joined {
   caf::actor lobby;
   uint64_t instance = 0;
   std::string lobby_id;
-  /// True if the lobby has a password (the client gets PASSWORD_ACK).
-  bool password_checked = false;
-  member_info host;
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, create_lobby& x) {
-  return f(caf::meta::type_name("create_lobby"), x.config, x.host, x.conn);
+  return f(caf::meta::type_name("create_lobby"), x.config, x.host, x.conn,
+           x.sink);
 }
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, join_lobby& x) {
   return f(caf::meta::type_name("join_lobby"), x.lobby_id, x.password, x.peer,
-           x.conn);
+           x.conn, x.sink, x.listener);
 }
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, joined& x) {
-  return f(caf::meta::type_name("joined"), x.lobby, x.instance, x.lobby_id,
-           x.password_checked, x.host);
+  return f(caf::meta::type_name("joined"), x.lobby, x.instance, x.lobby_id);
 }
 
 // -- LOBBY ------------------------------------------------------------------

@@ -64,6 +64,10 @@ void connection_state::dispatch(command&& x) {
 
 void connection_state::resume() {
   busy = false;
+  auto events = std::move(deferred);
+  deferred.clear();
+  for (auto& x : events)
+    std::visit([this](auto& y) { on_broadcast(y); }, x);
   while (!busy && !ended && !stash.empty()) {
     auto x = std::move(stash.front());
     stash.pop_front();
@@ -113,16 +117,16 @@ void connection_state::handle(cmd::config_host& x) {
   member_info me{id, user, x.pubkey};
   self
     ->request(game, caf::infinite,
-              create_lobby{std::move(x), std::move(me), connection_actor{self}})
+              create_lobby{std::move(x), std::move(me), connection_actor{self},
+                           sink})
     .then(
-      [this, listener, lid, ticket](hosting& h) {
+      [this, lid, ticket](hosting& h) {
         game_waiters.erase(ticket);
         self->monitor(h.lobby);
         current = role::host;
         lobby = std::move(h.lobby);
         instance = h.instance;
         lobby_id = lid;
-        self->send(sink, evt::ack_host{lid, listener});
         resume();
       },
       [this, listener, ticket](caf::error& err) {
@@ -144,21 +148,15 @@ void connection_state::handle(cmd::config_peer& x) {
     ->request(game, caf::infinite,
               join_lobby{std::move(x.lobby_id), std::move(x.password),
                          member_info{id, user, std::move(x.pubkey)},
-                         connection_actor{self}})
+                         connection_actor{self}, sink, listener})
     .then(
-      [this, listener, ticket](joined& j) {
+      [this, ticket](joined& j) {
         game_waiters.erase(ticket);
         current = role::peer;
         lobby = caf::actor_cast<lobby_actor>(j.lobby);
         self->monitor(lobby);
         instance = j.instance;
         lobby_id = j.lobby_id;
-        if (j.password_checked)
-          self->send(sink, evt::password_ack{listener});
-        self->send(sink,
-                   evt::ack_peer{std::move(j.lobby_id), std::move(j.host.id),
-                                 std::move(j.host.user),
-                                 std::move(j.host.pubkey), listener});
         resume();
       },
       [this, listener, ticket](caf::error& err) {
@@ -343,6 +341,26 @@ void connection_state::leave_lobby() {
   lobby_id.clear();
 }
 
+// -- broadcasts --------------------------------------------------------------
+
+void connection_state::on_broadcast(evt::new_host& x) {
+  if (authenticated && current == role::none)
+    self->send(sink, std::move(x));
+}
+
+void connection_state::on_broadcast(lobby_closed& x) {
+  if (current != role::none) {
+    if (x.instance != instance)
+      return; // another lobby's end; not this client's business
+    // Tell a destroyed LOBBY that nothing more comes from here.
+    self->send(lobby, atom::leave_v);
+    leave_lobby();
+  } else if (!authenticated) {
+    return;
+  }
+  self->send(sink, evt::lobby_close{std::move(x.lobby_id)});
+}
+
 // -- services ---------------------------------------------------------------
 
 uint64_t connection_state::await_game(std::string listener) {
@@ -442,20 +460,10 @@ connection(connection_actor::stateful_pointer<connection_state> self,
     // Notifications and replies: update the role mirror, then forward.
     [=](evt::new_host& x) {
       auto& st = self->state;
-      if (st.authenticated && st.current == role::none)
-        self->send(st.sink, std::move(x));
-    },
-    [=](evt::new_peer& x) {
-      if (self->state.current == role::host)
-        self->send(self->state.sink, std::move(x));
-    },
-    [=](evt::peer_gone& x) {
-      if (self->state.current == role::host)
-        self->send(self->state.sink, std::move(x));
-    },
-    [=](evt::host_gone& x) {
-      if (self->state.current == role::peer)
-        self->send(self->state.sink, std::move(x));
+      if (st.busy)
+        st.deferred.emplace_back(std::move(x));
+      else
+        st.on_broadcast(x);
     },
     [=](evt::host_reclaim& x) {
       auto& st = self->state;
@@ -465,28 +473,14 @@ connection(connection_actor::stateful_pointer<connection_state> self,
         st.current = role::host;
       else if (st.current == role::host)
         st.current = role::peer; // TRANSFER_HOST handed the lobby on
-      self->send(st.sink, std::move(x));
     },
-    [=](evt::relayed& x) {
-      if (self->state.current != role::none)
-        self->send(self->state.sink, std::move(x));
-    },
-    [=](evt::relay_ok& x) { self->send(self->state.sink, std::move(x)); },
-    [=](evt::lock_state& x) { self->send(self->state.sink, std::move(x)); },
-    [=](evt::size_state& x) { self->send(self->state.sink, std::move(x)); },
     [=](evt::error_reply& x) { self->send(self->state.sink, std::move(x)); },
     [=](lobby_closed& x) {
       auto& st = self->state;
-      if (st.current != role::none) {
-        if (x.instance != st.instance)
-          return; // another lobby's end; not this client's business
-        // Tell a destroyed LOBBY that nothing more comes from here.
-        self->send(st.lobby, atom::leave_v);
-        st.leave_lobby();
-      } else if (!st.authenticated) {
-        return;
-      }
-      self->send(st.sink, evt::lobby_close{std::move(x.lobby_id)});
+      if (st.busy)
+        st.deferred.emplace_back(std::move(x));
+      else
+        st.on_broadcast(x);
     },
   };
 }

@@ -5,6 +5,8 @@
 #include <deque>
 #include <map>
 #include <string>
+#include <variant>
+#include <vector>
 
 #include <caf/stateful_actor.hpp>
 #include <caf/system_messages.hpp>
@@ -57,6 +59,11 @@ struct connection_state {
   /// answer; later commands wait in `stash`, so replies keep their order.
   bool busy = false;
   std::deque<command> stash;
+  /// GAME broadcasts that arrived while busy. Whether they reach the client
+  /// depends on the role, which a pending CONFIG_HOST or CONFIG_PEER is
+  /// about to change (the LOBBY may already have acknowledged it on the
+  /// SINK), so they wait for the answer too.
+  std::vector<std::variant<evt::new_host, lobby_closed>> deferred;
   /// Set once the connection sent VIOLATION: nothing else goes out.
   bool ended = false;
 
@@ -109,6 +116,9 @@ struct connection_state {
   void violate(std::string reason, uint16_t close, std::string listener);
   /// Leaves the lobby role after LOBBY_CLOSE or a kick.
   void leave_lobby();
+  /// Handles a GAME broadcast (or a kick) now.
+  void on_broadcast(evt::new_host& x);
+  void on_broadcast(lobby_closed& x);
 
   static inline const char* name = "omega.connection";
 };

@@ -54,8 +54,9 @@ game_actor::behavior_type game(game_actor::stateful_pointer<game_state> self,
       bool has_password = !req.config.password.empty();
       // Linked, so a server shutdown that ends the GAME ends its lobbies.
       auto handle = self->spawn<caf::linked>(lobby, req.config, req.host,
-                                             req.conn, game_actor{self},
-                                             instance, st.settings);
+                                             req.conn, req.sink,
+                                             game_actor{self}, instance,
+                                             st.settings);
       self->monitor(handle);
       st.lobbies.emplace(req.config.lobby_id,
                          game_state::lobby_entry{handle, instance,

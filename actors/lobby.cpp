@@ -27,11 +27,20 @@ bool lobby_state::is_host(const std::string& id) const {
   return host && host->info.id == id;
 }
 
+size_t lobby_state::peer_index(const std::string& id) const {
+  size_t index = 0;
+  while (index < peers.size() && peers[index].info.id != id)
+    ++index;
+  return index;
+}
+
 lobby_state::member* lobby_state::find_peer(const std::string& id) {
-  for (auto& m : peers)
-    if (m.info.id == id)
-      return &m;
-  return nullptr;
+  auto index = peer_index(id);
+  return index < peers.size() ? &peers[index] : nullptr;
+}
+
+lobby_state::member* lobby_state::find_member(const std::string& id) {
+  return is_host(id) ? &*host : find_peer(id);
 }
 
 bool lobby_state::password_matches(const std::string& attempt) const {
@@ -73,22 +82,27 @@ caf::result<joined> lobby_state::admit(join_lobby& req) {
       return ec::password_fail;
   }
   self->monitor(req.conn);
-  self->send(host->conn,
+  self->send(host->sink,
              evt::new_peer{req.peer.id, req.peer.user, req.peer.pubkey});
-  peers.push_back(member{req.peer, req.conn});
-  return joined{caf::actor_cast<caf::actor>(self), instance, lobby_id,
-                has_password, host->info};
+  // The client's acknowledgements come first on the SINK, before any event
+  // of this lobby.
+  if (has_password)
+    self->send(req.sink, evt::password_ack{req.listener});
+  self->send(req.sink, evt::ack_peer{lobby_id, host->info.id, host->info.user,
+                                     host->info.pubkey, req.listener});
+  peers.push_back(member{req.peer, req.conn, req.sink});
+  return joined{caf::actor_cast<caf::actor>(self), instance, lobby_id};
 }
 
 void lobby_state::forward(relay& x) {
   const member* to = nullptr;
   if (x.op == opcode::make_offer) {
     if (!is_host(x.sender))
-      return reply_error(ec::not_host, std::move(x.listener));
+      return reply_error(x.sender, ec::not_host, std::move(x.listener));
     to = find_peer(x.recipient);
   } else if (x.op == opcode::make_answer) {
     if (find_peer(x.sender) == nullptr)
-      return reply_error(ec::not_peer, std::move(x.listener));
+      return reply_error(x.sender, ec::not_peer, std::move(x.listener));
     if (is_host(x.recipient))
       to = &*host;
   } else if (is_host(x.sender)) {
@@ -97,24 +111,22 @@ void lobby_state::forward(relay& x) {
     to = &*host;
   }
   if (to == nullptr)
-    return reply_error(ec::peer_invalid, std::move(x.listener));
-  self->send(to->conn,
-             evt::relayed{x.op, std::move(x.payload), std::move(x.sender)});
-  self->send(caf::actor_cast<connection_actor>(self->current_sender()),
-             evt::relay_ok{std::move(x.listener)});
+    return reply_error(x.sender, ec::peer_invalid, std::move(x.listener));
+  // The sender is a member here: the checks above found it.
+  auto from = find_member(x.sender);
+  self->send(to->sink, evt::relayed{x.op, std::move(x.payload), x.sender});
+  self->send(from->sink, evt::relay_ok{std::move(x.listener)});
 }
 
 void lobby_state::claim(const std::string& sender,
                         const std::string& listener) {
-  size_t index = 0;
-  while (index < peers.size() && peers[index].info.id != sender)
-    ++index;
+  auto index = peer_index(sender);
   if (index == peers.size())
-    return reply_error(ec::not_peer, listener);
+    return reply_error(sender, ec::not_peer, listener);
   if (host)
-    return reply_error(ec::warning, listener, "the lobby has a host");
+    return reply_error(sender, ec::warning, listener, "the lobby has a host");
   if (!allow_host_reclaim || !allow_peers_to_claim_host)
-    return reply_error(ec::warning, listener,
+    return reply_error(sender, ec::warning, listener,
                        "this lobby does not let peers claim the host");
   promote(index, sender, listener);
 }
@@ -122,12 +134,10 @@ void lobby_state::claim(const std::string& sender,
 void lobby_state::transfer(const std::string& sender, const std::string& target,
                            const std::string& listener) {
   if (!is_host(sender))
-    return reply_error(ec::not_host, listener);
-  size_t index = 0;
-  while (index < peers.size() && peers[index].info.id != target)
-    ++index;
+    return reply_error(sender, ec::not_host, listener);
+  auto index = peer_index(target);
   if (index == peers.size())
-    return reply_error(ec::peer_invalid, listener);
+    return reply_error(sender, ec::peer_invalid, listener);
   // The old host takes the last place in join order.
   peers.push_back(std::move(*host));
   host.reset();
@@ -137,17 +147,23 @@ void lobby_state::transfer(const std::string& sender, const std::string& target,
 void lobby_state::kick(const std::string& sender, const std::string& target,
                        const std::string& listener) {
   if (!is_host(sender))
-    return reply_error(ec::not_host, listener);
-  size_t index = 0;
-  while (index < peers.size() && peers[index].info.id != target)
-    ++index;
+    return reply_error(sender, ec::not_host, listener);
+  auto index = peer_index(target);
   if (index == peers.size())
-    return reply_error(ec::peer_invalid, listener);
+    return reply_error(sender, ec::peer_invalid, listener);
   auto gone = std::move(peers[index]);
   peers.erase(peers.begin() + static_cast<ptrdiff_t>(index));
   self->demonitor(gone.conn.address());
   self->send(gone.conn, lobby_closed{lobby_id, instance});
-  self->send(host->conn, evt::peer_gone{gone.info.id, listener});
+  self->send(host->sink, evt::peer_gone{gone.info.id, listener});
+}
+
+void lobby_state::set_locked(const std::string& sender, bool value,
+                             const std::string& listener) {
+  if (!is_host(sender))
+    return reply_error(sender, ec::not_host, listener);
+  locked = value;
+  self->send(host->sink, evt::lock_state{lobby_id, value, listener});
 }
 
 void lobby_state::depart(const caf::actor_addr& who) {
@@ -157,7 +173,7 @@ void lobby_state::depart(const caf::actor_addr& who) {
     auto old_id = std::move(host->info.id);
     host.reset();
     for (auto& m : peers)
-      self->send(m.conn, evt::host_gone{old_id});
+      self->send(m.sink, evt::host_gone{old_id});
     if (!allow_host_reclaim || peers.empty())
       return destroy();
     if (!allow_peers_to_claim_host)
@@ -172,7 +188,7 @@ void lobby_state::depart(const caf::actor_addr& who) {
       auto id = std::move(i->info.id);
       peers.erase(i);
       if (host)
-        self->send(host->conn, evt::peer_gone{std::move(id), {}});
+        self->send(host->sink, evt::peer_gone{std::move(id), {}});
       else if (peers.empty())
         destroy();
       return;
@@ -190,9 +206,16 @@ void lobby_state::promote(size_t index, const std::string& requester,
     return evt::host_reclaim{h.id, h.user, lobby_id,
                              m.info.id == requester ? listener : std::string{}};
   };
-  self->send(host->conn, notice(*host));
+  // Each CONNECTION learns its new role before its client can act on the
+  // notice: the message to the CONNECTION is sent first.
+  auto tell = [&](const member& m) {
+    auto x = notice(m);
+    self->send(m.conn, x);
+    self->send(m.sink, std::move(x));
+  };
+  tell(*host);
   for (auto& m : peers)
-    self->send(m.conn, notice(m));
+    tell(m);
   if (!has_password)
     self->send(game, evt::new_host{h.id, h.user, lobby_id, h.pubkey});
 }
@@ -226,18 +249,22 @@ void lobby_state::drained(const caf::actor_addr& who) {
     self->quit();
 }
 
-void lobby_state::reply_error(ec code, std::string listener,
-                              std::string reason) {
-  self->send(caf::actor_cast<connection_actor>(self->current_sender()),
-             evt::error_reply{code, std::move(reason), std::move(listener)});
+void lobby_state::reply_error(const std::string& sender, ec code,
+                              std::string listener, std::string reason) {
+  auto x = evt::error_reply{code, std::move(reason), std::move(listener)};
+  if (auto m = find_member(sender))
+    self->send(m->sink, std::move(x));
+  else
+    self->send(caf::actor_cast<connection_actor>(self->current_sender()),
+               std::move(x));
 }
 
 // -- behavior ---------------------------------------------------------------
 
 lobby_actor::behavior_type
 lobby(lobby_actor::stateful_pointer<lobby_state> self, cmd::config_host config,
-      member_info host, connection_actor host_conn, game_actor game,
-      uint64_t instance, lobby_settings settings) {
+      member_info host, connection_actor host_conn, sink_actor host_sink,
+      game_actor game, uint64_t instance, lobby_settings settings) {
   auto& st = self->state;
   st.self = self;
   st.game = std::move(game);
@@ -253,8 +280,11 @@ lobby(lobby_actor::stateful_pointer<lobby_state> self, cmd::config_host config,
     st.password_digest = digest(st.password_key, config.password);
     sodium_memzero(config.password.data(), config.password.size());
   }
+  // ACK_HOST leaves before any event of this lobby can reach the host.
+  self->send(host_sink, evt::ack_host{st.lobby_id, std::move(config.listener)});
   self->monitor(host_conn);
-  st.host = lobby_state::member{std::move(host), std::move(host_conn)};
+  st.host = lobby_state::member{std::move(host), std::move(host_conn),
+                                std::move(host_sink)};
   self->set_down_handler(
     [=](const caf::down_msg& msg) { self->state.depart(msg.source); });
   return {
@@ -272,27 +302,17 @@ lobby(lobby_actor::stateful_pointer<lobby_state> self, cmd::config_host config,
       self->state.transfer(sender, x.target, x.listener);
     },
     [=](cmd::lock& x, const std::string& sender) {
-      auto& st = self->state;
-      if (!st.is_host(sender))
-        return st.reply_error(ec::not_host, std::move(x.listener));
-      st.locked = true;
-      self->send(st.host->conn,
-                 evt::lock_state{st.lobby_id, true, std::move(x.listener)});
+      self->state.set_locked(sender, true, x.listener);
     },
     [=](cmd::unlock& x, const std::string& sender) {
-      auto& st = self->state;
-      if (!st.is_host(sender))
-        return st.reply_error(ec::not_host, std::move(x.listener));
-      st.locked = false;
-      self->send(st.host->conn,
-                 evt::lock_state{st.lobby_id, false, std::move(x.listener)});
+      self->state.set_locked(sender, false, x.listener);
     },
     [=](cmd::size& x, const std::string& sender) {
       auto& st = self->state;
       if (!st.is_host(sender))
-        return st.reply_error(ec::not_host, std::move(x.listener));
+        return st.reply_error(sender, ec::not_host, std::move(x.listener));
       st.max_peers = x.max_peers;
-      self->send(st.host->conn, evt::size_state{st.lobby_id, x.max_peers,
+      self->send(st.host->sink, evt::size_state{st.lobby_id, x.max_peers,
                                                 std::move(x.listener)});
     },
     [=](cmd::kick& x, const std::string& sender) {

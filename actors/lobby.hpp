@@ -18,6 +18,8 @@ struct lobby_state {
   struct member {
     member_info info;
     connection_actor conn;
+    /// Where the client's lobby events go, without a hop through `conn`.
+    sink_actor sink;
   };
 
   lobby_actor::pointer self = nullptr;
@@ -54,7 +56,11 @@ struct lobby_state {
   // -- queries --------------------------------------------------------------
 
   bool is_host(const std::string& id) const;
+  /// Returns the position of peer `id` in join order, or `peers.size()`.
+  size_t peer_index(const std::string& id) const;
   member* find_peer(const std::string& id);
+  /// Returns the host or peer with this id, if any.
+  member* find_member(const std::string& id);
   bool password_matches(const std::string& attempt) const;
   evt::lobby_info info() const;
 
@@ -65,6 +71,8 @@ struct lobby_state {
   void claim(const std::string& sender, const std::string& listener);
   void transfer(const std::string& sender, const std::string& target,
                 const std::string& listener);
+  void set_locked(const std::string& sender, bool value,
+                  const std::string& listener);
   void kick(const std::string& sender, const std::string& target,
             const std::string& listener);
   /// Handles a member whose CONNECTION is gone for any reason.
@@ -81,8 +89,10 @@ struct lobby_state {
   /// A former member acknowledged LOBBY_CLOSE or ended.
   void drained(const caf::actor_addr& who);
 
-  /// Sends an error reply to the CONNECTION that sent the current message.
-  void reply_error(ec code, std::string listener, std::string reason = {});
+  /// Sends an error reply to `sender`: to its SINK while it is a member,
+  /// else through the CONNECTION that sent the current message.
+  void reply_error(const std::string& sender, ec code, std::string listener,
+                   std::string reason = {});
 
   static inline const char* name = "omega.lobby";
 };
@@ -93,11 +103,12 @@ struct lobby_state {
 /// @param config the validated CONFIG_HOST payload.
 /// @param host the creator, who becomes the host.
 /// @param host_conn the creator's CONNECTION.
+/// @param host_sink the creator's SINK.
 /// @param game the GAME to report new hosts and destruction to.
 /// @param instance unique number of this lobby within its game.
 lobby_actor::behavior_type
 lobby(lobby_actor::stateful_pointer<lobby_state> self, cmd::config_host config,
-      member_info host, connection_actor host_conn, game_actor game,
-      uint64_t instance, lobby_settings settings);
+      member_info host, connection_actor host_conn, sink_actor host_sink,
+      game_actor game, uint64_t instance, lobby_settings settings);
 
 } // namespace omega

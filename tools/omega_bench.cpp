@@ -76,8 +76,7 @@ int64_t now_ns() {
     .count();
 }
 
-// -- options
-// -------------------------------------------------------------------
+// -- options ------------------------------------------------------------------
 
 constexpr const char* usage_text
   = "usage: omega-bench --target omega|plain|peerjs --port P --scenario "
@@ -296,8 +295,7 @@ std::vector<std::string> read_tokens(const std::string& path,
   return result;
 }
 
-// -- process readings
-// ----------------------------------------------------------
+// -- process readings ---------------------------------------------------------
 
 /// CPU seconds (user + system, all threads) of `pid` from /proc/PID/stat, or
 /// -1 if unreadable.
@@ -348,8 +346,7 @@ double self_cpu_seconds() {
   return tv(ru.ru_utime) + tv(ru.ru_stime);
 }
 
-// -- histogram
-// -----------------------------------------------------------------
+// -- histogram ----------------------------------------------------------------
 
 /// A log-linear latency histogram in nanoseconds, HdrHistogram-style: 128
 /// linear sub-buckets per power of two keep the relative error below 0.8%
@@ -441,8 +438,7 @@ private:
   std::atomic<uint64_t> max_;
 };
 
-// -- wire formats of the three targets
-// ---------------------------------------------
+// -- wire formats of the three targets ----------------------------------------
 
 /// The three relayed message kinds; PeerJS calls ICE `CANDIDATE`.
 enum class msg_kind : uint8_t { offer, answer, ice };
@@ -455,6 +451,8 @@ enum class in_type {
   new_peer, // omega NEW_PEER (src = peer id)
   ack,      // omega RELAY_OK, plain "ok"
   delivery, // a relayed message (src = sender, sent_ns = its timestamp)
+  gone,     // omega LOBBY_CLOSE, HOST_GONE, PEER_GONE (src = lobby or member
+            // id, text = opcode): fatal when it concerns the client's lobby
   ignore,   // notifications scenarios do not care about
   error,    // anything unexpected (text says what)
 };
@@ -554,6 +552,25 @@ struct omega_visitor {
     in.src = in.storage;
   }
 
+  void gone(std::string what, std::string opcode) {
+    in.type = in_type::gone;
+    in.storage = std::move(what);
+    in.src = in.storage;
+    in.text = std::move(opcode);
+  }
+
+  void operator()(omega::evt::lobby_close& x) {
+    gone(std::move(x.lobby_id), "LOBBY_CLOSE");
+  }
+
+  void operator()(omega::evt::host_gone& x) {
+    gone(std::move(x.id), "HOST_GONE");
+  }
+
+  void operator()(omega::evt::peer_gone& x) {
+    gone(std::move(x.id), "PEER_GONE");
+  }
+
   void operator()(omega::evt::error_reply& x) {
     set_error(in, std::string{"error reply "} + omega::opcode_name(x.code)
                     + (x.reason.empty() ? "" : ": " + x.reason));
@@ -565,7 +582,7 @@ struct omega_visitor {
 
   template <class T>
   void operator()(T&) {
-    // NEW_HOST, LOBBY_CLOSE, PEER_GONE, ...: not part of any measurement.
+    // NEW_HOST, KEEPALIVE, ...: not part of any measurement.
   }
 };
 
@@ -750,8 +767,7 @@ private:
   std::string filler_;
 };
 
-// -- connections
-// ---------------------------------------------------------------
+// -- connections --------------------------------------------------------------
 
 class client;
 
@@ -944,8 +960,7 @@ private:
   bool closing_ = false;
 };
 
-// -- the measured window
-// -----------------------------------------------------------
+// -- the measured window ------------------------------------------------------
 
 /// Start and end readings of one measured window: wall time, the server's
 /// CPU seconds (all its threads) and the client's own.
@@ -1002,8 +1017,7 @@ double per_cpu(double x, double cpu) {
   return cpu > 0 ? x / cpu : -1;
 }
 
-// -- scenario base
-// ----------------------------------------------------------------
+// -- scenario base ------------------------------------------------------------
 
 /// What every scenario shares: the io_context and its threads, the control
 /// strand for timers, connect throttling, error accounting, the hard
@@ -1099,15 +1113,17 @@ protected:
 
   /// Counts an error and prints the first few, so a broken run explains
   /// itself without flooding the terminal.
+  /// Also tallies errors by kind (the text after the client's name), so the
+  /// summary says what went wrong even when thousands of errors occurred.
   void error(const std::string& what) {
     auto n = errors_.fetch_add(1) + 1;
-    if (n <= 20) {
-      std::lock_guard<std::mutex> guard{print_mtx_};
+    std::lock_guard<std::mutex> guard{print_mtx_};
+    auto colon = what.find(": ");
+    ++error_kinds_[colon == std::string::npos ? what : what.substr(colon + 2)];
+    if (n <= 20)
       std::cerr << "omega-bench: error: " << what << "\n";
-    } else if (n == 21) {
-      std::lock_guard<std::mutex> guard{print_mtx_};
+    else if (n == 21)
       std::cerr << "omega-bench: (further errors are counted, not printed)\n";
-    }
   }
 
   void log(const std::string& what) {
@@ -1232,6 +1248,13 @@ protected:
                uint64_t measured, uint64_t ops) {
     auto errors = errors_.load();
     std::cerr << human;
+    if (errors > 0) {
+      std::cerr << "  errors by kind:\n";
+      size_t shown = 0;
+      for (auto& [kind, n] : error_kinds_)
+        if (shown++ < 20)
+          std::cerr << "    " << n << " x " << excerpt(kind) << "\n";
+    }
     std::cout << "RESULT target=" << target_name(opts_.target)
               << " scenario=" << scenario_name(opts_.scenario) << fields
               << " errors=" << errors << std::endl;
@@ -1261,13 +1284,13 @@ protected:
   /// Clients with operations outstanding (from open until on_end).
   std::atomic<size_t> live_{0};
   std::mutex print_mtx_;
+  std::map<std::string, uint64_t> error_kinds_;
   std::mutex gate_mtx_;
   size_t connecting_ = 0;
   std::deque<std::function<void()>> pending_;
 };
 
-// -- relay
-// -------------------------------------------------------------------------
+// -- relay --------------------------------------------------------------------
 
 /// One host and its peers; all share the lobby's strand.
 struct lobby {
@@ -1398,6 +1421,13 @@ protected:
         return;
       case in_type::error:
         return error(c.name + ": " + in.text);
+      case in_type::gone:
+        // Lobby-less peers hear about every lobby of the game that ends;
+        // only the end of this client's own lobby or partner is an error.
+        if (in.src == lob.lobby_id || in.src == lob.host->id
+            || lob.peer_by_id.count(in.src) > 0)
+          error(c.name + ": " + in.text + " of its own lobby");
+        return;
       default:
         return;
     }
@@ -1652,8 +1682,7 @@ private:
   std::unique_ptr<net::steady_timer> pacer_;
 };
 
-// -- handshake
-// ---------------------------------------------------------------------
+// -- handshake ----------------------------------------------------------------
 
 /// One handshake in progress: a host and a peer on one strand.
 struct handshake {
@@ -1750,6 +1779,13 @@ protected:
         return abort(c, "unexpected delivery");
       case in_type::error:
         return abort(c, in.text);
+      case in_type::gone:
+        // Lobby-less clients hear about every lobby of the game that ends;
+        // only the end of this handshake's lobby or partner stops it.
+        if (in.src == hs.lobby_id || in.src == hs.host->id
+            || in.src == hs.peer->id)
+          return abort(c, in.text + " of its own lobby");
+        return;
       default:
         return;
     }
@@ -1948,8 +1984,7 @@ private:
   std::map<handshake*, std::shared_ptr<handshake>> live_hs_;
 };
 
-// -- idle
-// --------------------------------------------------------------------------
+// -- idle ---------------------------------------------------------------------
 
 /// Memory per idle connection: opens `--connections` connections,
 /// authenticates each (INIT, OPEN or just the upgrade), lets the server
@@ -2038,7 +2073,8 @@ protected:
           << "  errors " << errors_.load() << "\n";
     std::ostringstream f;
     f << " connections=" << n << " requested=" << opts_.connections
-      << " rss_before_kb=" << rss_before_ << " rss_after_kb=" << rss_after_
+      << " rss_before_kb=" << num(rss_before_, 0)
+      << " rss_after_kb=" << num(rss_after_, 0)
       << " kb_per_conn=" << num(per_conn, 2) << " connect_s=" << num(secs, 3)
       << " init_rate=" << num(secs > 0 ? n / secs : -1, 1)
       << " init_p50_us=" << num(init_latency_.percentile_us(50))
