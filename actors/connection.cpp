@@ -68,11 +68,16 @@ void connection_state::resume() {
   deferred.clear();
   for (auto& x : events)
     std::visit([this](auto& y) { on_broadcast(y); }, x);
-  while (!busy && !ended && !stash.empty()) {
-    auto x = std::move(stash.front());
-    stash.pop_front();
-    dispatch(std::move(x));
-  }
+  auto pending = std::move(stash);
+  stash.clear();
+  size_t i = 0;
+  while (i < pending.size() && !busy && !ended)
+    dispatch(std::move(pending[i++]));
+  // A command that started a new busy period holds back the rest, which stay
+  // ahead of anything newer.
+  if (!ended)
+    stash.insert(stash.begin(), std::make_move_iterator(pending.begin() + i),
+                 std::make_move_iterator(pending.end()));
 }
 
 // -- commands ---------------------------------------------------------------

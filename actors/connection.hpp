@@ -2,7 +2,6 @@
 
 #include <chrono>
 #include <cstdint>
-#include <deque>
 #include <map>
 #include <string>
 #include <variant>
@@ -58,7 +57,9 @@ struct connection_state {
   /// True while the GAME lookup, INIT, CONFIG_HOST or CONFIG_PEER awaits its
   /// answer; later commands wait in `stash`, so replies keep their order.
   bool busy = false;
-  std::deque<command> stash;
+  /// (A vector: libstdc++'s deque allocates ~600 bytes up front, per
+  /// connection, for a queue that is nearly always empty.)
+  std::vector<command> stash;
   /// GAME broadcasts that arrived while busy. Whether they reach the client
   /// depends on the role, which a pending CONFIG_HOST or CONFIG_PEER is
   /// about to change (the LOBBY may already have acknowledged it on the

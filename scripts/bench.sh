@@ -196,6 +196,14 @@ start_server() {
 
 RUN=0
 FAILED=0
+NOISY=0
+
+# True if compilers or linkers run on this machine: they take the cores the
+# server and the client are pinned to.
+busy() {
+  pgrep -x cc1plus >/dev/null || pgrep -x ld >/dev/null ||
+    pgrep -x ninja >/dev/null
+}
 
 # Runs one scenario against target $2 and records its RESULT line under label
 # $1; the remaining arguments go to omega-bench.
@@ -207,12 +215,14 @@ run_bench() {
   local args=(--target "$target" --port "$SERVER_PORT" --server-pid
     "$SERVER_PID" "$@")
   [[ $target == omega ]] && args+=(--ugi "$UGI" --tokens "$TOKENS")
-  local out=$WORK/run-$RUN.out err=$WORK/run-$RUN.err rc=0
+  local out=$WORK/run-$RUN.out err=$WORK/run-$RUN.err rc=0 noisy=0
+  busy && noisy=1
   taskset -c "$CLIENT_CPU" "$BUILD/omega-bench" "${args[@]}" >"$out" \
     2>"$err" &
   BENCH_PID=$!
   wait "$BENCH_PID" || rc=$?
   BENCH_PID=
+  busy && noisy=1
   stop_pid "$SERVER_PID"
   SERVER_PID=
   local line
@@ -226,6 +236,18 @@ run_bench() {
     >>"$RESULTS"
   say "$(printf '%-10s %-6s #%-2s %s' "$label" "$target" "$RUN" \
     "$(summary "$line")")"
+  # A saturating relay run keeps the server's core busy; less means that
+  # something else (often a compiler) took the core or the client lagged.
+  local cpu
+  cpu=$(field "$line" server_cpu_pct)
+  if [[ $label == relay && -n $cpu && $cpu != na ]] && ((cpu < 90)); then
+    noisy=1
+    say "  warning: the server used only $cpu% of its core at full load"
+  fi
+  if ((noisy)); then
+    NOISY=$((NOISY + 1))
+    say "  warning: this run overlapped with other heavy processes"
+  fi
 }
 
 # A short progress line from a RESULT line.
@@ -369,6 +391,10 @@ row "connect+INIT per server CPU-second (idle)" idle init_per_server_cpu_s 0
 row "idle KiB per connection" idle kb_per_conn 2
 row "errors per run (relay, max load)" relay errors 0
 echo
+if ((NOISY > 0)); then
+  echo "warning: $NOISY run(s) overlapped with compilers or ran below full" \
+    "server load; their numbers are noisy"
+fi
 if ((FAILED > 0)); then
   echo "$FAILED run(s) failed; see the messages above (KEEP=1 keeps logs)"
   exit 1

@@ -78,6 +78,7 @@ int main(int argc, char** argv) {
   std::string log_level = "info";
   std::string hash = "interactive";
   std::vector<std::string> origins;
+  std::vector<std::string> caf_settings;
   long token_lifetime = 24 * 3600;
   size_t max_frame = 64 * 1024;
   uint32_t max_peers = 100;
@@ -85,32 +86,36 @@ int main(int argc, char** argv) {
   size_t io_threads = 1;
   size_t caf_threads = 1;
   po::options_description opts{"omega-server options"};
-  opts.add_options()
-    ("help,h", "print this help")
-    ("listen", po::value(&listen), "ADDR:PORT to serve HTTP and WebSocket "
-                                   "on (default 127.0.0.1:8080; port 0 picks "
-                                   "a free one)")
-    ("data-dir", po::value(&data_dir), "data folder (default ./data)")
-    ("demo", "create a demo game on an empty data folder and print its URL")
-    ("config", po::value(&config_file), "config file of key = value lines "
-                                        "(same names as the flags)")
-    ("token-lifetime", po::value(&token_lifetime),
-     "session token lifetime in seconds (default 86400)")
-    ("max-frame-size", po::value(&max_frame),
-     "largest WebSocket frame in bytes (default 65536)")
-    ("max-peers", po::value(&max_peers),
-     "server limit for max_peers and SIZE (default 100)")
-    ("claim-timeout", po::value(&claim_timeout),
-     "seconds a hostless lobby waits for CLAIM_HOST (default 30)")
-    ("io-threads", po::value(&io_threads), "I/O threads (default 1)")
-    ("caf-threads", po::value(&caf_threads),
-     "CAF scheduler threads (default 1)")
-    ("allowed-origin", po::value(&origins)->composing(),
-     "origin allowed to use the HTTP API (repeatable; default: any)")
-    ("password-hash", po::value(&hash),
-     "argon2id cost: interactive (default) or minimal (tests only)")
-    ("log-level", po::value(&log_level),
-     "error, warning, info (default) or debug");
+  opts.add_options()("help,h", "print this help")(
+    "listen", po::value(&listen),
+    "ADDR:PORT to serve HTTP and WebSocket "
+    "on (default 127.0.0.1:8080; port 0 picks "
+    "a free one)")("data-dir", po::value(&data_dir),
+                   "data folder (default ./data)")(
+    "demo", "create a demo game on an empty data folder and print its URL")(
+    "config", po::value(&config_file),
+    "config file of key = value lines "
+    "(same names as the flags)")(
+    "token-lifetime", po::value(&token_lifetime),
+    "session token lifetime in seconds (default 86400)")(
+    "max-frame-size", po::value(&max_frame),
+    "largest WebSocket frame in bytes (default 65536)")(
+    "max-peers", po::value(&max_peers),
+    "server limit for max_peers and SIZE (default 100)")(
+    "claim-timeout", po::value(&claim_timeout),
+    "seconds a hostless lobby waits for CLAIM_HOST (default 30)")(
+    "io-threads", po::value(&io_threads),
+    "I/O threads (default 1)")("caf-threads", po::value(&caf_threads),
+                               "CAF scheduler threads (default 1)")(
+    "allowed-origin", po::value(&origins)->composing(),
+    "origin allowed to use the HTTP API (repeatable; default: any)")(
+    "password-hash", po::value(&hash),
+    "argon2id cost: interactive (default) or minimal (tests only)")(
+    "log-level", po::value(&log_level),
+    "error, warning, info (default) or debug")(
+    "caf-set", po::value(&caf_settings)->composing(),
+    "KEY=VALUE: set a CAF option (repeatable), e.g. "
+    "work-stealing.moderate-sleep-duration=100us");
   po::variables_map vm;
   try {
     po::store(po::parse_command_line(argc, argv, opts), vm);
@@ -180,26 +185,43 @@ int main(int argc, char** argv) {
   // -- actors ----------------------------------------------------------------
   caf::actor_system_config cfg;
   cfg.set("scheduler.max-threads", caf_threads);
-  // CAF 0.17's workers sleep between polls when idle; fewer polling rounds
-  // cut wake-up latency without burning idle CPU (measured in caf.md).
-  cfg.set("work-stealing.moderate-poll-attempts", 0);
+  // An idle CAF 0.17 worker first polls, then sleeps on a condition
+  // variable that every message from a Beast thread signals. On few cores
+  // that wake-up preempts the I/O thread twice per relay (measured: 29k
+  // context switches/s at 15k relays/s). Polling every 200 us for two idle
+  // seconds before sleeping lets both threads batch instead: +60% relays per
+  // CPU-second, at most 200 us added latency (docs/benchmarks.md).
+  cfg.set("work-stealing.moderate-poll-attempts", 10000);
+  cfg.set("work-stealing.moderate-sleep-duration",
+          caf::timespan{std::chrono::microseconds{200}});
   cfg.set("logger.verbosity", caf::atom("quiet"));
+  for (auto& kv : caf_settings) {
+    auto eq = kv.find('=');
+    auto val = eq == std::string::npos
+                 ? caf::expected<caf::config_value>{caf::sec::invalid_argument}
+                 : caf::config_value::parse(kv.substr(eq + 1));
+    if (!val) {
+      std::cerr << "omega: --caf-set needs KEY=VALUE, got " << kv << "\n";
+      return 2;
+    }
+    cfg.set(kv.substr(0, eq), std::move(*val));
+  }
   omega::add_message_types(cfg);
   caf::actor_system sys{cfg};
   omega::lobby_settings settings;
   settings.max_peers_limit = max_peers;
-  settings.claim_timeout = std::chrono::milliseconds{
-    static_cast<long>(claim_timeout * 1000)};
-  auto auth = sys.spawn(omega::auth, std::shared_ptr<omega::auth_store>{
-                                       auth_store},
+  settings.claim_timeout
+    = std::chrono::milliseconds{static_cast<long>(claim_timeout * 1000)};
+  auto auth = sys.spawn(omega::auth,
+                        std::shared_ptr<omega::auth_store>{auth_store},
                         omega::clock_function{});
   auto dir = sys.spawn(omega::directory,
-                       std::shared_ptr<omega::auth_store>{dir_store},
-                       settings);
+                       std::shared_ptr<omega::auth_store>{dir_store}, settings);
   auth_store.reset();
   dir_store.reset();
 
-  // -- gateway -----------------------------------------------------------------
+  // -- gateway
+  // -----------------------------------------------------------------
   gc.io_threads = io_threads;
   gc.max_frame = max_frame;
   gc.allowed_origins = origins;
@@ -213,9 +235,8 @@ int main(int argc, char** argv) {
     anon_send_exit(auth, caf::exit_reason::user_shutdown);
     return 1;
   }
-  auto host = gc.address.find(':') != std::string::npos
-                ? "[" + gc.address + "]"
-                : gc.address;
+  auto host = gc.address.find(':') != std::string::npos ? "[" + gc.address + "]"
+                                                        : gc.address;
   log(2, "listening on " + host + ":" + std::to_string(port) + " (data in "
            + data_dir + ")");
   if (!demo_ugi.empty()) {
@@ -234,7 +255,8 @@ int main(int argc, char** argv) {
               << std::endl;
   }
 
-  // -- run until SIGINT or SIGTERM -----------------------------------------------
+  // -- run until SIGINT or SIGTERM
+  // -----------------------------------------------
   int sig = 0;
   sigwait(&signals, &sig);
   log(2, std::string{"received "} + (sig == SIGINT ? "SIGINT" : "SIGTERM")

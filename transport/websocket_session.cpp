@@ -154,32 +154,48 @@ void websocket_session::shutdown() {
 void websocket_session::on_send(std::string frame, uint16_t close) {
   if (closing_ || close_after_ != 0)
     return;
-  if (queue_.size() >= ctx_->cfg.max_queued_frames) {
+  if (queue_.size() - queue_head_ >= ctx_->cfg.max_queued_frames) {
     // A client that does not read its frames gets cut off, not buffered.
     return do_close(close_code::policy_violation);
   }
-  queue_.emplace_back(std::move(frame));
   if (close != 0)
     close_after_ = close;
-  if (queue_.size() == 1)
-    do_write();
+  if (write_pending_) {
+    queue_.emplace_back(std::move(frame));
+    return;
+  }
+  writing_ = std::move(frame);
+  do_write();
 }
 
 void websocket_session::do_write() {
+  write_pending_ = true;
   ws_.text(true);
-  ws_.async_write(net::buffer(queue_.front()),
+  ws_.async_write(net::buffer(writing_),
                   beast::bind_front_handler(&websocket_session::on_write,
                                             shared_from_this()));
 }
 
 void websocket_session::on_write(beast::error_code ec, std::size_t) {
+  write_pending_ = false;
   if (ec) {
     release();
     return;
   }
-  queue_.pop_front();
-  if (!queue_.empty())
+  if (queue_head_ < queue_.size()) {
+    writing_ = std::move(queue_[queue_head_++]);
+    if (queue_head_ == queue_.size()) {
+      queue_.clear();
+      queue_head_ = 0;
+    } else if (queue_head_ > 64 && 2 * queue_head_ > queue_.size()) {
+      // A client that never quite catches up must not grow the vector.
+      queue_.erase(queue_.begin(),
+                   queue_.begin() + static_cast<ptrdiff_t>(queue_head_));
+      queue_head_ = 0;
+    }
     return do_write();
+  }
+  writing_.clear();
   if (close_after_ != 0) {
     auto code = close_after_;
     close_after_ = 0;
@@ -190,10 +206,11 @@ void websocket_session::on_write(beast::error_code ec, std::size_t) {
 void websocket_session::do_close(uint16_t code) {
   if (closing_)
     return;
-  if (!queue_.empty()) {
-    // A write is in flight: close once it completes.
+  if (write_pending_) {
+    // Close once the write in flight completes; drop what waits behind it.
     close_after_ = code;
-    queue_.erase(queue_.begin() + 1, queue_.end());
+    queue_.clear();
+    queue_head_ = 0;
     return;
   }
   closing_ = true;
