@@ -11,11 +11,9 @@ directory(directory_actor::stateful_pointer<directory_state> self,
   self->state.store = std::move(store);
   self->state.settings = settings;
   self->set_exit_handler([=](caf::exit_msg& msg) {
-    if (!msg.reason || msg.reason == caf::exit_reason::normal)
-      return; // a child that ended normally
-    // A failed GAME is forgotten (the next lookup spawns a fresh one); any
-    // other exit (shutdown) ends the DIRECTORY and, through the links, every
-    // GAME and LOBBY.
+    // A GAME that ended is forgotten (the next lookup spawns a fresh one).
+    // Only a shutdown ends the DIRECTORY and, through the links, every GAME
+    // and LOBBY.
     auto& games = self->state.games;
     for (auto i = games.begin(); i != games.end(); ++i) {
       if (i->second.address() == msg.source) {
@@ -23,7 +21,9 @@ directory(directory_actor::stateful_pointer<directory_state> self,
         return;
       }
     }
-    self->quit(std::move(msg.reason));
+    if (msg.reason == caf::exit_reason::user_shutdown
+        || msg.reason == caf::exit_reason::kill)
+      self->quit(std::move(msg.reason));
   });
   return {
     [=](caf::get_atom, const std::string& ugi) -> caf::result<game_actor> {

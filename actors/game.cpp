@@ -19,14 +19,14 @@ game_actor::behavior_type game(game_actor::stateful_pointer<game_state> self,
   self->state.ugi = std::move(ugi);
   self->state.settings = settings;
   self->set_exit_handler([=](caf::exit_msg& msg) {
-    if (!msg.reason || msg.reason == caf::exit_reason::normal)
-      return; // a child that ended normally
-    // A LOBBY that fails is handled by the down handler below; only an exit
-    // from elsewhere (shutdown) ends the GAME.
-    for (auto& kvp : self->state.lobbies)
-      if (kvp.second.handle.address() == msg.source)
-        return;
-    self->quit(std::move(msg.reason));
+    // Only a shutdown (from the DIRECTORY link or an operator) ends the
+    // GAME. A LOBBY's end arrives here too, through the link, with any
+    // reason: normal, a failure, or `unreachable` when CAF collects a
+    // draining LOBBY nobody refers to any more; the down handler takes care
+    // of those.
+    if (msg.reason == caf::exit_reason::user_shutdown
+        || msg.reason == caf::exit_reason::kill)
+      self->quit(std::move(msg.reason));
   });
   self->set_down_handler([=](const caf::down_msg& msg) {
     auto& st = self->state;

@@ -329,7 +329,7 @@ TEST_F(bench_smoke, omega_idle_reports_memory) {
 // finding it among its lobbies, takes that exit for its own shutdown and
 // quits, so back-to-back handshakes get "service unavailable" (CONFIG_HOST),
 // LOBBY_NOTFOUND or NOT_HOST. Run it with --gtest_also_run_disabled_tests.
-TEST_F(bench_smoke, DISABLED_omega_handshake_stops_at_count) {
+TEST_F(bench_smoke, omega_handshake_stops_at_count) {
   start_omega();
   auto args = omega_bench("handshake");
   args.insert(args.end(), {"--count", "5", "--warmup", "0", "--duration", "5"});
