@@ -560,3 +560,29 @@ TEST_F(lobby_test, games_are_isolated) {
 }
 
 } // namespace
+
+namespace {
+
+// Regression (found by the handshake benchmark): a destroyed LOBBY that is
+// still draining, once nobody holds its handle, is collected by CAF with
+// `exit_reason::unreachable`; the exit reaches the GAME through the link with
+// no source (the LOBBY is already gone) and must not end the GAME, and with
+// it every lobby of the game. The test delivers exactly that exit message.
+TEST_F(lobby_test, exit_of_a_collected_lobby_does_not_end_its_game) {
+  populate(open_lobby("L"), 1);
+  auto& dst = dynamic_cast<directory_actor::stateful_base<directory_state>&>(
+                *caf::actor_cast<caf::abstract_actor*>(dir))
+                .state;
+  ASSERT_EQ(dst.games.size(), 1u);
+  auto game = dst.games.begin()->second;
+  caf::anon_send_exit(game, caf::exit_reason::unreachable);
+  run();
+  ASSERT_EQ(dst.games.size(), 1u);
+  EXPECT_EQ(dst.games.begin()->second, game); // the same GAME lives on
+  ASSERT_NE(lobby_of("L"), nullptr);
+  auto& late = login("late");
+  join_lobby(late, "L");
+  EXPECT_EQ(next<evt::new_peer>(*host).id, late.id);
+}
+
+} // namespace
