@@ -56,17 +56,15 @@ public:
 
   /// Validates (username 3-20 of [A-Za-z0-9_.-], a plausible email, password
   /// 8-128 characters) and creates an account. Sets `id` on success.
-  register_status register_account(std::string_view username,
-                                   std::string_view email,
-                                   std::string_view password,
-                                   std::string* id = nullptr);
+  register_status
+  register_account(std::string_view username, std::string_view email,
+                   std::string_view password, std::string* id = nullptr);
 
   /// Checks email and password; on success issues a token bound to `origin`
   /// (empty = any origin) valid for `lifetime`. Returns the token.
-  std::optional<std::string> login(std::string_view email,
-                                   std::string_view password,
-                                   std::string_view origin,
-                                   std::chrono::seconds lifetime);
+  std::optional<std::string>
+  login(std::string_view email, std::string_view password,
+        std::string_view origin, std::chrono::seconds lifetime);
 
   // -- operator (omega-admin) -----------------------------------------------
 
