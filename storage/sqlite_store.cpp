@@ -80,20 +80,30 @@ int64_t now_ms() {
 
 // -- SQLite helpers ----------------------------------------------------------
 
-/// A prepared statement that finalizes itself. Every store function prepares
-/// its statements afresh: the store is not hot enough for a cache to pay for
-/// its bookkeeping.
+/// A prepared statement that finalizes itself, or borrows one of the cached
+/// statements of the INIT path (`sqlite_store::cached`) and resets it. Other
+/// store functions prepare their statements afresh: they are not hot enough
+/// for a cache to pay for its bookkeeping.
 class statement {
 public:
   statement(sqlite3* db, const char* sql) {
     ok_ = sqlite3_prepare_v2(db, sql, -1, &stmt_, nullptr) == SQLITE_OK;
+    owned_ = true;
+  }
+
+  /// Uses a cached statement (see `sqlite_store::cached`) without owning it.
+  explicit statement(sqlite3_stmt* cached) : stmt_(cached) {
+    ok_ = cached != nullptr;
   }
 
   statement(const statement&) = delete;
   statement& operator=(const statement&) = delete;
 
   ~statement() {
-    sqlite3_finalize(stmt_);
+    if (owned_)
+      sqlite3_finalize(stmt_);
+    else if (stmt_ != nullptr)
+      sqlite3_reset(stmt_); // release read locks now, not at the next use
   }
 
   statement& bind(int index, std::string_view x) {
@@ -137,6 +147,7 @@ public:
 private:
   sqlite3_stmt* stmt_ = nullptr;
   bool ok_ = false;
+  bool owned_ = false;
 };
 
 /// Runs SQL without parameters (schema scripts, transaction control).
@@ -360,8 +371,25 @@ sqlite_store::sqlite_store(sqlite3* db, hash_cost cost) : db_(db), cost_(cost) {
 }
 
 sqlite_store::~sqlite_store() {
-  // Statements are finalized by their owners, so close cannot be busy.
+  // Every other statement is finalized by its owner, so close cannot be busy.
+  sqlite3_finalize(find_token_stmt_);
+  sqlite3_finalize(find_game_stmt_);
   sqlite3_close(db_);
+}
+
+sqlite3_stmt* sqlite_store::cached(sqlite3_stmt*& slot, const char* sql) {
+  if (slot == nullptr) {
+    if (sqlite3_prepare_v3(db_, sql, -1, SQLITE_PREPARE_PERSISTENT, &slot,
+                           nullptr)
+        != SQLITE_OK) {
+      sqlite3_finalize(slot);
+      slot = nullptr;
+    }
+    return slot;
+  }
+  sqlite3_reset(slot);
+  sqlite3_clear_bindings(slot);
+  return slot;
 }
 
 std::unique_ptr<sqlite_store> sqlite_store::open(const std::string& data_dir,
@@ -418,10 +446,11 @@ std::unique_ptr<sqlite_store> sqlite_store::open(const std::string& data_dir,
 
 std::optional<token_record> sqlite_store::find_token(std::string_view token) {
   try {
-    statement stmt{db_, "SELECT t.account_id, a.username, t.issued,"
-                        " t.expires, t.origin FROM tokens t"
-                        " JOIN accounts a ON a.id = t.account_id"
-                        " WHERE t.digest = ?1"};
+    statement stmt{cached(find_token_stmt_,
+                          "SELECT t.account_id, a.username, t.issued,"
+                          " t.expires, t.origin FROM tokens t"
+                          " JOIN accounts a ON a.id = t.account_id"
+                          " WHERE t.digest = ?1")};
     stmt.bind(1, token_digest(token));
     if (stmt.step() != SQLITE_ROW)
       return std::nullopt;
@@ -434,9 +463,10 @@ std::optional<token_record> sqlite_store::find_token(std::string_view token) {
 
 std::optional<game_record> sqlite_store::find_game(std::string_view ugi) {
   try {
-    statement stmt{db_, "SELECT g.ugi, g.name, d.name FROM games g"
-                        " JOIN developers d ON d.id = g.developer_id"
-                        " WHERE g.ugi = ?1"};
+    statement stmt{cached(find_game_stmt_,
+                          "SELECT g.ugi, g.name, d.name FROM games g"
+                          " JOIN developers d ON d.id = g.developer_id"
+                          " WHERE g.ugi = ?1")};
     stmt.bind(1, ugi);
     if (stmt.step() != SQLITE_ROW)
       return std::nullopt;

@@ -49,8 +49,8 @@ struct session_context {
 
 /// One signaling WebSocket: reads frames, decodes them and hands the typed
 /// commands to its CONNECTION; writes the frames its SINK produces. All
-/// socket work runs on the session's strand; the SINK is an actor companion
-/// whose callback encodes on the sender's thread and posts to that strand.
+/// socket work runs on the session's strand; the SINK is a thread-less actor
+/// that encodes on the sender's thread and posts to that strand.
 class websocket_session
   : public std::enable_shared_from_this<websocket_session> {
 public:
@@ -88,7 +88,7 @@ private:
   std::shared_ptr<session_context> ctx_;
   std::string ugi_;
   std::string origin_;
-  /// The SINK (an actor companion) and the CONNECTION.
+  /// The SINK (see `frame_sink`) and the CONNECTION.
   caf::actor sink_;
   connection_actor conn_;
   /// The frame being written; its buffer must not move until the write
