@@ -898,6 +898,7 @@ private:
   void fail_open(const std::string& what) {
     drv_.on_opened(*this, false, what);
     drv_.on_end(*this);
+    keep.reset(); // as at the end of the read loop
   }
 
   void do_read() {
@@ -912,6 +913,9 @@ private:
       if (!closing_)
         drv_.on_lost(*this, "read: " + ec.message());
       drv_.on_end(*this);
+      // The client is over: drop its group, which refers back to it (a
+      // handshake holds both its clients), so neither outlives the run.
+      keep.reset();
       return;
     }
     auto data = buf_.cdata();
