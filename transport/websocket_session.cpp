@@ -29,6 +29,10 @@ namespace omega {
 
 namespace {
 
+/// Read-buffer capacity a session keeps between frames: room for a typical
+/// SDP offer.
+constexpr size_t small_frame_bytes = 4096;
+
 /// Turns the single element of `msg` into an event, if it is one.
 template <size_t I = 0, class Tuple>
 std::optional<event> to_event(Tuple& msg) {
@@ -164,10 +168,12 @@ void websocket_session::on_read(beast::error_code ec, std::size_t) {
     auto cmd = decode(frame, ctx_->cfg.limits);
     std::visit([this](auto& x) { caf::anon_send(conn_, std::move(x)); }, cmd);
   }
-  // Give the buffer back: an idle connection should not keep a frame's worth
-  // of memory (10,000 idle clients would hold ~15 MB for nothing).
   buffer_.consume(buffer_.size());
-  buffer_.shrink_to_fit();
+  // Keep a buffer of ordinary size for the next frame (no allocation per
+  // relay), but give back what one large frame (up to --max-frame-size)
+  // left behind, so an idle connection does not hold it.
+  if (buffer_.capacity() > small_frame_bytes)
+    buffer_.shrink_to_fit();
   do_read();
 }
 
