@@ -2,6 +2,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include <caf/actor.hpp>
 #include <caf/atom.hpp>
@@ -166,19 +167,83 @@ using game_actor = caf::typed_actor<
   // From a LOBBY that is being destroyed: forget it, broadcast LOBBY_CLOSE.
   caf::reacts_to<lobby_closed>>;
 
+// -- cluster membership -----------------------------------------------------
+
+/// One node of a cluster as its peers address it. Plain `caf::actor` handles,
+/// because the interfaces below refer to this type.
+struct node_card {
+  /// The node's configured name: the input of game placement, so it must be
+  /// the same on every restart of that node.
+  std::string name;
+  caf::actor node;
+  caf::actor directory;
+  caf::actor auth;
+};
+
+/// NODE -> DIRECTORY, AUTH: the peers this node can reach right now. Sent on
+/// every change; an empty list means a single-node server.
+struct cluster_view {
+  std::string self;
+  std::vector<node_card> peers;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, node_card& x) {
+  return f(caf::meta::type_name("node_card"), x.name, x.node, x.directory,
+           x.auth);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, cluster_view& x) {
+  return f(caf::meta::type_name("cluster_view"), x.self, x.peers);
+}
+
 // -- DIRECTORY --------------------------------------------------------------
 
 /// The DIRECTORY: finds (spawning on first use) the GAME of a UGI, or
 /// answers `ec::violation` for a UGI that is not a registered game.
+/// In a cluster, each game has one owner node (rendezvous hashing over the
+/// reachable nodes); DIRECTORYs ask each other so that every connection of a
+/// game reaches the same GAME wherever its socket is.
 using directory_actor = caf::typed_actor<
-  caf::replies_to<caf::get_atom, std::string>::with<game_actor>>;
+  // From a local CONNECTION: the GAME of a UGI, wherever it runs.
+  caf::replies_to<caf::get_atom, std::string>::with<game_actor>,
+  // From a peer DIRECTORY that picked this node as the owner.
+  caf::replies_to<atom::place, std::string>::with<game_actor>,
+  // From a peer DIRECTORY: the GAME of a UGI if it runs on this node.
+  caf::replies_to<atom::find, std::string>::with<game_actor>,
+  caf::reacts_to<cluster_view>>;
 
 // -- AUTH -------------------------------------------------------------------
 
 /// The AUTH service: checks INIT tokens and holds one live session per
 /// account (it monitors the CONNECTION that sent the request).
-using auth_actor
-  = caf::typed_actor<caf::replies_to<authenticate>::with<session_info>>;
+/// In a cluster, AUTHs replicate accounts, games and tokens to each other
+/// and hold one session per account across all nodes.
+using auth_actor = caf::typed_actor<
+  caf::replies_to<authenticate>::with<session_info>,
+  // From a peer AUTH: rows it lacks (read-through), and pushed rows.
+  caf::replies_to<replica_query>::with<replica>, caf::reacts_to<replica>,
+  // From a peer AUTH: hold (true) or refuse (false) an account's session
+  // for a CONNECTION on that node; release it after a refusal elsewhere.
+  caf::replies_to<atom::reserve, std::string, connection_actor>::with<bool>,
+  caf::reacts_to<atom::release, std::string, connection_actor>,
+  caf::reacts_to<cluster_view>,
+  // INTERNAL: time to push new rows to the peers.
+  caf::reacts_to<atom::tick>>;
+
+// -- NODE -------------------------------------------------------------------
+
+/// The NODE: one per server process in a cluster, published on the remoting
+/// port. It connects to the configured peers (retrying while they are down),
+/// exchanges cards with them and tells the DIRECTORY and AUTH who is
+/// reachable. A peer that dies or stops answering (CAF's middleman
+/// heartbeat) is dropped from the view through a monitor.
+using node_actor = caf::typed_actor<
+  // From a peer NODE: its card; the answer is this node's card.
+  caf::replies_to<atom::hello, node_card>::with<node_card>,
+  // INTERNAL: time to retry unreachable peers.
+  caf::reacts_to<atom::tick>>;
 
 /// Registers every omega message type with an actor system configuration.
 void add_message_types(caf::actor_system_config& cfg);
@@ -197,5 +262,8 @@ CAF_BEGIN_TYPE_ID_BLOCK(omega_actors, caf::id_block::omega::end)
   CAF_ADD_TYPE_ID(omega_actors, (omega::join_lobby))
   CAF_ADD_TYPE_ID(omega_actors, (omega::joined))
   CAF_ADD_TYPE_ID(omega_actors, (omega::hosting))
+  CAF_ADD_TYPE_ID(omega_actors, (omega::node_actor))
+  CAF_ADD_TYPE_ID(omega_actors, (omega::node_card))
+  CAF_ADD_TYPE_ID(omega_actors, (omega::cluster_view))
 
 CAF_END_TYPE_ID_BLOCK(omega_actors)

@@ -1,12 +1,145 @@
 #include "actors/auth.hpp"
 
+#include <caf/system_messages.hpp>
 #include <caf/typed_event_based_actor.hpp>
+#include <caf/typed_response_promise.hpp>
 
 namespace omega {
 
-auth_actor::behavior_type auth(auth_actor::stateful_pointer<auth_state> self,
+namespace {
+
+using auth_pointer = auth_actor::stateful_pointer<auth_state>;
+
+using session_promise = caf::typed_response_promise<session_info>;
+
+/// How long a peer AUTH may take to answer. A peer that stops answering is
+/// dropped by the middleman's heartbeat; until then it delays INITs by at
+/// most this much and is then treated as holding nothing.
+constexpr auto peer_timeout = std::chrono::seconds{3};
+
+/// Rows per table in one push message.
+constexpr size_t push_batch = 500;
+
+/// Push messages per table per tick, so one tick never blocks the actor for
+/// long; a larger backlog continues with the next tick.
+constexpr int max_push_batches = 100;
+
+void release(auth_pointer self, const std::string& account,
+             const caf::actor_addr& addr) {
+  auto& st = self->state;
+  if (auto i = st.sessions.find(account);
+      i != st.sessions.end() && i->second == addr) {
+    st.accounts.erase(addr);
+    st.sessions.erase(i);
+  }
+}
+
+/// The last step of an INIT in a cluster: every peer AUTH must agree to hold
+/// the session for `conn`. A refusal anywhere releases it everywhere.
+void reserve_at_peers(auth_pointer self, session_info info,
+                      caf::strong_actor_ptr conn, session_promise rp) {
+  struct votes {
+    size_t pending = 0;
+    bool refused = false;
+    std::vector<auth_actor> granted;
+  };
+  auto v = std::make_shared<votes>();
+  v->pending = self->state.peers.size();
+  auto handle = caf::actor_cast<connection_actor>(conn);
+  auto finish = [=]() mutable {
+    if (--v->pending > 0)
+      return;
+    if (!v->refused) {
+      rp.deliver(info);
+      return;
+    }
+    for (auto& peer : v->granted)
+      self->send(peer, atom::release_v, info.id, handle);
+    release(self, info.id, caf::actor_cast<caf::actor_addr>(conn));
+    rp.deliver(caf::make_error(ec::session_exists));
+  };
+  for (auto& kvp : self->state.peers) {
+    auto peer = kvp.second;
+    self->request(peer, peer_timeout, atom::reserve_v, info.id, handle)
+      .then(
+        [=](bool granted) mutable {
+          if (granted)
+            v->granted.push_back(peer);
+          else
+            v->refused = true;
+          finish();
+        },
+        // A peer that cannot answer holds no session this node could see.
+        [=](caf::error&) mutable { finish(); });
+  }
+}
+
+/// Checks an INIT token in PROTOCOL.md's order. With peers and rows missing
+/// here, it first asks the peers for them (once) and checks again.
+void check(auth_pointer self, authenticate req, caf::strong_actor_ptr conn,
+           session_promise rp, bool pulled) {
+  auto& st = self->state;
+  auto tok = st.store->find_token(req.token);
+  auto game = req.ugi.empty() ? std::nullopt : st.store->find_game(req.ugi);
+  if ((!tok || (!game && !req.ugi.empty())) && !pulled && !st.peers.empty()) {
+    replica_query query;
+    if (!tok && !req.token.empty())
+      query.token_digest = token_digest(req.token);
+    if (!game)
+      query.ugi = req.ugi;
+    auto pending = std::make_shared<size_t>(st.peers.size());
+    auto next = [=]() mutable {
+      if (--*pending == 0)
+        check(self, std::move(req), std::move(conn), std::move(rp), true);
+    };
+    for (auto& kvp : st.peers)
+      self->request(kvp.second, peer_timeout, query)
+        .then(
+          [=](replica& rows) mutable {
+            self->state.store->import_rows(rows);
+            next();
+          },
+          [=](caf::error&) mutable { next(); });
+    return;
+  }
+  if (!tok) {
+    rp.deliver(caf::make_error(ec::token_invalid));
+    return;
+  }
+  if (st.now() >= tok->expires) {
+    rp.deliver(caf::make_error(ec::token_expired));
+    return;
+  }
+  if (!tok->origin.empty() && tok->origin != req.origin) {
+    rp.deliver(caf::make_error(ec::token_origin_mismatch));
+    return;
+  }
+  if (!game) {
+    rp.deliver(caf::make_error(ec::violation, "unknown game"));
+    return;
+  }
+  if (st.sessions.count(tok->account_id) > 0) {
+    rp.deliver(caf::make_error(ec::session_exists));
+    return;
+  }
+  auto addr = caf::actor_cast<caf::actor_addr>(conn);
+  st.sessions.emplace(tok->account_id, addr);
+  st.accounts.emplace(addr, tok->account_id);
+  self->monitor(conn);
+  session_info info{tok->account_id, tok->user, game->name, game->developer};
+  if (st.peers.empty()) {
+    rp.deliver(std::move(info));
+    return;
+  }
+  reserve_at_peers(self, std::move(info), std::move(conn), std::move(rp));
+}
+
+} // namespace
+
+auth_actor::behavior_type auth(auth_pointer self,
                                std::shared_ptr<auth_store> store,
-                               clock_function now) {
+                               clock_function now,
+                               caf::timespan push_interval) {
   self->state.store = std::move(store);
   self->state.now = now ? std::move(now) : [] { return wall_clock::now(); };
   self->set_down_handler([=](const caf::down_msg& msg) {
@@ -18,28 +151,69 @@ auth_actor::behavior_type auth(auth_actor::stateful_pointer<auth_state> self,
   });
   return {
     [=](authenticate& req) -> caf::result<session_info> {
-      auto& st = self->state;
-      auto tok = st.store->find_token(req.token);
-      if (!tok)
-        return ec::token_invalid;
-      if (st.now() >= tok->expires)
-        return ec::token_expired;
-      if (!tok->origin.empty() && tok->origin != req.origin)
-        return ec::token_origin_mismatch;
-      auto game = st.store->find_game(req.ugi);
-      if (!game)
-        return caf::make_error(ec::violation, "unknown game");
       auto conn = self->current_sender();
       if (!conn)
         return caf::make_error(ec::violation, "anonymous INIT");
-      if (st.sessions.count(tok->account_id) > 0)
-        return ec::session_exists;
+      auto rp = self->make_response_promise<session_info>();
+      check(self, std::move(req), std::move(conn), rp, false);
+      return rp;
+    },
+    [=](const replica_query& query) -> replica {
+      return self->state.store->lookup(query);
+    },
+    [=](const replica& rows) { self->state.store->import_rows(rows); },
+    [=](atom::reserve, const std::string& account,
+        const connection_actor& conn) -> bool {
+      auto& st = self->state;
       auto addr = caf::actor_cast<caf::actor_addr>(conn);
-      st.sessions.emplace(tok->account_id, addr);
-      st.accounts.emplace(addr, tok->account_id);
+      if (auto i = st.sessions.find(account); i != st.sessions.end())
+        return i->second == addr;
+      st.sessions.emplace(account, addr);
+      st.accounts.emplace(addr, account);
+      // Released when the CONNECTION ends or its node is lost.
       self->monitor(conn);
-      return session_info{tok->account_id, tok->user, game->name,
-                          game->developer};
+      return true;
+    },
+    [=](atom::release, const std::string& account,
+        const connection_actor& conn) {
+      release(self, account, caf::actor_cast<caf::actor_addr>(conn));
+    },
+    [=](const cluster_view& view) {
+      auto& st = self->state;
+      std::map<std::string, auth_actor> peers;
+      bool joined = false;
+      for (auto& card : view.peers) {
+        auto peer = caf::actor_cast<auth_actor>(card.auth);
+        if (!peer)
+          continue;
+        auto i = st.peers.find(card.name);
+        if (i == st.peers.end() || i->second != peer)
+          joined = true;
+        peers.emplace(card.name, std::move(peer));
+      }
+      st.peers = std::move(peers);
+      // A node that (re)joins may lack anything: push everything again.
+      if (joined)
+        st.pushed = replica_cursor{};
+      if (!st.peers.empty() && !st.ticking) {
+        st.ticking = true;
+        self->send(self, atom::tick_v);
+      }
+    },
+    [=](atom::tick) {
+      auto& st = self->state;
+      if (st.peers.empty()) {
+        st.ticking = false;
+        return;
+      }
+      for (int i = 0; i < max_push_batches; ++i) {
+        auto rows = st.store->export_rows(st.pushed, push_batch);
+        if (rows.empty())
+          break;
+        for (auto& kvp : st.peers)
+          self->send(kvp.second, rows);
+      }
+      self->delayed_send(self, push_interval, atom::tick_v);
     },
   };
 }

@@ -1,9 +1,11 @@
 #pragma once
 
 #include <functional>
+#include <map>
 #include <memory>
 #include <string>
 #include <unordered_map>
+#include <vector>
 
 #include <caf/actor_addr.hpp>
 #include <caf/stateful_actor.hpp>
@@ -21,10 +23,17 @@ struct auth_state {
   /// Token and game storage; only this actor touches it.
   std::shared_ptr<auth_store> store;
   clock_function now;
-  /// Account id -> its one live authenticated CONNECTION.
+  /// Account id -> its one live CONNECTION: an authenticated one on this
+  /// node, or one a peer AUTH reserved for its node.
   std::unordered_map<std::string, caf::actor_addr> sessions;
   /// The reverse, to release a session when its CONNECTION goes down.
   std::unordered_map<caf::actor_addr, std::string> accounts;
+  /// The peer AUTHs of a cluster, by node name.
+  std::map<std::string, auth_actor> peers;
+  /// How far the replication push got through the local store.
+  replica_cursor pushed;
+  /// Whether the push timer runs (only while there are peers).
+  bool ticking = false;
 
   static inline const char* name = "omega.auth";
 };
@@ -33,10 +42,22 @@ struct auth_state {
 /// gives (unknown, expired, origin, live session) and monitors each
 /// authenticated CONNECTION, so a session ends with its actor whatever the
 /// cause (socket closed, crash, lost node).
+///
+/// In a cluster (after a `cluster_view` with peers) it also:
+/// - asks the peers for a token or game it lacks (read-through), so a token
+///   from any node's login works at once on every node;
+/// - pushes new rows to the peers every `push_interval` and everything to a
+///   peer that joins, so accounts survive the node that created them;
+/// - reserves each new session at every peer first: an account live on any
+///   node gets SESSION_EXISTS everywhere. Two INITs racing on two nodes may
+///   both be refused; neither is admitted twice.
 /// @param store where tokens and games live.
 /// @param now the clock that decides expiry (wall clock in production).
+/// @param push_interval how often new rows go to the peers.
 auth_actor::behavior_type auth(auth_actor::stateful_pointer<auth_state> self,
                                std::shared_ptr<auth_store> store,
-                               clock_function now);
+                               clock_function now,
+                               caf::timespan push_interval
+                               = std::chrono::seconds{1});
 
 } // namespace omega

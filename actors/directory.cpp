@@ -5,25 +5,203 @@
 
 namespace omega {
 
+namespace {
+
+using directory_pointer = directory_actor::stateful_pointer<directory_state>;
+
+/// How long a peer may take to answer a placement question before it counts
+/// as gone (its node is then dropped by the heartbeat anyway).
+constexpr auto peer_timeout = std::chrono::seconds{3};
+
+/// FNV-1a with a final mix: stable across builds and machines, unlike
+/// std::hash, because every node must rank nodes the same way.
+uint64_t stable_hash(const std::string& node, const std::string& ugi) {
+  uint64_t h = 14695981039346656037ull;
+  auto mix = [&h](unsigned char c) {
+    h ^= c;
+    h *= 1099511628211ull;
+  };
+  for (auto c : node)
+    mix(static_cast<unsigned char>(c));
+  mix(0);
+  for (auto c : ugi)
+    mix(static_cast<unsigned char>(c));
+  h ^= h >> 33;
+  h *= 0xff51afd7ed558ccdull;
+  h ^= h >> 33;
+  return h;
+}
+
+void deliver_all(std::vector<game_promise> promises, const game_actor& g) {
+  for (auto& rp : promises)
+    rp.deliver(g);
+}
+
+void fail_all(std::vector<game_promise> promises, const caf::error& err) {
+  for (auto& rp : promises)
+    rp.deliver(err);
+}
+
+/// Remembers a GAME on another node; the monitor forgets it with its node.
+void adopt(directory_pointer self, const std::string& ugi, game_actor g) {
+  self->monitor(g);
+  self->state.games[ugi] = std::move(g);
+}
+
+game_actor spawn_local(directory_pointer self, const std::string& ugi) {
+  auto& st = self->state;
+  // Linked: a GAME ends with its DIRECTORY (server shutdown).
+  auto g = self->spawn<caf::linked>(game, ugi, st.settings);
+  st.games[ugi] = g;
+  st.local.insert(ugi);
+  return g;
+}
+
+/// This node owns `ugi`: answers with the GAME running here or on a peer
+/// that placed it earlier, spawning one only if nobody runs it.
+void serve(directory_pointer self, const std::string& ugi, game_promise rp) {
+  auto& st = self->state;
+  if (auto i = st.games.find(ugi); i != st.games.end()) {
+    rp.deliver(i->second);
+    return;
+  }
+  auto& waiting = st.serving[ugi];
+  waiting.push_back(std::move(rp));
+  if (waiting.size() > 1)
+    return; // a check for this game is under way
+  if (st.peers.empty()) {
+    auto g = spawn_local(self, ugi);
+    deliver_all(std::exchange(st.serving[ugi], {}), g);
+    st.serving.erase(ugi);
+    return;
+  }
+  struct search {
+    size_t pending = 0;
+    game_actor found;
+  };
+  auto s = std::make_shared<search>();
+  s->pending = st.peers.size();
+  auto done = [=] {
+    if (--s->pending > 0)
+      return;
+    auto& st = self->state;
+    auto waiting = std::exchange(st.serving[ugi], {});
+    st.serving.erase(ugi);
+    if (auto i = st.games.find(ugi); i != st.games.end())
+      return deliver_all(std::move(waiting), i->second);
+    if (s->found)
+      adopt(self, ugi, s->found);
+    deliver_all(std::move(waiting), s->found ? s->found
+                                             : spawn_local(self, ugi));
+  };
+  for (auto& kvp : st.peers)
+    self->request(kvp.second, peer_timeout, atom::find_v, ugi)
+      .then(
+        [=](game_actor& g) {
+          if (!s->found)
+            s->found = std::move(g);
+          done();
+        },
+        [=](caf::error&) { done(); });
+}
+
+/// Sends the waiting lookups of `ugi` to its owner, skipping nodes that
+/// failed to answer (they are leaving the view).
+void route(directory_pointer self, const std::string& ugi,
+           std::vector<std::string> skip) {
+  auto& st = self->state;
+  std::vector<std::string> nodes{st.self_name};
+  for (auto& kvp : st.peers)
+    if (std::find(skip.begin(), skip.end(), kvp.first) == skip.end())
+      nodes.push_back(kvp.first);
+  auto owner = owner_of(ugi, nodes);
+  if (owner == st.self_name) {
+    auto waiting = std::exchange(st.routing[ugi], {});
+    st.routing.erase(ugi);
+    for (auto& rp : waiting)
+      serve(self, ugi, std::move(rp));
+    return;
+  }
+  self->request(st.peers[owner], peer_timeout, atom::place_v, ugi)
+    .then(
+      [=](game_actor& g) {
+        auto& st = self->state;
+        adopt(self, ugi, g);
+        auto waiting = std::exchange(st.routing[ugi], {});
+        st.routing.erase(ugi);
+        deliver_all(std::move(waiting), g);
+      },
+      [=](caf::error& err) mutable {
+        if (err.category() == caf::atom("omega")) {
+          auto waiting = std::exchange(self->state.routing[ugi], {});
+          self->state.routing.erase(ugi);
+          return fail_all(std::move(waiting), err);
+        }
+        skip.push_back(owner);
+        route(self, ugi, std::move(skip));
+      });
+}
+
+/// Finds the GAME for a local CONNECTION.
+void lookup(directory_pointer self, const std::string& ugi, game_promise rp) {
+  auto& st = self->state;
+  if (st.peers.empty()) {
+    serve(self, ugi, std::move(rp));
+    return;
+  }
+  auto& waiting = st.routing[ugi];
+  waiting.push_back(std::move(rp));
+  if (waiting.size() == 1)
+    route(self, ugi, {});
+}
+
+} // namespace
+
+std::string owner_of(const std::string& ugi,
+                     const std::vector<std::string>& nodes) {
+  std::string best;
+  uint64_t best_score = 0;
+  for (auto& node : nodes) {
+    auto score = stable_hash(node, ugi);
+    if (best.empty() || score > best_score
+        || (score == best_score && node < best)) {
+      best = node;
+      best_score = score;
+    }
+  }
+  return best;
+}
+
 directory_actor::behavior_type
-directory(directory_actor::stateful_pointer<directory_state> self,
-          std::shared_ptr<auth_store> store, lobby_settings settings) {
+directory(directory_pointer self, std::shared_ptr<auth_store> store,
+          lobby_settings settings) {
   self->state.store = std::move(store);
   self->state.settings = settings;
   self->set_exit_handler([=](caf::exit_msg& msg) {
     // A GAME that ended is forgotten (the next lookup spawns a fresh one).
     // Only a shutdown ends the DIRECTORY and, through the links, every GAME
     // and LOBBY.
-    auto& games = self->state.games;
-    for (auto i = games.begin(); i != games.end(); ++i) {
+    auto& st = self->state;
+    for (auto i = st.games.begin(); i != st.games.end(); ++i) {
       if (i->second.address() == msg.source) {
-        games.erase(i);
+        st.local.erase(i->first);
+        st.games.erase(i);
         return;
       }
     }
     if (msg.reason == caf::exit_reason::user_shutdown
         || msg.reason == caf::exit_reason::kill)
       self->quit(std::move(msg.reason));
+  });
+  self->set_down_handler([=](caf::down_msg& msg) {
+    // A GAME on a peer ended, or its node is gone.
+    auto& st = self->state;
+    for (auto i = st.games.begin(); i != st.games.end(); ++i) {
+      if (i->second.address() == msg.source && st.local.count(i->first) == 0) {
+        st.games.erase(i);
+        return;
+      }
+    }
   });
   return {
     [=](caf::get_atom, const std::string& ugi) -> caf::result<game_actor> {
@@ -32,12 +210,58 @@ directory(directory_actor::stateful_pointer<directory_state> self,
         return i->second;
       if (ugi.empty())
         return caf::make_error(ec::violation, "missing ugi");
-      if (!st.store->find_game(ugi))
+      // A promise takes over the reply, so make it only once one is needed.
+      if (st.store->find_game(ugi)) {
+        auto rp = self->make_response_promise<game_actor>();
+        lookup(self, ugi, rp);
+        return rp;
+      }
+      if (st.peer_auths.empty())
         return caf::make_error(ec::violation, "unknown game: " + ugi);
-      // Linked: a GAME ends with its DIRECTORY (server shutdown).
-      auto g = self->spawn<caf::linked>(game, ugi, st.settings);
-      st.games.emplace(ugi, g);
-      return g;
+      auto rp = self->make_response_promise<game_actor>();
+      // Read-through: the game may have been added on another node moments
+      // ago, before the push reached this one.
+      auto pending = std::make_shared<size_t>(st.peer_auths.size());
+      auto next = [=]() mutable {
+        if (--*pending > 0)
+          return;
+        if (self->state.store->find_game(ugi))
+          lookup(self, ugi, rp);
+        else
+          rp.deliver(caf::make_error(ec::violation, "unknown game: " + ugi));
+      };
+      for (auto& peer : st.peer_auths)
+        self->request(peer, peer_timeout, replica_query{{}, ugi})
+          .then(
+            [=](replica& rows) mutable {
+              self->state.store->import_rows(rows);
+              next();
+            },
+            [=](caf::error&) mutable { next(); });
+      return rp;
+    },
+    [=](atom::place, const std::string& ugi) -> caf::result<game_actor> {
+      auto rp = self->make_response_promise<game_actor>();
+      serve(self, ugi, rp);
+      return rp;
+    },
+    [=](atom::find, const std::string& ugi) -> caf::result<game_actor> {
+      auto& st = self->state;
+      if (st.local.count(ugi) > 0)
+        return st.games[ugi];
+      return caf::make_error(caf::sec::remote_lookup_failed, "not on this node");
+    },
+    [=](const cluster_view& view) {
+      auto& st = self->state;
+      st.self_name = view.self;
+      st.peers.clear();
+      st.peer_auths.clear();
+      for (auto& card : view.peers) {
+        if (auto dir = caf::actor_cast<directory_actor>(card.directory))
+          st.peers.emplace(card.name, std::move(dir));
+        if (auto auth = caf::actor_cast<auth_actor>(card.auth))
+          st.peer_auths.push_back(std::move(auth));
+      }
     },
   };
 }

@@ -1,11 +1,15 @@
 #pragma once
 
+#include <map>
 #include <memory>
 #include <string>
 #include <unordered_map>
+#include <unordered_set>
+#include <vector>
 
 #include <caf/actor_addr.hpp>
 #include <caf/stateful_actor.hpp>
+#include <caf/typed_response_promise.hpp>
 
 #include "actors/actors.hpp"
 #include "actors/game.hpp"
@@ -13,17 +17,43 @@
 
 namespace omega {
 
+using game_promise = caf::typed_response_promise<game_actor>;
+
 struct directory_state {
   std::shared_ptr<auth_store> store;
   lobby_settings settings;
-  /// UGI -> its GAME, spawned on first use.
+  /// UGI -> its GAME, on this node or a peer: what local lookups use.
   std::unordered_map<std::string, game_actor> games;
+  /// The UGIs whose GAME runs on this node (spawned here and linked).
+  std::unordered_set<std::string> local;
+  /// This node's name and the reachable peers (empty: a single server).
+  std::string self_name;
+  std::map<std::string, directory_actor> peers;
+  /// The peer AUTHs, asked for games this node's store lacks.
+  std::vector<auth_actor> peer_auths;
+  /// Lookups waiting for the owner node of their game, by UGI.
+  std::unordered_map<std::string, std::vector<game_promise>> routing;
+  /// Lookups waiting while this node, as the owner, checks whether a peer
+  /// already runs the game, by UGI.
+  std::unordered_map<std::string, std::vector<game_promise>> serving;
 
   static inline const char* name = "omega.directory";
 };
 
+/// Returns the node that owns `ugi` among `nodes`: the highest rendezvous
+/// score. Every node computes the same answer from the same node names, and
+/// losing a node moves only the games it owned.
+std::string owner_of(const std::string& ugi,
+                     const std::vector<std::string>& nodes);
+
 /// Spawns the DIRECTORY. Games are looked up in `store` on first use, so a
 /// game the operator adds while the server runs is found without a restart.
+///
+/// In a cluster the GAME of a UGI runs on its owner among the reachable
+/// nodes (`owner_of`). A game stays where it was created while that node
+/// lives: before spawning a GAME, the owner asks its peers whether one runs
+/// already (it may have been placed while the owner was away), so one UGI
+/// never has two GAMEs except while the cluster itself is split.
 /// @param store game registry; only this actor touches it.
 /// @param settings passed on to every GAME.
 directory_actor::behavior_type

@@ -2,6 +2,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include <caf/meta/type_name.hpp>
 
@@ -57,6 +58,56 @@ struct lobby_closed {
   uint64_t instance = 0;
 };
 
+// -- replication of accounts, games and tokens between nodes -----------------
+
+/// An account as replicated between nodes (times are unix milliseconds).
+struct account_row {
+  std::string id;
+  std::string username;
+  std::string email;
+  /// The argon2id hash string: logins on any node verify locally.
+  std::string password_hash;
+  int64_t created = 0;
+};
+
+/// A game and its developer as replicated between nodes.
+struct game_row {
+  std::string ugi;
+  std::string name;
+  std::string developer_id;
+  std::string developer;
+  int64_t created = 0;
+};
+
+/// A session token as replicated between nodes: its digest, never the token.
+struct token_row {
+  std::string digest;
+  std::string account_id;
+  int64_t issued = 0;
+  int64_t expires = 0;
+  std::string origin;
+};
+
+/// AUTH -> AUTH: rows one node has and another may lack. Sent as a periodic
+/// push and as the answer to a `replica_query`; applying one is idempotent.
+struct replica {
+  std::vector<account_row> accounts;
+  std::vector<game_row> games;
+  std::vector<token_row> tokens;
+
+  bool empty() const {
+    return accounts.empty() && games.empty() && tokens.empty();
+  }
+};
+
+/// AUTH -> AUTH: a read-through lookup for a row this node lacks (a token
+/// issued, or a game added, on another node moments ago). Either key may be
+/// empty.
+struct replica_query {
+  std::string token_digest;
+  std::string ugi;
+};
+
 bool operator==(const member_info& x, const member_info& y);
 bool operator==(const relay& x, const relay& y);
 bool operator==(const lobby_closed& x, const lobby_closed& y);
@@ -86,6 +137,34 @@ typename Inspector::result_type inspect(Inspector& f, relay& x) {
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, lobby_closed& x) {
   return f(caf::meta::type_name("lobby_closed"), x.lobby_id, x.instance);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, account_row& x) {
+  return f(caf::meta::type_name("account_row"), x.id, x.username, x.email,
+           x.password_hash, x.created);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, game_row& x) {
+  return f(caf::meta::type_name("game_row"), x.ugi, x.name, x.developer_id,
+           x.developer, x.created);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, token_row& x) {
+  return f(caf::meta::type_name("token_row"), x.digest, x.account_id,
+           x.issued, x.expires, x.origin);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, replica& x) {
+  return f(caf::meta::type_name("replica"), x.accounts, x.games, x.tokens);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, replica_query& x) {
+  return f(caf::meta::type_name("replica_query"), x.token_digest, x.ugi);
 }
 
 } // namespace omega

@@ -23,6 +23,17 @@ CAF_BEGIN_TYPE_ID_BLOCK(omega, caf::first_custom_type_id)
   OMEGA_ADD_ATOM(leave, "leave")
   // INTERNAL: a LOBBY's claim window ran out.
   OMEGA_ADD_ATOM(claim_end, "claimEnd")
+  // CLUSTER: two nodes introduce themselves (NODE <-> NODE).
+  OMEGA_ADD_ATOM(hello, "hello")
+  // CLUSTER: the owner node of a game serves it (DIRECTORY <-> DIRECTORY).
+  OMEGA_ADD_ATOM(place, "place")
+  // CLUSTER: asks whether a node already runs a game's GAME.
+  OMEGA_ADD_ATOM(find, "find")
+  // CLUSTER: holds or frees an account's one session (AUTH <-> AUTH).
+  OMEGA_ADD_ATOM(reserve, "reserve")
+  OMEGA_ADD_ATOM(release, "release")
+  // INTERNAL: a periodic timer (replication push, peer reconnects).
+  OMEGA_ADD_ATOM(tick, "tick")
 
   CAF_ADD_TYPE_ID(omega, (omega::ec))
   CAF_ADD_TYPE_ID(omega, (omega::opcode))
@@ -69,6 +80,8 @@ CAF_BEGIN_TYPE_ID_BLOCK(omega, caf::first_custom_type_id)
   CAF_ADD_TYPE_ID(omega, (omega::session_info))
   CAF_ADD_TYPE_ID(omega, (omega::relay))
   CAF_ADD_TYPE_ID(omega, (omega::lobby_closed))
+  CAF_ADD_TYPE_ID(omega, (omega::replica))
+  CAF_ADD_TYPE_ID(omega, (omega::replica_query))
 
 CAF_END_TYPE_ID_BLOCK(omega)
 

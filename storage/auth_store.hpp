@@ -5,8 +5,12 @@
 #include <string>
 #include <string_view>
 
+#include "messages/internal.hpp"
+
 /// What the AUTH service needs from storage. The AUTH actor owns one store
 /// and calls it from its own thread only, so implementations need no locks.
+/// In a cluster each node keeps its own store; AUTHs copy rows between them
+/// (`export_rows`, `import_rows`, `lookup`).
 
 namespace omega {
 
@@ -20,6 +24,13 @@ struct token_record {
   wall_clock::time_point expires;
   /// The `Origin` the token was issued to; empty = valid from any origin.
   std::string origin;
+};
+
+/// Where a replication push left off: the last row id sent, per table.
+struct replica_cursor {
+  int64_t accounts = 0;
+  int64_t games = 0;
+  int64_t tokens = 0;
 };
 
 /// A registered game.
@@ -38,6 +49,22 @@ public:
 
   /// Looks up a game by its UGI.
   virtual std::optional<game_record> find_game(std::string_view ugi) = 0;
+
+  // -- replication ----------------------------------------------------------
+
+  /// Returns up to `limit` rows per table added after `from` (this store's
+  /// insertion order, including rows imported from peers) and advances
+  /// `from` past them. Expired tokens are skipped.
+  virtual replica export_rows(replica_cursor& from, size_t limit) = 0;
+
+  /// Adds rows from a peer. Rows already present, and rows that clash with a
+  /// different local row (a username taken on two nodes at once), are left
+  /// as they are: the first version a node saw wins there.
+  virtual void import_rows(const replica& rows) = 0;
+
+  /// Returns the rows that answer a peer's read-through query: the token
+  /// with its account, and the game.
+  virtual replica lookup(const replica_query& query) = 0;
 };
 
 /// Returns a fresh session token: 256 random bits, base64url-encoded.

@@ -5,12 +5,14 @@ namespace omega {
 std::string memory_store::add_game(std::string name, std::string developer) {
   auto ugi = make_ulid();
   games_.emplace(ugi, game_record{ugi, std::move(name), std::move(developer)});
+  game_log_.push_back(ugi);
   return ugi;
 }
 
 std::string memory_store::add_account(std::string user) {
   auto id = make_ulid();
   users_.emplace(id, std::move(user));
+  user_log_.push_back(id);
   return id;
 }
 
@@ -21,7 +23,9 @@ std::string memory_store::issue_token(const std::string& account_id,
   auto token = make_token();
   token_record rec{account_id, users_.at(account_id), issued, issued + lifetime,
                    std::move(origin)};
-  tokens_.emplace(token_digest(token), std::move(rec));
+  auto digest = token_digest(token);
+  tokens_.emplace(digest, std::move(rec));
+  token_log_.push_back(std::move(digest));
   return token;
 }
 
@@ -35,6 +39,79 @@ std::optional<game_record> memory_store::find_game(std::string_view ugi) {
   if (auto i = games_.find(std::string{ugi}); i != games_.end())
     return i->second;
   return std::nullopt;
+}
+
+namespace {
+
+int64_t to_ms(wall_clock::time_point x) {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+           x.time_since_epoch())
+    .count();
+}
+
+wall_clock::time_point from_ms(int64_t x) {
+  return wall_clock::time_point{std::chrono::duration_cast<wall_clock::duration>(
+    std::chrono::milliseconds{x})};
+}
+
+} // namespace
+
+replica memory_store::export_rows(replica_cursor& from, size_t limit) {
+  replica result;
+  for (; static_cast<size_t>(from.accounts) < user_log_.size()
+         && result.accounts.size() < limit;
+       ++from.accounts) {
+    auto& id = user_log_[static_cast<size_t>(from.accounts)];
+    result.accounts.push_back(account_row{id, users_[id], {}, {}, 0});
+  }
+  for (; static_cast<size_t>(from.games) < game_log_.size()
+         && result.games.size() < limit;
+       ++from.games) {
+    auto& g = games_[game_log_[static_cast<size_t>(from.games)]];
+    result.games.push_back(game_row{g.ugi, g.name, {}, g.developer, 0});
+  }
+  for (; static_cast<size_t>(from.tokens) < token_log_.size()
+         && result.tokens.size() < limit;
+       ++from.tokens) {
+    auto& digest = token_log_[static_cast<size_t>(from.tokens)];
+    auto& t = tokens_[digest];
+    result.tokens.push_back(token_row{digest, t.account_id, to_ms(t.issued),
+                                      to_ms(t.expires), t.origin});
+  }
+  return result;
+}
+
+void memory_store::import_rows(const replica& rows) {
+  for (auto& a : rows.accounts)
+    if (users_.emplace(a.id, a.username).second)
+      user_log_.push_back(a.id);
+  for (auto& g : rows.games)
+    if (games_.emplace(g.ugi, game_record{g.ugi, g.name, g.developer}).second)
+      game_log_.push_back(g.ugi);
+  for (auto& t : rows.tokens) {
+    auto user = users_.find(t.account_id);
+    if (user == users_.end())
+      continue; // like the SQLite store's foreign key
+    token_record rec{t.account_id, user->second, from_ms(t.issued),
+                     from_ms(t.expires), t.origin};
+    if (tokens_.emplace(t.digest, std::move(rec)).second)
+      token_log_.push_back(t.digest);
+  }
+}
+
+replica memory_store::lookup(const replica_query& query) {
+  replica result;
+  if (auto i = tokens_.find(query.token_digest); i != tokens_.end()) {
+    auto& t = i->second;
+    result.accounts.push_back(
+      account_row{t.account_id, users_[t.account_id], {}, {}, 0});
+    result.tokens.push_back(token_row{i->first, t.account_id, to_ms(t.issued),
+                                      to_ms(t.expires), t.origin});
+  }
+  if (auto i = games_.find(query.ugi); i != games_.end())
+    result.games.push_back(
+      game_row{i->second.ugi, i->second.name, {}, i->second.developer, 0});
+  return result;
 }
 
 } // namespace omega

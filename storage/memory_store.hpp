@@ -3,6 +3,7 @@
 #include <chrono>
 #include <string>
 #include <unordered_map>
+#include <vector>
 
 #include "storage/auth_store.hpp"
 
@@ -27,10 +28,20 @@ public:
 
   std::optional<game_record> find_game(std::string_view ugi) override;
 
+  replica export_rows(replica_cursor& from, size_t limit) override;
+
+  void import_rows(const replica& rows) override;
+
+  replica lookup(const replica_query& query) override;
+
 private:
   std::unordered_map<std::string, std::string> users_;   // id -> user
   std::unordered_map<std::string, token_record> tokens_; // digest -> record
   std::unordered_map<std::string, game_record> games_;   // ugi -> game
+  /// Insertion order, the row ids of `export_rows`.
+  std::vector<std::string> user_log_;
+  std::vector<std::string> token_log_;
+  std::vector<std::string> game_log_;
 };
 
 } // namespace omega

@@ -476,6 +476,156 @@ std::optional<game_record> sqlite_store::find_game(std::string_view ugi) {
   }
 }
 
+// -- replication ---------------------------------------------------------------
+
+namespace {
+
+account_row read_account(const statement& stmt, int first) {
+  return account_row{stmt.text(first), stmt.text(first + 1),
+                     stmt.text(first + 2), stmt.text(first + 3),
+                     stmt.int64(first + 4)};
+}
+
+token_row read_token(const statement& stmt, int first) {
+  return token_row{stmt.text(first), stmt.text(first + 1),
+                   stmt.int64(first + 2), stmt.int64(first + 3),
+                   stmt.text(first + 4)};
+}
+
+game_row read_game(const statement& stmt, int first) {
+  return game_row{stmt.text(first), stmt.text(first + 1),
+                  stmt.text(first + 2), stmt.text(first + 3),
+                  stmt.int64(first + 4)};
+}
+
+} // namespace
+
+replica sqlite_store::export_rows(replica_cursor& from, size_t limit) {
+  replica result;
+  auto max = static_cast<int64_t>(limit);
+  try {
+    {
+      statement stmt{db_, "SELECT rowid, id, username, email, password_hash,"
+                          " created FROM accounts WHERE rowid > ?1"
+                          " ORDER BY rowid LIMIT ?2"};
+      stmt.bind(1, from.accounts).bind(2, max);
+      while (stmt.step() == SQLITE_ROW) {
+        from.accounts = stmt.int64(0);
+        result.accounts.push_back(read_account(stmt, 1));
+      }
+    }
+    {
+      statement stmt{db_, "SELECT g.rowid, g.ugi, g.name, g.developer_id,"
+                          " d.name, g.created FROM games g"
+                          " JOIN developers d ON d.id = g.developer_id"
+                          " WHERE g.rowid > ?1 ORDER BY g.rowid LIMIT ?2"};
+      stmt.bind(1, from.games).bind(2, max);
+      while (stmt.step() == SQLITE_ROW) {
+        from.games = stmt.int64(0);
+        result.games.push_back(read_game(stmt, 1));
+      }
+    }
+    {
+      // The cursor moves over expired tokens too; they are just not sent.
+      statement stmt{db_, "SELECT rowid, digest, account_id, issued, expires,"
+                          " origin FROM tokens WHERE rowid > ?1"
+                          " ORDER BY rowid LIMIT ?2"};
+      stmt.bind(1, from.tokens).bind(2, max);
+      auto now = now_ms();
+      while (stmt.step() == SQLITE_ROW) {
+        from.tokens = stmt.int64(0);
+        auto row = read_token(stmt, 1);
+        if (row.expires > now)
+          result.tokens.push_back(std::move(row));
+      }
+    }
+  } catch (...) {
+    // Whatever was read so far is consistent; the rest follows next time.
+  }
+  return result;
+}
+
+void sqlite_store::import_rows(const replica& rows) {
+  if (rows.empty())
+    return;
+  try {
+    transaction tx{db_};
+    if (!tx.ok())
+      return;
+    // Each row on its own: a clash (a username or game name another row
+    // holds here) or a missing account skips that row only.
+    for (auto& a : rows.accounts) {
+      statement stmt{db_, "INSERT OR IGNORE INTO accounts(id, username, email,"
+                          " password_hash, created)"
+                          " VALUES (?1, ?2, ?3, ?4, ?5)"};
+      stmt.bind(1, a.id).bind(2, a.username).bind(3, a.email);
+      stmt.bind(4, a.password_hash).bind(5, a.created).step();
+    }
+    for (auto& g : rows.games) {
+      {
+        statement stmt{db_, "INSERT OR IGNORE INTO developers(id, name,"
+                            " created) VALUES (?1, ?2, ?3)"};
+        stmt.bind(1, g.developer_id).bind(2, g.developer).bind(3, g.created);
+        stmt.step();
+      }
+      // A developer of that name may exist here under another id.
+      std::string developer_id;
+      {
+        statement stmt{db_, "SELECT id FROM developers WHERE name = ?1"};
+        stmt.bind(1, g.developer);
+        if (stmt.step() != SQLITE_ROW)
+          continue;
+        developer_id = stmt.text(0);
+      }
+      statement stmt{db_, "INSERT OR IGNORE INTO games(ugi, name,"
+                          " developer_id, created) VALUES (?1, ?2, ?3, ?4)"};
+      stmt.bind(1, g.ugi).bind(2, g.name).bind(3, developer_id);
+      stmt.bind(4, g.created).step();
+    }
+    for (auto& t : rows.tokens) {
+      // A token of an unknown account fails its foreign key: skipped.
+      statement stmt{db_, "INSERT OR IGNORE INTO tokens(digest, account_id,"
+                          " issued, expires, origin)"
+                          " VALUES (?1, ?2, ?3, ?4, ?5)"};
+      stmt.bind(1, t.digest).bind(2, t.account_id).bind(3, t.issued);
+      stmt.bind(4, t.expires).bind(5, t.origin).step();
+    }
+    tx.commit();
+  } catch (...) {
+    // The transaction rolls back; the rows come again with the next push.
+  }
+}
+
+replica sqlite_store::lookup(const replica_query& query) {
+  replica result;
+  try {
+    if (!query.token_digest.empty()) {
+      statement stmt{db_, "SELECT t.digest, t.account_id, t.issued, t.expires,"
+                          " t.origin, a.id, a.username, a.email,"
+                          " a.password_hash, a.created FROM tokens t"
+                          " JOIN accounts a ON a.id = t.account_id"
+                          " WHERE t.digest = ?1"};
+      stmt.bind(1, query.token_digest);
+      if (stmt.step() == SQLITE_ROW) {
+        result.tokens.push_back(read_token(stmt, 0));
+        result.accounts.push_back(read_account(stmt, 5));
+      }
+    }
+    if (!query.ugi.empty()) {
+      statement stmt{db_, "SELECT g.ugi, g.name, g.developer_id, d.name,"
+                          " g.created FROM games g"
+                          " JOIN developers d ON d.id = g.developer_id"
+                          " WHERE g.ugi = ?1"};
+      stmt.bind(1, query.ugi);
+      if (stmt.step() == SQLITE_ROW)
+        result.games.push_back(read_game(stmt, 0));
+    }
+  } catch (...) {
+    // An answer with fewer rows: the asking node reports the token unknown.
+  }
+  return result;
+}
+
 register_status sqlite_store::register_account(std::string_view username,
                                                std::string_view email,
                                                std::string_view password,

@@ -53,6 +53,12 @@ public:
 
   std::optional<game_record> find_game(std::string_view ugi) override;
 
+  replica export_rows(replica_cursor& from, size_t limit) override;
+
+  void import_rows(const replica& rows) override;
+
+  replica lookup(const replica_query& query) override;
+
   // -- accounts (HTTP API) --------------------------------------------------
 
   /// Validates (username 3-20 of [A-Za-z0-9_.-], a plausible email, password

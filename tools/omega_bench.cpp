@@ -85,6 +85,9 @@ constexpr const char* usage_text
     "connection:\n"
     "  --host ADDR          server address (default 127.0.0.1)\n"
     "  --port P             server port (required)\n"
+    "  --peer-port P        port the peers connect to (default --port): with\n"
+    "                       two cluster nodes, hosts and peers on different\n"
+    "                       nodes\n"
     "  --ugi UGI            game of the omega signaling URL (omega)\n"
     "  --tokens FILE        omega-admin `user add-many` output (omega); one\n"
     "                       account per connection, used in file order\n"
@@ -114,6 +117,7 @@ struct options {
   scenario_kind scenario = scenario_kind::relay;
   std::string host = "127.0.0.1";
   uint16_t port = 0;
+  uint16_t peer_port = 0;
   std::string ugi;
   std::string tokens_file;
   size_t threads = 1;
@@ -226,6 +230,8 @@ options parse_options(int argc, char** argv) {
     } else if (name == "port") {
       o.port = parse_number<uint16_t>(name, value, 1, 65535);
       have_port = true;
+    } else if (name == "peer-port") {
+      o.peer_port = parse_number<uint16_t>(name, value, 1, 65535);
     } else if (name == "ugi") {
       o.ugi = value;
     } else if (name == "tokens") {
@@ -812,6 +818,8 @@ public:
   std::shared_ptr<void> keep;
   /// Peer index within the lobby; -1 for hosts.
   int index = -1;
+  /// Connects to --peer-port instead of --port.
+  bool peer_side = false;
   int64_t open_started_ns = 0;
   /// True if the open took a slot of the connect throttle.
   bool throttled = false;
@@ -1047,6 +1055,9 @@ public:
     }
     endpoint_ = tcp::endpoint{addr, opts_.port};
     host_header_ = opts_.host + ":" + std::to_string(opts_.port);
+    auto pport = opts_.peer_port != 0 ? opts_.peer_port : opts_.port;
+    peer_endpoint_ = tcp::endpoint{addr, pport};
+    peer_host_header_ = opts_.host + ":" + std::to_string(pport);
     if (opts_.target == target_kind::omega) {
       std::string err;
       tokens_ = read_tokens(opts_.tokens_file, err);
@@ -1164,7 +1175,7 @@ protected:
     c->throttled = true;
     std::function<void()> fn = [this, c] {
       net::dispatch(c->strand(), [this, c] {
-        c->open(endpoint_, host_header_, path_for(*c));
+        open_at(*c);
       });
     };
     {
@@ -1182,7 +1193,14 @@ protected:
   /// on `c`'s strand.
   void open_now(const std::shared_ptr<client>& c) {
     live_.fetch_add(1);
-    c->open(endpoint_, host_header_, path_for(*c));
+    open_at(*c);
+  }
+
+  void open_at(client& c) {
+    if (c.peer_side)
+      c.open(peer_endpoint_, peer_host_header_, path_for(c));
+    else
+      c.open(endpoint_, host_header_, path_for(c));
   }
 
   void release_connect_slot() {
@@ -1280,6 +1298,8 @@ protected:
   net::steady_timer deadline_;
   tcp::endpoint endpoint_;
   std::string host_header_;
+  tcp::endpoint peer_endpoint_;
+  std::string peer_host_header_;
   std::vector<std::string> tokens_;
   std::string nonce_;
   frame_maker maker_;
@@ -1352,6 +1372,7 @@ protected:
                                             + "_" + std::to_string(j));
         p->group = lob.get();
         p->index = static_cast<int>(j);
+        p->peer_side = true;
         p->token = token();
         lob->peers.push_back(std::move(p));
       }
@@ -1856,6 +1877,7 @@ private:
     auto suffix = nonce_ + "_" + std::to_string(k);
     hs->host = make_client(hs->strand, "H" + suffix);
     hs->peer = make_client(hs->strand, "P" + suffix);
+    hs->peer->peer_side = true;
     for (auto* c : {hs->host.get(), hs->peer.get()}) {
       c->group = hs.get();
       c->keep = hs;

@@ -14,10 +14,12 @@
 #include <boost/program_options.hpp>
 
 #include <caf/all.hpp>
+#include <caf/io/middleman.hpp>
 
 #include "actors/actors.hpp"
 #include "actors/auth.hpp"
 #include "actors/directory.hpp"
+#include "actors/node.hpp"
 #include "storage/sqlite_store.hpp"
 #include "transport/gateway.hpp"
 
@@ -85,6 +87,11 @@ int main(int argc, char** argv) {
   double claim_timeout = 30;
   size_t io_threads = 1;
   size_t caf_threads = 1;
+  std::string node_name;
+  std::string cluster_listen;
+  std::vector<std::string> cluster_peers;
+  double heartbeat = 1;
+  double node_timeout = 5;
   po::options_description opts{"omega-server options"};
   opts.add_options()("help,h", "print this help")(
     "listen", po::value(&listen),
@@ -113,6 +120,18 @@ int main(int argc, char** argv) {
     "argon2id cost: interactive (default) or minimal (tests only)")(
     "log-level", po::value(&log_level),
     "error, warning, info (default) or debug")(
+    "node-name", po::value(&node_name),
+    "cluster: this node's name, the same on every restart (default: its "
+    "cluster address)")(
+    "cluster-listen", po::value(&cluster_listen),
+    "cluster: ADDR:PORT for CAF remoting between nodes; enables clustering")(
+    "cluster-peer", po::value(&cluster_peers)->composing(),
+    "cluster: ADDR:PORT of another node's --cluster-listen (repeatable)")(
+    "heartbeat", po::value(&heartbeat),
+    "cluster: seconds between heartbeats to peers (default 1)")(
+    "node-timeout", po::value(&node_timeout),
+    "cluster: seconds of silence after which a peer counts as dead "
+    "(default 5)")(
     "caf-set", po::value(&caf_settings)->composing(),
     "KEY=VALUE: set a CAF option (repeatable), e.g. "
     "work-stealing.moderate-sleep-duration=100us");
@@ -152,6 +171,33 @@ int main(int argc, char** argv) {
       || token_lifetime <= 0 || claim_timeout < 0) {
     std::cerr << "omega: invalid limits (max-frame-size >= 1024, threads and "
                  "token-lifetime > 0, claim-timeout >= 0)\n";
+    return 2;
+  }
+  std::string cluster_host;
+  uint16_t cluster_port = 0;
+  std::vector<omega::node_address> seeds;
+  bool clustered = !cluster_listen.empty();
+  if (clustered && !split_listen(cluster_listen, cluster_host, cluster_port)) {
+    std::cerr << "omega: --cluster-listen needs ADDR:PORT, got "
+              << cluster_listen << "\n";
+    return 2;
+  }
+  for (auto& peer : cluster_peers) {
+    omega::node_address addr;
+    if (!clustered || !split_listen(peer, addr.first, addr.second)) {
+      std::cerr << "omega: --cluster-peer needs ADDR:PORT and --cluster-listen"
+                << ", got " << peer << "\n";
+      return 2;
+    }
+    seeds.push_back(std::move(addr));
+  }
+  if (clustered && node_name.empty() && cluster_port == 0) {
+    std::cerr << "omega: --cluster-listen with port 0 needs --node-name\n";
+    return 2;
+  }
+  if (clustered && (heartbeat <= 0 || node_timeout < heartbeat)) {
+    std::cerr << "omega: --heartbeat must be > 0 and --node-timeout at least "
+                 "as long\n";
     return 2;
   }
   auto cost = hash == "minimal" ? omega::hash_cost::minimal()
@@ -206,6 +252,20 @@ int main(int argc, char** argv) {
     }
     cfg.set(kv.substr(0, eq), std::move(*val));
   }
+  if (clustered) {
+    cfg.load<caf::io::middleman>();
+    auto ms = [](double seconds) {
+      return caf::timespan{std::chrono::milliseconds{
+        static_cast<long>(seconds * 1000)}};
+    };
+    // CAF's heartbeats are off by default: without them a peer that stops
+    // answering (SIGSTOP, a cut cable) would never be noticed.
+    cfg.set("middleman.heartbeat-interval", ms(heartbeat));
+    cfg.set("middleman.connection-timeout", ms(node_timeout));
+    // Handles of actors on a third node arrive through a peer; connect to
+    // that node directly instead of routing through the peer.
+    cfg.set("middleman.enable-automatic-connections", true);
+  }
   omega::add_message_types(cfg);
   caf::actor_system sys{cfg};
   omega::lobby_settings settings;
@@ -214,11 +274,37 @@ int main(int argc, char** argv) {
     = std::chrono::milliseconds{static_cast<long>(claim_timeout * 1000)};
   auto auth = sys.spawn(omega::auth,
                         std::shared_ptr<omega::auth_store>{auth_store},
-                        omega::clock_function{});
+                        omega::clock_function{},
+                        caf::timespan{std::chrono::seconds{1}});
   auto dir = sys.spawn(omega::directory,
                        std::shared_ptr<omega::auth_store>{dir_store}, settings);
   auth_store.reset();
   dir_store.reset();
+  omega::node_actor node;
+  if (clustered) {
+    omega::node_card card;
+    card.name = node_name;
+    card.directory = caf::actor_cast<caf::actor>(dir);
+    card.auth = caf::actor_cast<caf::actor>(auth);
+    auto mm = sys.middleman().actor_handle();
+    auto log_fn = [](const std::string& msg) { log(2, msg); };
+    if (card.name.empty())
+      card.name = cluster_host + ":" + std::to_string(cluster_port);
+    node = sys.spawn(omega::node, card, seeds, mm,
+                     caf::timespan{std::chrono::seconds{1}}, log_fn);
+    auto published = sys.middleman().publish(
+      node, cluster_port, cluster_host.c_str(), true);
+    if (!published) {
+      log(0, "cannot open the cluster port " + cluster_listen + ": "
+               + sys.render(published.error()));
+      anon_send_exit(node, caf::exit_reason::user_shutdown);
+      anon_send_exit(dir, caf::exit_reason::user_shutdown);
+      anon_send_exit(auth, caf::exit_reason::user_shutdown);
+      return 1;
+    }
+    log(2, "cluster node " + card.name + " listening on " + cluster_host + ":"
+             + std::to_string(*published));
+  }
 
   // -- gateway
   // -----------------------------------------------------------------
@@ -231,6 +317,8 @@ int main(int argc, char** argv) {
   auto port = gw->start(err);
   if (port == 0) {
     log(0, err);
+    if (node)
+      anon_send_exit(node, caf::exit_reason::user_shutdown);
     anon_send_exit(dir, caf::exit_reason::user_shutdown);
     anon_send_exit(auth, caf::exit_reason::user_shutdown);
     return 1;
@@ -270,6 +358,14 @@ int main(int argc, char** argv) {
   watchdog.detach();
   gw->stop(std::chrono::seconds{2});
   gw.reset();
+  if (node) {
+    // Published actors live until told to exit. The pause lets the goodbye
+    // reach the peers, which then see this node leave at once instead of
+    // after their heartbeat timeout.
+    anon_send_exit(node, caf::exit_reason::user_shutdown);
+    node = nullptr;
+    std::this_thread::sleep_for(std::chrono::milliseconds{200});
+  }
   anon_send_exit(dir, caf::exit_reason::user_shutdown);
   anon_send_exit(auth, caf::exit_reason::user_shutdown);
   dir = nullptr;

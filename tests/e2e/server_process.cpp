@@ -173,17 +173,21 @@ server_process::~server_process() {
 }
 
 bool server_process::start(const std::vector<std::string>& extra_flags,
-                           milliseconds timeout) {
+                           milliseconds timeout, const std::string& data_dir) {
   if (pid_ > 0 || !dir_.empty()) {
     error_ = "start called twice";
     return false;
   }
-  char tmpl[] = "/tmp/omega-e2e-XXXXXX";
-  if (mkdtemp(tmpl) == nullptr) {
-    error_ = std::string{"mkdtemp: "} + std::strerror(errno);
-    return false;
+  if (data_dir.empty()) {
+    char tmpl[] = "/tmp/omega-e2e-XXXXXX";
+    if (mkdtemp(tmpl) == nullptr) {
+      error_ = std::string{"mkdtemp: "} + std::strerror(errno);
+      return false;
+    }
+    dir_ = tmpl;
+  } else {
+    dir_ = data_dir;
   }
-  dir_ = tmpl;
   int fds[2];
   if (pipe2(fds, O_CLOEXEC) != 0) {
     error_ = std::string{"pipe2: "} + std::strerror(errno);
@@ -225,6 +229,14 @@ bool server_process::start(const std::vector<std::string>& extra_flags,
     return false;
   }
   return true;
+}
+
+bool server_process::wait_log(const std::string& needle,
+                              milliseconds timeout) {
+  std::unique_lock<std::mutex> guard{mtx_};
+  return cv_.wait_for(guard, timeout, [&] {
+    return log_.find(needle) != std::string::npos || eof_;
+  }) && log_.find(needle) != std::string::npos;
 }
 
 void server_process::drain() {

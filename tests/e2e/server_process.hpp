@@ -58,8 +58,18 @@ public:
   /// Starts the server with `--listen 127.0.0.1:0 --data-dir <tmp>
   /// --password-hash minimal` plus `extra_flags`, and waits up to `timeout`
   /// for its "listening on" line. Returns false (see `error`) on failure.
+  /// With `data_dir`, uses (and later deletes) that folder instead of a
+  /// fresh one: a restarted node keeps its data.
   bool start(const std::vector<std::string>& extra_flags = {},
-             std::chrono::milliseconds timeout = std::chrono::seconds{10});
+             std::chrono::milliseconds timeout = std::chrono::seconds{10},
+             const std::string& data_dir = {});
+
+  /// Leaves the data folder in place when this object goes, for a restart.
+  std::string hand_over_data_dir() {
+    auto result = std::move(dir_);
+    dir_.clear();
+    return result;
+  }
 
   /// Sends `sig` and waits up to `timeout` for the process to exit, then
   /// kills it with SIGKILL. Safe to call when the server already stopped.
@@ -76,6 +86,14 @@ public:
   bool running() const {
     return pid_ > 0;
   }
+
+  pid_t pid() const {
+    return pid_;
+  }
+
+  /// Waits up to `timeout` until the server's stderr contains `needle`
+  /// (e.g. "node n2 joined"). Returns false on timeout or exit.
+  bool wait_log(const std::string& needle, std::chrono::milliseconds timeout);
 
   uint16_t port() const {
     return port_;
