@@ -17,6 +17,7 @@
 #include <string>
 #include <vector>
 
+#include "actors/directory.hpp"
 #include "storage/sqlite_store.hpp"
 
 namespace {
@@ -29,6 +30,9 @@ constexpr const char* usage
     "      registers a game and prints its UGI\n"
     "  game list\n"
     "      prints UGI<TAB>NAME<TAB>DEVELOPER per game, oldest first\n"
+    "  game owner UGI NODE...\n"
+    "      prints which of the named cluster nodes runs the game when all\n"
+    "      of them are up (no data folder needed)\n"
     "  user add USERNAME --email EMAIL --password PASSWORD\n"
     "      creates an account and prints its id\n"
     "  user add-many PREFIX COUNT [--password PASSWORD]\n"
@@ -189,6 +193,15 @@ int game_list(const command_line& cl) {
   return 0;
 }
 
+int game_owner(const command_line& cl) {
+  allow_only(cl, {});
+  if (cl.args.size() < 4)
+    throw usage_error{"game owner needs a UGI and at least one node name"};
+  std::vector<std::string> nodes(cl.args.begin() + 3, cl.args.end());
+  std::cout << omega::owner_of(cl.args[2], nodes) << '\n';
+  return 0;
+}
+
 /// Explains a failed registration on stderr.
 void report(omega::register_status status, const std::string& username) {
   std::cerr << "omega-admin: cannot create " << username << ": "
@@ -287,6 +300,8 @@ int run(const command_line& cl) {
     return game_add(cl);
   if (cmd == "game list")
     return game_list(cl);
+  if (cmd == "game owner")
+    return game_owner(cl);
   if (cmd == "user add")
     return user_add(cl);
   if (cmd == "user add-many")

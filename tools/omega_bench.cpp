@@ -94,6 +94,8 @@ constexpr const char* usage_text
     "  --threads N          client I/O threads (default 1)\n"
     "  --connect-parallel N connects in flight at once (default 128)\n"
     "  --server-pid PID     server process for CPU and RSS readings\n"
+    "  --peer-server-pid PID the --peer-port node: its CPU is added to the\n"
+    "                       server CPU\n"
     "\n"
     "scenarios (all bounded by --duration and/or counts):\n"
     "  relay      --lobbies H --peers P --inflight W --payload-bytes B\n"
@@ -123,6 +125,7 @@ struct options {
   size_t threads = 1;
   size_t connect_parallel = 128;
   int server_pid = 0;
+  int peer_server_pid = 0;
   double duration = 10;
   double warmup = 1;
   double setup_timeout = 60;
@@ -240,6 +243,8 @@ options parse_options(int argc, char** argv) {
       o.threads = parse_number<size_t>(name, value, 1, 64);
     } else if (name == "connect-parallel") {
       o.connect_parallel = parse_number<size_t>(name, value, 1, 100000);
+    } else if (name == "peer-server-pid") {
+      o.peer_server_pid = parse_number<int>(name, value, 1, 1 << 30);
     } else if (name == "server-pid") {
       o.server_pid = parse_number<int>(name, value, 1, 1 << 30);
     } else if (name == "duration") {
@@ -328,6 +333,15 @@ double process_cpu_seconds(int pid) {
   }
   return static_cast<double>(utime + stime)
          / static_cast<double>(sysconf(_SC_CLK_TCK));
+}
+
+/// The CPU seconds of one server, or of two cluster nodes together.
+double servers_cpu_seconds(int pid, int pid2) {
+  auto first = process_cpu_seconds(pid);
+  if (pid2 <= 0 || first < 0)
+    return first;
+  auto second = process_cpu_seconds(pid2);
+  return second < 0 ? -1 : first + second;
 }
 
 /// Resident set size of `pid` in KiB from /proc/PID/status, or -1.
@@ -984,15 +998,15 @@ struct window {
   double client_cpu0 = 0;
   double client_cpu1 = 0;
 
-  void begin(int pid) {
+  void begin(int pid, int pid2 = 0) {
     start_ns = now_ns();
-    server_cpu0 = process_cpu_seconds(pid);
+    server_cpu0 = servers_cpu_seconds(pid, pid2);
     client_cpu0 = self_cpu_seconds();
   }
 
-  void end(int pid) {
+  void end(int pid, int pid2 = 0) {
     end_ns = now_ns();
-    server_cpu1 = process_cpu_seconds(pid);
+    server_cpu1 = servers_cpu_seconds(pid, pid2);
     client_cpu1 = self_cpu_seconds();
   }
 
@@ -1589,7 +1603,7 @@ private:
       latency_.reset();
       delivered_window_ = 0;
       sent_window_ = 0;
-      win_.begin(opts_.server_pid);
+      win_.begin(opts_.server_pid, opts_.peer_server_pid);
       measuring_ = true;
       after(opts_.duration, [this] { end_run(); });
     });
@@ -1597,7 +1611,7 @@ private:
 
   void end_run() {
     measuring_ = false;
-    win_.end(opts_.server_pid);
+    win_.end(opts_.server_pid, opts_.peer_server_pid);
     sending_ = false;
     if (pacer_)
       pacer_->cancel();
@@ -1753,7 +1767,7 @@ protected:
     after(opts_.warmup, [this] {
       if (stopping_)
         return;
-      win_.begin(opts_.server_pid);
+      win_.begin(opts_.server_pid, opts_.peer_server_pid);
       measuring_ = true;
       after(opts_.duration, [this] { end_window(); });
     });
@@ -1980,7 +1994,7 @@ private:
       return;
     if (win_.started()) {
       measuring_ = false;
-      win_.end(opts_.server_pid);
+      win_.end(opts_.server_pid, opts_.peer_server_pid);
     }
     // Loops still running stop at their next handshake; give the last ones
     // a moment, then finish.
@@ -2029,7 +2043,7 @@ protected:
       return finish();
     }
     rss_before_ = process_rss_kb(opts_.server_pid);
-    win_.begin(opts_.server_pid);
+    win_.begin(opts_.server_pid, opts_.peer_server_pid);
     for (size_t i = 0; i < n; ++i) {
       auto c = make_client(net::make_strand(ioc_),
                            "i" + nonce_ + "_" + std::to_string(i));
@@ -2127,7 +2141,7 @@ private:
   void all_ready() {
     if (all_ready_.exchange(true))
       return;
-    win_.end(opts_.server_pid);
+    win_.end(opts_.server_pid, opts_.peer_server_pid);
     log("all connections up; settling");
     after(opts_.settle, [this] {
       rss_after_ = process_rss_kb(opts_.server_pid);
