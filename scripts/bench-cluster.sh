@@ -139,7 +139,7 @@ run_once() {
   line=$(grep '^RESULT ' "$out" | head -1 || true)
   [[ -n $line ]] || die "no result for $setup: $(tail -5 "$out")"
   echo -e "$setup\t$line" >>"$RESULTS"
-  say "$setup #$rep: $(echo "$line" | grep -o 'rate=[^ ]*\|p99_us=[^ ]*\|msgs_per_server_cpu_s=[^ ]*' | tr '\n' ' ')"
+  say "$setup #$rep: $(echo "$line" | grep -o ' rate=[^ ]*\|p99_us=[^ ]*\|msgs_per_server_cpu_s=[^ ]*' | tr '\n' ' ')"
   stop_all
 }
 
