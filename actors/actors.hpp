@@ -224,6 +224,9 @@ using auth_actor = caf::typed_actor<
   caf::replies_to<authenticate>::with<session_info>,
   // From a peer AUTH: rows it lacks (read-through), and pushed rows.
   caf::replies_to<replica_query>::with<replica>, caf::reacts_to<replica>,
+  // From this node's HTTP API: import what the peers have for the query;
+  // answers with the number of rows imported, once every peer answered.
+  caf::replies_to<atom::pull, replica_query>::with<uint64_t>,
   // From a peer AUTH: hold (true) or refuse (false) an account's session
   // for a CONNECTION on that node; release it after a refusal elsewhere.
   caf::replies_to<atom::reserve, std::string, connection_actor>::with<bool>,

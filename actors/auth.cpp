@@ -162,6 +162,33 @@ auth_actor::behavior_type auth(auth_pointer self,
       return self->state.store->lookup(query);
     },
     [=](const replica& rows) { self->state.store->import_rows(rows); },
+    [=](atom::pull, const replica_query& query) -> caf::result<uint64_t> {
+      auto& st = self->state;
+      if (st.peers.empty())
+        return uint64_t{0};
+      auto rp = self->make_response_promise<uint64_t>();
+      struct tally {
+        size_t pending = 0;
+        uint64_t rows = 0;
+      };
+      auto t = std::make_shared<tally>();
+      t->pending = st.peers.size();
+      auto next = [=]() mutable {
+        if (--t->pending == 0)
+          rp.deliver(t->rows);
+      };
+      for (auto& kvp : st.peers)
+        self->request(kvp.second, peer_timeout, query)
+          .then(
+            [=](replica& rows) mutable {
+              t->rows += rows.accounts.size() + rows.games.size()
+                         + rows.tokens.size();
+              self->state.store->import_rows(rows);
+              next();
+            },
+            [=](caf::error&) mutable { next(); });
+      return rp;
+    },
     [=](atom::reserve, const std::string& account,
         const connection_actor& conn) -> bool {
       auto& st = self->state;

@@ -231,7 +231,7 @@ directory(directory_pointer self, std::shared_ptr<auth_store> store,
           rp.deliver(caf::make_error(ec::violation, "unknown game: " + ugi));
       };
       for (auto& peer : st.peer_auths)
-        self->request(peer, peer_timeout, replica_query{{}, ugi})
+        self->request(peer, peer_timeout, replica_query{{}, ugi, {}})
           .then(
             [=](replica& rows) mutable {
               self->state.store->import_rows(rows);

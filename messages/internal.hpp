@@ -100,12 +100,13 @@ struct replica {
   }
 };
 
-/// AUTH -> AUTH: a read-through lookup for a row this node lacks (a token
-/// issued, or a game added, on another node moments ago). Either key may be
-/// empty.
+/// AUTH -> AUTH: a read-through lookup for rows this node lacks (a token
+/// issued, a game added or an account registered on another node moments
+/// ago). Any key may be empty.
 struct replica_query {
   std::string token_digest;
   std::string ugi;
+  std::string email;
 };
 
 bool operator==(const member_info& x, const member_info& y);
@@ -164,7 +165,8 @@ typename Inspector::result_type inspect(Inspector& f, replica& x) {
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, replica_query& x) {
-  return f(caf::meta::type_name("replica_query"), x.token_digest, x.ugi);
+  return f(caf::meta::type_name("replica_query"), x.token_digest, x.ugi,
+           x.email);
 }
 
 } // namespace omega

@@ -32,6 +32,8 @@ CAF_BEGIN_TYPE_ID_BLOCK(omega, caf::first_custom_type_id)
   // CLUSTER: holds or frees an account's one session (AUTH <-> AUTH).
   OMEGA_ADD_ATOM(reserve, "reserve")
   OMEGA_ADD_ATOM(release, "release")
+  // CLUSTER: fetch missing rows from every peer (HTTP login -> local AUTH).
+  OMEGA_ADD_ATOM(pull, "pull")
   // INTERNAL: a periodic timer (replication push, peer reconnects).
   OMEGA_ADD_ATOM(tick, "tick")
 

@@ -611,6 +611,13 @@ replica sqlite_store::lookup(const replica_query& query) {
         result.accounts.push_back(read_account(stmt, 5));
       }
     }
+    if (!query.email.empty()) {
+      statement stmt{db_, "SELECT id, username, email, password_hash, created"
+                          " FROM accounts WHERE email = ?1"};
+      stmt.bind(1, query.email);
+      if (stmt.step() == SQLITE_ROW)
+        result.accounts.push_back(read_account(stmt, 0));
+    }
     if (!query.ugi.empty()) {
       statement stmt{db_, "SELECT g.ugi, g.name, g.developer_id, d.name,"
                           " g.created FROM games g"

@@ -16,6 +16,7 @@
 #include <boost/beast/websocket/rfc6455.hpp>
 
 #include <caf/actor_system.hpp>
+#include <caf/scoped_actor.hpp>
 
 #include "storage/sqlite_store.hpp"
 #include "transport/http_api.hpp"
@@ -127,8 +128,19 @@ private:
     auto self = shared_from_this();
     gw_->with_store([self, api = std::move(api),
                      req = std::move(req)](sqlite_store& store) mutable {
-      auto res = handle_api(api, store,
-                            api_options{self->gw_->cfg().token_lifetime});
+      api_options opts;
+      opts.token_lifetime = self->gw_->cfg().token_lifetime;
+      auto ctx = self->gw_->ctx;
+      opts.pull_account = [ctx](const std::string& email) {
+        // This is an API worker thread, never a Beast or CAF one: it may
+        // block on the AUTH, which asks the other nodes (at most 3 s each).
+        caf::scoped_actor blocking{ctx->sys};
+        blocking
+          ->request(ctx->auth, std::chrono::seconds{5}, atom::pull_v,
+                    replica_query{{}, {}, email})
+          .receive([](uint64_t) {}, [](caf::error&) {});
+      };
+      auto res = handle_api(api, store, opts);
       net::post(self->stream_.get_executor(),
                 [self, req = std::move(req), res = std::move(res),
                  origin = api.origin]() mutable {

@@ -97,6 +97,10 @@ api_response handle_api(const api_request& req, sqlite_store& store,
   if (!read_fields(req.body, {"email", "password"}, f))
     return json_error(400, "expected {\"email\",\"password\"}");
   auto token = store.login(f[0], f[1], req.origin, opts.token_lifetime);
+  if (!token && opts.pull_account) {
+    opts.pull_account(f[0]);
+    token = store.login(f[0], f[1], req.origin, opts.token_lifetime);
+  }
   if (!token)
     return json_error(401, "bad credentials");
   return {200, "text/plain", std::move(*token)};

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <chrono>
+#include <functional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -30,6 +31,10 @@ struct api_response {
 
 struct api_options {
   std::chrono::seconds token_lifetime = std::chrono::hours{24};
+  /// In a cluster: fetches the account with this email from the other
+  /// nodes into the local store (blocking), so a login right after a
+  /// registration on another node works. Called once per failed login.
+  std::function<void(const std::string& email)> pull_account;
 };
 
 /// Returns true for the paths `handle_api` serves.

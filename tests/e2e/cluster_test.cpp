@@ -298,13 +298,18 @@ TEST_F(cluster_test, session_exists_holds_across_nodes) {
   EXPECT_TRUE(ok) << "the session was never released across nodes";
 }
 
-TEST_F(cluster_test, a_token_from_one_nodes_login_works_on_every_node) {
-  // Register and log in over HTTP on n1; use the token on n2 at once.
+TEST_F(cluster_test, an_account_and_token_from_one_node_work_on_every_node) {
+  // Register over HTTP on n1, log in on n2 at once (before any push could
+  // carry the account), and use the token on n2 and n0.
   auto reg = http_post(node(1).port(), "/api/v0/register",
                        R"({"username":"roamer","email":"roamer@example.com",)"
                        R"("password":"password123"})");
   ASSERT_EQ(reg.status, 201u) << reg.body;
-  auto login = http_post(node(1).port(), "/api/v0/login",
+  auto wrong = http_post(node(2).port(), "/api/v0/login",
+                         R"({"email":"roamer@example.com",)"
+                         R"("password":"wrong-password"})");
+  EXPECT_EQ(wrong.status, 401u) << wrong.body;
+  auto login = http_post(node(2).port(), "/api/v0/login",
                          R"({"email":"roamer@example.com",)"
                          R"("password":"password123"})");
   ASSERT_EQ(login.status, 200u) << login.body;
