@@ -183,7 +183,7 @@ struct node_card {
 /// NODE -> DIRECTORY, AUTH: the peers this node can reach right now. Sent on
 /// every change; an empty list means a single-node server.
 struct cluster_view {
-  std::string self;
+  node_card self;
   std::vector<node_card> peers;
 };
 

@@ -4,6 +4,8 @@
 #include <caf/typed_event_based_actor.hpp>
 #include <caf/typed_response_promise.hpp>
 
+#include "actors/ask_all.hpp"
+
 namespace omega {
 
 namespace {
@@ -11,11 +13,6 @@ namespace {
 using auth_pointer = auth_actor::stateful_pointer<auth_state>;
 
 using session_promise = caf::typed_response_promise<session_info>;
-
-/// How long a peer AUTH may take to answer. A peer that stops answering is
-/// dropped by the middleman's heartbeat; until then it delays INITs by at
-/// most this much and is then treated as holding nothing.
-constexpr auto peer_timeout = std::chrono::seconds{3};
 
 /// Rows per table in one push message.
 constexpr size_t push_batch = 500;
@@ -34,44 +31,52 @@ void release(auth_pointer self, const std::string& account,
   }
 }
 
-/// The last step of an INIT in a cluster: every peer AUTH must agree to hold
-/// the session for `conn`. A refusal anywhere releases it everywhere.
+/// Asks every peer for the rows that answer `query` and imports them; then
+/// calls `done(rows imported)`.
+template <class Done>
+void pull(auth_pointer self, const replica_query& query, Done done) {
+  auto imported = std::make_shared<uint64_t>(0);
+  ask_all<replica>(
+    self, self->state.peers,
+    [=](const auth_actor&, replica& rows) {
+      *imported += rows.accounts.size() + rows.games.size()
+                   + rows.tokens.size();
+      self->state.store->import_rows(rows);
+    },
+    [=]() mutable { done(*imported); }, query);
+}
+
+/// The last step of an INIT: every peer AUTH must agree to hold the session
+/// for `conn` (none to ask on a single node). A refusal anywhere releases it
+/// everywhere.
 void reserve_at_peers(auth_pointer self, session_info info,
                       caf::strong_actor_ptr conn, session_promise rp) {
   struct votes {
-    size_t pending = 0;
     bool refused = false;
     std::vector<auth_actor> granted;
   };
   auto v = std::make_shared<votes>();
-  v->pending = self->state.peers.size();
   auto handle = caf::actor_cast<connection_actor>(conn);
-  auto finish = [=]() mutable {
-    if (--v->pending > 0)
-      return;
-    if (!v->refused) {
-      rp.deliver(info);
-      return;
-    }
-    for (auto& peer : v->granted)
-      self->send(peer, atom::release_v, info.id, handle);
-    release(self, info.id, caf::actor_cast<caf::actor_addr>(conn));
-    rp.deliver(caf::make_error(ec::session_exists));
-  };
-  for (auto& kvp : self->state.peers) {
-    auto peer = kvp.second;
-    self->request(peer, peer_timeout, atom::reserve_v, info.id, handle)
-      .then(
-        [=](bool granted) mutable {
-          if (granted)
-            v->granted.push_back(peer);
-          else
-            v->refused = true;
-          finish();
-        },
-        // A peer that cannot answer holds no session this node could see.
-        [=](caf::error&) mutable { finish(); });
-  }
+  ask_all<bool>(
+    self, self->state.peers,
+    [=](const auth_actor& peer, bool granted) {
+      if (granted)
+        v->granted.push_back(peer);
+      else
+        v->refused = true;
+    },
+    // A peer that cannot answer holds no session this node could see.
+    [=]() mutable {
+      if (!v->refused) {
+        rp.deliver(info);
+        return;
+      }
+      for (auto& peer : v->granted)
+        self->send(peer, atom::release_v, info.id, handle);
+      release(self, info.id, caf::actor_cast<caf::actor_addr>(conn));
+      rp.deliver(caf::make_error(ec::session_exists));
+    },
+    atom::reserve_v, info.id, handle);
 }
 
 /// Checks an INIT token in PROTOCOL.md's order. With peers and rows missing
@@ -80,26 +85,16 @@ void check(auth_pointer self, authenticate req, caf::strong_actor_ptr conn,
            session_promise rp, bool pulled) {
   auto& st = self->state;
   auto tok = st.store->find_token(req.token);
-  auto game = req.ugi.empty() ? std::nullopt : st.store->find_game(req.ugi);
-  if ((!tok || (!game && !req.ugi.empty())) && !pulled && !st.peers.empty()) {
+  auto game = st.store->find_game(req.ugi);
+  if ((!tok || !game) && !pulled && !st.peers.empty()) {
     replica_query query;
-    if (!tok && !req.token.empty())
+    if (!tok)
       query.token_digest = token_digest(req.token);
     if (!game)
       query.ugi = req.ugi;
-    auto pending = std::make_shared<size_t>(st.peers.size());
-    auto next = [=]() mutable {
-      if (--*pending == 0)
-        check(self, std::move(req), std::move(conn), std::move(rp), true);
-    };
-    for (auto& kvp : st.peers)
-      self->request(kvp.second, peer_timeout, query)
-        .then(
-          [=](replica& rows) mutable {
-            self->state.store->import_rows(rows);
-            next();
-          },
-          [=](caf::error&) mutable { next(); });
+    pull(self, query, [=](uint64_t) mutable {
+      check(self, std::move(req), std::move(conn), std::move(rp), true);
+    });
     return;
   }
   if (!tok) {
@@ -127,19 +122,14 @@ void check(auth_pointer self, authenticate req, caf::strong_actor_ptr conn,
   st.accounts.emplace(addr, tok->account_id);
   self->monitor(conn);
   session_info info{tok->account_id, tok->user, game->name, game->developer};
-  if (st.peers.empty()) {
-    rp.deliver(std::move(info));
-    return;
-  }
   reserve_at_peers(self, std::move(info), std::move(conn), std::move(rp));
 }
 
 } // namespace
 
-auth_actor::behavior_type auth(auth_pointer self,
-                               std::shared_ptr<auth_store> store,
-                               clock_function now,
-                               caf::timespan push_interval) {
+auth_actor::behavior_type
+auth(auth_pointer self, std::shared_ptr<auth_store> store, clock_function now,
+     caf::timespan push_interval) {
   self->state.store = std::move(store);
   self->state.now = now ? std::move(now) : [] { return wall_clock::now(); };
   self->set_down_handler([=](const caf::down_msg& msg) {
@@ -163,30 +153,9 @@ auth_actor::behavior_type auth(auth_pointer self,
     },
     [=](const replica& rows) { self->state.store->import_rows(rows); },
     [=](atom::pull, const replica_query& query) -> caf::result<uint64_t> {
-      auto& st = self->state;
-      if (st.peers.empty())
-        return uint64_t{0};
       auto rp = self->make_response_promise<uint64_t>();
-      struct tally {
-        size_t pending = 0;
-        uint64_t rows = 0;
-      };
-      auto t = std::make_shared<tally>();
-      t->pending = st.peers.size();
-      auto next = [=]() mutable {
-        if (--t->pending == 0)
-          rp.deliver(t->rows);
-      };
-      for (auto& kvp : st.peers)
-        self->request(kvp.second, peer_timeout, query)
-          .then(
-            [=](replica& rows) mutable {
-              t->rows += rows.accounts.size() + rows.games.size()
-                         + rows.tokens.size();
-              self->state.store->import_rows(rows);
-              next();
-            },
-            [=](caf::error&) mutable { next(); });
+      pull(self, query,
+           [=](uint64_t imported) mutable { rp.deliver(imported); });
       return rp;
     },
     [=](atom::reserve, const std::string& account,

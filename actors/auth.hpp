@@ -54,10 +54,9 @@ struct auth_state {
 /// @param store where tokens and games live.
 /// @param now the clock that decides expiry (wall clock in production).
 /// @param push_interval how often new rows go to the peers.
-auth_actor::behavior_type auth(auth_actor::stateful_pointer<auth_state> self,
-                               std::shared_ptr<auth_store> store,
-                               clock_function now,
-                               caf::timespan push_interval
-                               = std::chrono::seconds{1});
+auth_actor::behavior_type
+auth(auth_actor::stateful_pointer<auth_state> self,
+     std::shared_ptr<auth_store> store, clock_function now,
+     caf::timespan push_interval = std::chrono::seconds{1});
 
 } // namespace omega

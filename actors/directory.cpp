@@ -3,15 +3,13 @@
 #include <caf/system_messages.hpp>
 #include <caf/typed_event_based_actor.hpp>
 
+#include "actors/ask_all.hpp"
+
 namespace omega {
 
 namespace {
 
 using directory_pointer = directory_actor::stateful_pointer<directory_state>;
-
-/// How long a peer may take to answer a placement question before it counts
-/// as gone (its node is then dropped by the heartbeat anyway).
-constexpr auto peer_timeout = std::chrono::seconds{3};
 
 /// FNV-1a with a final mix: stable across builds and machines, unlike
 /// std::hash, because every node must rank nodes the same way.
@@ -30,6 +28,18 @@ uint64_t stable_hash(const std::string& node, const std::string& ugi) {
   h *= 0xff51afd7ed558ccdull;
   h ^= h >> 33;
   return h;
+}
+
+/// Removes and returns the lookups waiting for `ugi`.
+std::vector<game_promise>
+take(std::unordered_map<std::string, std::vector<game_promise>>& waiting,
+     const std::string& ugi) {
+  auto i = waiting.find(ugi);
+  if (i == waiting.end())
+    return {};
+  auto result = std::move(i->second);
+  waiting.erase(i);
+  return result;
 }
 
 void deliver_all(std::vector<game_promise> promises, const game_actor& g) {
@@ -69,40 +79,22 @@ void serve(directory_pointer self, const std::string& ugi, game_promise rp) {
   waiting.push_back(std::move(rp));
   if (waiting.size() > 1)
     return; // a check for this game is under way
-  if (st.peers.empty()) {
-    auto g = spawn_local(self, ugi);
-    deliver_all(std::exchange(st.serving[ugi], {}), g);
-    st.serving.erase(ugi);
-    return;
-  }
-  struct search {
-    size_t pending = 0;
-    game_actor found;
-  };
-  auto s = std::make_shared<search>();
-  s->pending = st.peers.size();
-  auto done = [=] {
-    if (--s->pending > 0)
-      return;
-    auto& st = self->state;
-    auto waiting = std::exchange(st.serving[ugi], {});
-    st.serving.erase(ugi);
-    if (auto i = st.games.find(ugi); i != st.games.end())
-      return deliver_all(std::move(waiting), i->second);
-    if (s->found)
-      adopt(self, ugi, s->found);
-    deliver_all(std::move(waiting), s->found ? s->found
-                                             : spawn_local(self, ugi));
-  };
-  for (auto& kvp : st.peers)
-    self->request(kvp.second, peer_timeout, atom::find_v, ugi)
-      .then(
-        [=](game_actor& g) {
-          if (!s->found)
-            s->found = std::move(g);
-          done();
-        },
-        [=](caf::error&) { done(); });
+  auto found = std::make_shared<game_actor>();
+  ask_all<game_actor>(
+    self, st.peers,
+    [=](const directory_actor&, game_actor& g) {
+      if (!*found)
+        *found = std::move(g);
+    },
+    [=] {
+      auto waiting = take(self->state.serving, ugi);
+      if (auto i = self->state.games.find(ugi); i != self->state.games.end())
+        return deliver_all(std::move(waiting), i->second);
+      if (*found)
+        adopt(self, ugi, *found);
+      deliver_all(std::move(waiting), *found ? *found : spawn_local(self, ugi));
+    },
+    atom::find_v, ugi);
 }
 
 /// Sends the waiting lookups of `ugi` to its owner, skipping nodes that
@@ -116,27 +108,19 @@ void route(directory_pointer self, const std::string& ugi,
       nodes.push_back(kvp.first);
   auto owner = owner_of(ugi, nodes);
   if (owner == st.self_name) {
-    auto waiting = std::exchange(st.routing[ugi], {});
-    st.routing.erase(ugi);
-    for (auto& rp : waiting)
+    for (auto& rp : take(st.routing, ugi))
       serve(self, ugi, std::move(rp));
     return;
   }
   self->request(st.peers[owner], peer_timeout, atom::place_v, ugi)
     .then(
       [=](game_actor& g) {
-        auto& st = self->state;
         adopt(self, ugi, g);
-        auto waiting = std::exchange(st.routing[ugi], {});
-        st.routing.erase(ugi);
-        deliver_all(std::move(waiting), g);
+        deliver_all(take(self->state.routing, ugi), g);
       },
       [=](caf::error& err) mutable {
-        if (err.category() == caf::atom("omega")) {
-          auto waiting = std::exchange(self->state.routing[ugi], {});
-          self->state.routing.erase(ugi);
-          return fail_all(std::move(waiting), err);
-        }
+        if (err.category() == caf::atom("omega"))
+          return fail_all(take(self->state.routing, ugi), err);
         skip.push_back(owner);
         route(self, ugi, std::move(skip));
       });
@@ -172,9 +156,9 @@ std::string owner_of(const std::string& ugi,
   return best;
 }
 
-directory_actor::behavior_type
-directory(directory_pointer self, std::shared_ptr<auth_store> store,
-          lobby_settings settings) {
+directory_actor::behavior_type directory(directory_pointer self,
+                                         std::shared_ptr<auth_store> store,
+                                         lobby_settings settings) {
   self->state.store = std::move(store);
   self->state.settings = settings;
   self->set_exit_handler([=](caf::exit_msg& msg) {
@@ -216,28 +200,23 @@ directory(directory_pointer self, std::shared_ptr<auth_store> store,
         lookup(self, ugi, rp);
         return rp;
       }
-      if (st.peer_auths.empty())
+      if (st.peers.empty())
         return caf::make_error(ec::violation, "unknown game: " + ugi);
-      auto rp = self->make_response_promise<game_actor>();
       // Read-through: the game may have been added on another node moments
-      // ago, before the push reached this one.
-      auto pending = std::make_shared<size_t>(st.peer_auths.size());
-      auto next = [=]() mutable {
-        if (--*pending > 0)
-          return;
+      // ago, before the push reached this one. This node's AUTH fetches it
+      // into the store both use.
+      auto rp = self->make_response_promise<game_actor>();
+      auto recheck = [=]() mutable {
         if (self->state.store->find_game(ugi))
           lookup(self, ugi, rp);
         else
           rp.deliver(caf::make_error(ec::violation, "unknown game: " + ugi));
       };
-      for (auto& peer : st.peer_auths)
-        self->request(peer, peer_timeout, replica_query{{}, ugi, {}})
-          .then(
-            [=](replica& rows) mutable {
-              self->state.store->import_rows(rows);
-              next();
-            },
-            [=](caf::error&) mutable { next(); });
+      self
+        ->request(st.auth, caf::infinite, atom::pull_v,
+                  replica_query{{}, ugi, {}})
+        .then([=](uint64_t) mutable { recheck(); },
+              [=](caf::error&) mutable { recheck(); });
       return rp;
     },
     [=](atom::place, const std::string& ugi) -> caf::result<game_actor> {
@@ -249,19 +228,17 @@ directory(directory_pointer self, std::shared_ptr<auth_store> store,
       auto& st = self->state;
       if (st.local.count(ugi) > 0)
         return st.games[ugi];
-      return caf::make_error(caf::sec::remote_lookup_failed, "not on this node");
+      return caf::make_error(caf::sec::remote_lookup_failed,
+                             "not on this node");
     },
     [=](const cluster_view& view) {
       auto& st = self->state;
-      st.self_name = view.self;
+      st.self_name = view.self.name;
+      st.auth = caf::actor_cast<auth_actor>(view.self.auth);
       st.peers.clear();
-      st.peer_auths.clear();
-      for (auto& card : view.peers) {
+      for (auto& card : view.peers)
         if (auto dir = caf::actor_cast<directory_actor>(card.directory))
           st.peers.emplace(card.name, std::move(dir));
-        if (auto auth = caf::actor_cast<auth_actor>(card.auth))
-          st.peer_auths.push_back(std::move(auth));
-      }
     },
   };
 }

@@ -29,8 +29,8 @@ struct directory_state {
   /// This node's name and the reachable peers (empty: a single server).
   std::string self_name;
   std::map<std::string, directory_actor> peers;
-  /// The peer AUTHs, asked for games this node's store lacks.
-  std::vector<auth_actor> peer_auths;
+  /// This node's AUTH, which fetches games this node's store lacks.
+  auth_actor auth;
   /// Lookups waiting for the owner node of their game, by UGI.
   std::unordered_map<std::string, std::vector<game_promise>> routing;
   /// Lookups waiting while this node, as the owner, checks whether a peer

@@ -17,7 +17,7 @@ constexpr auto connect_timeout = std::chrono::seconds{5};
 void publish_view(node_pointer self) {
   auto& st = self->state;
   cluster_view view;
-  view.self = st.card.name;
+  view.self = st.card;
   for (auto& kvp : st.peers)
     view.peers.push_back(kvp.second);
   self->send(caf::actor_cast<directory_actor>(st.card.directory), view);
@@ -76,8 +76,7 @@ void connect(node_pointer self, node_address addr) {
 
 node_actor::behavior_type node(node_pointer self, node_card card,
                                std::vector<node_address> seeds,
-                               caf::io::middleman_actor mm,
-                               caf::timespan retry,
+                               caf::io::middleman_actor mm, caf::timespan retry,
                                std::function<void(const std::string&)> log) {
   auto& st = self->state;
   st.card = std::move(card);

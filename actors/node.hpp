@@ -54,8 +54,7 @@ struct node_state {
 /// @param log receives one line per peer that joins or leaves.
 node_actor::behavior_type node(node_actor::stateful_pointer<node_state> self,
                                node_card card, std::vector<node_address> seeds,
-                               caf::io::middleman_actor mm,
-                               caf::timespan retry,
+                               caf::io::middleman_actor mm, caf::timespan retry,
                                std::function<void(const std::string&)> log);
 
 } // namespace omega

@@ -154,8 +154,8 @@ typename Inspector::result_type inspect(Inspector& f, game_row& x) {
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, token_row& x) {
-  return f(caf::meta::type_name("token_row"), x.digest, x.account_id,
-           x.issued, x.expires, x.origin);
+  return f(caf::meta::type_name("token_row"), x.digest, x.account_id, x.issued,
+           x.expires, x.origin);
 }
 
 template <class Inspector>

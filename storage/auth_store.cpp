@@ -24,6 +24,19 @@ auth_store::~auth_store() {
   // nop
 }
 
+int64_t to_unix_ms(wall_clock::time_point x) {
+  using std::chrono::duration_cast;
+  using std::chrono::milliseconds;
+  return duration_cast<milliseconds>(x.time_since_epoch()).count();
+}
+
+wall_clock::time_point from_unix_ms(int64_t x) {
+  using std::chrono::duration_cast;
+  using std::chrono::milliseconds;
+  return wall_clock::time_point{
+    duration_cast<wall_clock::duration>(milliseconds{x})};
+}
+
 std::string make_token() {
   init_sodium();
   std::array<unsigned char, 32> bytes;

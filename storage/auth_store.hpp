@@ -1,6 +1,7 @@
 #pragma once
 
 #include <chrono>
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -66,6 +67,11 @@ public:
   /// with its account, and the game.
   virtual replica lookup(const replica_query& query) = 0;
 };
+
+/// Unix milliseconds: how stores and replicated rows keep times.
+int64_t to_unix_ms(wall_clock::time_point x);
+
+wall_clock::time_point from_unix_ms(int64_t x);
 
 /// Returns a fresh session token: 256 random bits, base64url-encoded.
 std::string make_token();

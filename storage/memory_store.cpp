@@ -43,15 +43,9 @@ std::optional<game_record> memory_store::find_game(std::string_view ugi) {
 
 namespace {
 
-int64_t to_ms(wall_clock::time_point x) {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-           x.time_since_epoch())
-    .count();
-}
-
-wall_clock::time_point from_ms(int64_t x) {
-  return wall_clock::time_point{std::chrono::duration_cast<wall_clock::duration>(
-    std::chrono::milliseconds{x})};
+token_row row_of(const std::string& digest, const token_record& t) {
+  return token_row{digest, t.account_id, to_unix_ms(t.issued),
+                   to_unix_ms(t.expires), t.origin};
 }
 
 } // namespace
@@ -74,9 +68,7 @@ replica memory_store::export_rows(replica_cursor& from, size_t limit) {
          && result.tokens.size() < limit;
        ++from.tokens) {
     auto& digest = token_log_[static_cast<size_t>(from.tokens)];
-    auto& t = tokens_[digest];
-    result.tokens.push_back(token_row{digest, t.account_id, to_ms(t.issued),
-                                      to_ms(t.expires), t.origin});
+    result.tokens.push_back(row_of(digest, tokens_[digest]));
   }
   return result;
 }
@@ -92,8 +84,8 @@ void memory_store::import_rows(const replica& rows) {
     auto user = users_.find(t.account_id);
     if (user == users_.end())
       continue; // like the SQLite store's foreign key
-    token_record rec{t.account_id, user->second, from_ms(t.issued),
-                     from_ms(t.expires), t.origin};
+    token_record rec{t.account_id, user->second, from_unix_ms(t.issued),
+                     from_unix_ms(t.expires), t.origin};
     if (tokens_.emplace(t.digest, std::move(rec)).second)
       token_log_.push_back(t.digest);
   }
@@ -105,8 +97,7 @@ replica memory_store::lookup(const replica_query& query) {
     auto& t = i->second;
     result.accounts.push_back(
       account_row{t.account_id, users_[t.account_id], {}, {}, 0});
-    result.tokens.push_back(token_row{i->first, t.account_id, to_ms(t.issued),
-                                      to_ms(t.expires), t.origin});
+    result.tokens.push_back(row_of(i->first, t));
   }
   if (auto i = games_.find(query.ugi); i != games_.end())
     result.games.push_back(

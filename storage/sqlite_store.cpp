@@ -61,21 +61,8 @@ constexpr int64_t purge_grace_ms = 24 * 60 * 60 * 1000;
 
 // -- time --------------------------------------------------------------------
 
-int64_t to_ms(wall_clock::time_point x) {
-  using std::chrono::duration_cast;
-  using std::chrono::milliseconds;
-  return duration_cast<milliseconds>(x.time_since_epoch()).count();
-}
-
-wall_clock::time_point from_ms(int64_t x) {
-  using std::chrono::duration_cast;
-  using std::chrono::milliseconds;
-  return wall_clock::time_point{
-    duration_cast<wall_clock::duration>(milliseconds{x})};
-}
-
 int64_t now_ms() {
-  return to_ms(wall_clock::now());
+  return to_unix_ms(wall_clock::now());
 }
 
 // -- SQLite helpers ----------------------------------------------------------
@@ -454,8 +441,8 @@ std::optional<token_record> sqlite_store::find_token(std::string_view token) {
     stmt.bind(1, token_digest(token));
     if (stmt.step() != SQLITE_ROW)
       return std::nullopt;
-    return token_record{stmt.text(0), stmt.text(1), from_ms(stmt.int64(2)),
-                        from_ms(stmt.int64(3)), stmt.text(4)};
+    return token_record{stmt.text(0), stmt.text(1), from_unix_ms(stmt.int64(2)),
+                        from_unix_ms(stmt.int64(3)), stmt.text(4)};
   } catch (...) {
     return std::nullopt;
   }
@@ -476,7 +463,8 @@ std::optional<game_record> sqlite_store::find_game(std::string_view ugi) {
   }
 }
 
-// -- replication ---------------------------------------------------------------
+// -- replication
+// ---------------------------------------------------------------
 
 namespace {
 
@@ -493,9 +481,8 @@ token_row read_token(const statement& stmt, int first) {
 }
 
 game_row read_game(const statement& stmt, int first) {
-  return game_row{stmt.text(first), stmt.text(first + 1),
-                  stmt.text(first + 2), stmt.text(first + 3),
-                  stmt.int64(first + 4)};
+  return game_row{stmt.text(first), stmt.text(first + 1), stmt.text(first + 2),
+                  stmt.text(first + 3), stmt.int64(first + 4)};
 }
 
 } // namespace

@@ -15,8 +15,9 @@ namespace {
 class two_node_test : public actor_fixture {
 protected:
   two_node_test() {
-    auth_b = sys.spawn(omega::auth, store_b, [this] { return now; },
-                       caf::timespan{std::chrono::seconds{1}});
+    auth_b = sys.spawn(
+      omega::auth, store_b, [this] { return now; },
+      caf::timespan{std::chrono::seconds{1}});
     dir_b = sys.spawn(omega::directory, store_b, settings);
     run();
   }
@@ -54,10 +55,10 @@ protected:
                      caf::actor_cast<caf::actor>(auth)};
     node_card card_b{"b", nullptr, caf::actor_cast<caf::actor>(dir_b),
                      caf::actor_cast<caf::actor>(auth_b)};
-    caf::anon_send(dir, cluster_view{"a", {card_b}});
-    caf::anon_send(auth, cluster_view{"a", {card_b}});
-    caf::anon_send(dir_b, cluster_view{"b", {card_a}});
-    caf::anon_send(auth_b, cluster_view{"b", {card_a}});
+    caf::anon_send(dir, cluster_view{card_a, {card_b}});
+    caf::anon_send(auth, cluster_view{card_a, {card_b}});
+    caf::anon_send(dir_b, cluster_view{card_b, {card_a}});
+    caf::anon_send(auth_b, cluster_view{card_b, {card_a}});
     run();
   }
 

@@ -9,6 +9,7 @@
 #include <memory>
 #include <sstream>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include <netinet/in.h>
@@ -85,8 +86,8 @@ std::vector<account> parse_accounts(const std::string& out) {
 }
 
 /// The next frame as a JSON object, whatever its opcode (empty if none).
-json::object next_frame(ws_client& c, std::chrono::milliseconds timeout
-                                      = default_timeout) {
+json::object next_frame(ws_client& c,
+                        std::chrono::milliseconds timeout = default_timeout) {
   auto f = c.read(timeout);
   if (!f)
     return {};
@@ -155,9 +156,9 @@ protected:
       servers_[i]->stop(SIGKILL);
       dir = servers_[i]->hand_over_data_dir();
     }
-    std::vector<std::string> flags{
-      "--node-name", names_[i], "--cluster-listen",
-      "127.0.0.1:" + std::to_string(cluster_ports_[i])};
+    std::vector<std::string> flags{"--node-name", names_[i], "--cluster-listen",
+                                   "127.0.0.1:"
+                                     + std::to_string(cluster_ports_[i])};
     for (size_t j = 0; j < i; ++j) {
       flags.push_back("--cluster-peer");
       flags.push_back("127.0.0.1:" + std::to_string(cluster_ports_[j]));
@@ -185,11 +186,16 @@ protected:
     return 0;
   }
 
+  /// The game's owner O and the two other nodes X and Y.
+  std::tuple<size_t, size_t, size_t> roles() const {
+    auto o = owner();
+    return {o, (o + 1) % nodes, (o + 2) % nodes};
+  }
+
   /// Connects the next unused account to node `i` and authenticates it.
   player join(size_t i, const std::string& name) {
     player p{accounts_.at(next_++), std::make_unique<ws_client>(name)};
-    EXPECT_TRUE(
-      p->connect(node(i).port(), "/api/v0/signaling?ugi=" + ugi_))
+    EXPECT_TRUE(p->connect(node(i).port(), "/api/v0/signaling?ugi=" + ugi_))
       << name << ": " << p->error();
     p->send_command("INIT", json::value(p.acc.token), {}, "init");
     auto f = p->expect("INIT_OK");
@@ -333,9 +339,7 @@ TEST_F(cluster_test, an_account_and_token_from_one_node_work_on_every_node) {
 TEST_F(cluster_test, kill_9_of_a_peers_node_and_its_restart) {
   // The lobby lives on the owner O; the host is on X; a peer on Y dies
   // with its node.
-  auto o = owner();
-  auto x = (o + 1) % nodes;
-  auto y = (o + 2) % nodes;
+  auto [o, x, y] = roles();
   auto h = join(x, "host");
   host(h, "room");
   auto py = join(y, "peer@Y");
@@ -356,9 +360,7 @@ TEST_F(cluster_test, kill_9_of_a_peers_node_and_its_restart) {
 }
 
 TEST_F(cluster_test, kill_9_of_the_host_node_gives_host_gone_and_reclaim) {
-  auto o = owner();
-  auto x = (o + 1) % nodes;
-  auto y = (o + 2) % nodes;
+  auto [o, x, y] = roles();
   auto h = join(x, "host@X");
   host(h, "room", true);
   auto p1 = join(y, "peer@Y");
@@ -379,9 +381,7 @@ TEST_F(cluster_test, kill_9_of_the_host_node_gives_host_gone_and_reclaim) {
 }
 
 TEST_F(cluster_test, kill_9_of_the_lobby_node_closes_its_lobbies_elsewhere) {
-  auto o = owner();
-  auto x = (o + 1) % nodes;
-  auto y = (o + 2) % nodes;
+  auto [o, x, y] = roles();
   auto h = join(x, "host@X");
   host(h, "room");
   auto p = join(y, "peer@Y");
@@ -406,9 +406,7 @@ TEST_F(cluster_test, kill_9_of_the_lobby_node_closes_its_lobbies_elsewhere) {
 }
 
 TEST_F(cluster_test, a_frozen_node_is_dropped_after_the_heartbeat_timeout) {
-  auto o = owner();
-  auto x = (o + 1) % nodes;
-  auto y = (o + 2) % nodes;
+  auto [o, x, y] = roles();
   auto h = join(x, "host");
   host(h, "room");
   auto py = join(y, "peer@Y");

@@ -231,8 +231,7 @@ bool server_process::start(const std::vector<std::string>& extra_flags,
   return true;
 }
 
-bool server_process::wait_log(const std::string& needle,
-                              milliseconds timeout) {
+bool server_process::wait_log(const std::string& needle, milliseconds timeout) {
   std::unique_lock<std::mutex> guard{mtx_};
   return cv_.wait_for(guard, timeout, [&] {
     return log_.find(needle) != std::string::npos || eof_;
