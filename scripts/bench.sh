@@ -20,6 +20,7 @@
 #   TARGETS ("omega plain peerjs")  SERVER_CPU (0)  CLIENT_CPU (1)
 #   BUILD (build-bench)  SKIP_BUILD (0)  PEERJS_DIR (/tmp/omega-bench-peerjs)
 #   KEEP (0: delete the scratch folder with logs and results at the end)
+#   OMEGA_FLAGS (none; e.g. "--io-threads 1" for a dedicated I/O thread)
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -49,6 +50,7 @@ PEERJS_DIR=${PEERJS_DIR:-/tmp/omega-bench-peerjs}
 PEERJS_VERSION=1.0.2
 PEERJS_BIN=$PEERJS_DIR/node_modules/peer/dist/bin/peerjs.js
 KEEP=${KEEP:-0}
+OMEGA_FLAGS=${OMEGA_FLAGS:-}
 
 say() { echo "bench: $*" >&2; }
 die() { say "error: $*"; exit 1; }
@@ -164,7 +166,7 @@ start_server() {
     omega)
       taskset -c "$SERVER_CPU" "$BUILD/omega-server" --listen 127.0.0.1:0 \
         --data-dir "$DATA" --password-hash minimal --caf-threads 1 \
-        --io-threads 1 2>"$log" &
+        $OMEGA_FLAGS 2>"$log" &
       SERVER_PID=$!
       SERVER_PORT=$(wait_for_port "$log" 'listening on 127\.0\.0\.1:[0-9]+') || true
       ;;
@@ -354,7 +356,7 @@ row() {
 echo
 echo "omega benchmark, $(date -u +%Y-%m-%dT%H:%M:%SZ), $(nproc) cores:" \
   "$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//')"
-echo "server on core $SERVER_CPU (omega: --caf-threads 1 --io-threads 1;" \
+echo "server on core $SERVER_CPU (omega: --caf-threads 1 $OMEGA_FLAGS;" \
   "plain-relay --threads 1; PeerJS $PEERJS_VERSION on node" \
   "$(node --version 2>/dev/null || echo '?')), omega-bench on core $CLIENT_CPU"
 echo "relay: $LOBBIES lobbies x $PEERS peers, $INFLIGHT in flight per pair," \

@@ -21,6 +21,7 @@
 #include "actors/directory.hpp"
 #include "actors/node.hpp"
 #include "storage/sqlite_store.hpp"
+#include "transport/event_loop.hpp"
 #include "transport/gateway.hpp"
 
 namespace po = boost::program_options;
@@ -85,7 +86,7 @@ int main(int argc, char** argv) {
   size_t max_frame = 64 * 1024;
   uint32_t max_peers = 100;
   double claim_timeout = 30;
-  size_t io_threads = 1;
+  size_t io_threads = 0;
   size_t caf_threads = 1;
   std::string node_name;
   std::string cluster_listen;
@@ -112,8 +113,9 @@ int main(int argc, char** argv) {
     "claim-timeout", po::value(&claim_timeout),
     "seconds a hostless lobby waits for CLAIM_HOST (default 30)")(
     "io-threads", po::value(&io_threads),
-    "I/O threads (default 1)")("caf-threads", po::value(&caf_threads),
-                               "CAF scheduler threads (default 1)")(
+    "dedicated Beast I/O threads (default 0: the CAF threads run the I/O "
+    "too)")("caf-threads", po::value(&caf_threads),
+            "CAF scheduler threads (default 1)")(
     "allowed-origin", po::value(&origins)->composing(),
     "origin allowed to use the HTTP API (repeatable; default: any)")(
     "password-hash", po::value(&hash),
@@ -167,10 +169,11 @@ int main(int argc, char** argv) {
     std::cerr << "omega: --listen needs ADDR:PORT, got " << listen << "\n";
     return 2;
   }
-  if (max_frame < 1024 || io_threads == 0 || caf_threads == 0
+  if (max_frame < 1024 || io_threads > 64 || caf_threads == 0
       || token_lifetime <= 0 || claim_timeout < 0) {
-    std::cerr << "omega: invalid limits (max-frame-size >= 1024, threads and "
-                 "token-lifetime > 0, claim-timeout >= 0)\n";
+    std::cerr << "omega: invalid limits (max-frame-size >= 1024, caf-threads "
+                 "and token-lifetime > 0, io-threads <= 64, claim-timeout >= "
+                 "0)\n";
     return 2;
   }
   std::string cluster_host;
@@ -231,15 +234,20 @@ int main(int argc, char** argv) {
   // -- actors ----------------------------------------------------------------
   caf::actor_system_config cfg;
   cfg.set("scheduler.max-threads", caf_threads);
-  // An idle CAF 0.17 worker first polls, then sleeps on a condition
-  // variable that every message from a Beast thread signals. On few cores
-  // that wake-up preempts the I/O thread twice per relay (measured: 29k
-  // context switches/s at 15k relays/s). Polling every 200 us for two idle
-  // seconds before sleeping lets both threads batch instead: +60% relays per
-  // CPU-second, at most 200 us added latency (docs/benchmarks.md).
-  cfg.set("work-stealing.moderate-poll-attempts", 10000);
-  cfg.set("work-stealing.moderate-sleep-duration",
-          caf::timespan{std::chrono::microseconds{200}});
+  if (io_threads == 0) {
+    // The CAF threads run the gateway's sockets too: a relayed frame is
+    // read, handled and written without a thread hand-off.
+    omega::use_shared_loop(cfg);
+  } else {
+    // With dedicated I/O threads, an idle CAF 0.17 worker first polls, then
+    // sleeps on a condition variable that every message from a Beast thread
+    // signals; on few cores that wake-up preempts the I/O thread twice per
+    // relay. Polling every 200 us for two idle seconds before sleeping lets
+    // both threads batch instead (docs/benchmarks.md).
+    cfg.set("work-stealing.moderate-poll-attempts", 10000);
+    cfg.set("work-stealing.moderate-sleep-duration",
+            caf::timespan{std::chrono::microseconds{200}});
+  }
   cfg.set("logger.verbosity", caf::atom("quiet"));
   for (auto& kv : caf_settings) {
     auto eq = kv.find('=');

@@ -16,9 +16,11 @@
 #include <boost/beast/websocket/rfc6455.hpp>
 
 #include <caf/actor_system.hpp>
+#include <caf/scheduler/abstract_coordinator.hpp>
 #include <caf/scoped_actor.hpp>
 
 #include "storage/sqlite_store.hpp"
+#include "transport/event_loop.hpp"
 #include "transport/http_api.hpp"
 #include "transport/websocket_session.hpp"
 
@@ -35,7 +37,8 @@ namespace omega {
 struct gateway::impl {
   impl(caf::actor_system& sys, gateway_config cfg, auth_actor auth,
        directory_actor dir, store_factory stores)
-    : ioc(static_cast<int>(cfg.io_threads)),
+    : ioc(static_cast<int>(cfg.io_threads > 0 ? cfg.io_threads
+                                              : sys.scheduler().num_workers())),
       acceptor(net::make_strand(ioc)),
       api_pool(cfg.api_threads),
       stores(std::move(stores)) {
@@ -262,8 +265,12 @@ uint16_t gateway::start(std::string& error) {
     return 0;
   }
   auto port = d.acceptor.local_endpoint().port();
+  if (d.cfg().io_threads == 0 && !attach_io(d.ctx->sys, d.ioc)) {
+    error = "the actor system does not run a shared loop (use_shared_loop)";
+    return 0;
+  }
   d.do_accept();
-  for (size_t i = 0; i < std::max<size_t>(1, d.cfg().io_threads); ++i)
+  for (size_t i = 0; i < d.cfg().io_threads; ++i)
     d.threads.emplace_back([&d] { d.ioc.run(); });
   return port;
 }
@@ -289,6 +296,8 @@ void gateway::stop(std::chrono::milliseconds grace) {
   auto deadline = std::chrono::steady_clock::now() + grace;
   while (sessions() > 0 && std::chrono::steady_clock::now() < deadline)
     std::this_thread::sleep_for(std::chrono::milliseconds{5});
+  if (d.cfg().io_threads == 0)
+    detach_io(d.ctx->sys);
   d.ioc.stop();
   for (auto& t : d.threads)
     if (t.joinable())

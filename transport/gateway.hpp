@@ -21,6 +21,8 @@ struct gateway_config {
   std::string address = "127.0.0.1";
   /// 0 picks a free port (see `gateway::start`).
   uint16_t port = 8080;
+  /// Threads of the gateway's own; 0 runs its I/O on the actor system's
+  /// scheduler threads instead (see `use_shared_loop`).
   size_t io_threads = 1;
   /// Largest WebSocket frame accepted; larger ones close with 1009.
   size_t max_frame = 64 * 1024;

@@ -624,6 +624,60 @@ TEST_F(e2e_test, host_peer_flow) {
   expect_quiet(third);
 }
 
+/// The default runs sockets and actors on the same threads (one); the other
+/// layouts must behave the same, interleaved relays included.
+TEST_F(e2e_test, every_thread_layout_relays) {
+  const std::vector<std::vector<std::string>> layouts{
+    {"--caf-threads", "2"},
+    {"--io-threads", "1"},
+    {"--io-threads", "2", "--caf-threads", "2"}};
+  for (auto& flags : layouts) {
+    std::string name;
+    for (auto& f : flags)
+      name += f + " ";
+    SCOPED_TRACE(name);
+    ASSERT_NE(start_own(flags), nullptr);
+    auto b = make_bystanders();
+    auto h = join("host");
+    auto p = join("peer");
+    host(h, "layout");
+    EXPECT_JSON(p->expect("NEW_HOST"), new_host(h, "layout"));
+    enter(p, h, "layout");
+    ASSERT_FALSE(HasFailure());
+    // Pipelined both ways and interleaved with the bystanders' traffic.
+    constexpr int n = 50;
+    for (int i = 0; i < n; ++i) {
+      h->send_command("ICE", ice_candidate(i), p.acc.id, "h");
+      p->send_command("ICE", ice_candidate(i), h.acc.id, "p");
+    }
+    check_bystanders(b);
+    // Each side gets its n RELAY_OKs and the other side's n candidates in
+    // order; how the two streams interleave is up to the server.
+    auto drain = [&](player& me, const player& other, const char* listener) {
+      std::vector<json::object> oks;
+      std::vector<json::object> ices;
+      for (int i = 0; i < 2 * n; ++i) {
+        auto f = me->read();
+        ASSERT_TRUE(f) << "frame " << i << " missing";
+        auto v = json::parse(f->data).as_object();
+        (v["opcode"] == "RELAY_OK" ? oks : ices).emplace_back(std::move(v));
+      }
+      ASSERT_EQ(oks.size(), static_cast<size_t>(n));
+      ASSERT_EQ(ices.size(), static_cast<size_t>(n));
+      for (int i = 0; i < n; ++i) {
+        EXPECT_JSON(oks[i], msg("RELAY_OK", {}, listener));
+        EXPECT_JSON(ices[i], relayed("ICE", ice_candidate(i), other.acc.id));
+      }
+    };
+    drain(h, p, "h");
+    drain(p, h, "p");
+    expect_quiet(h);
+    expect_quiet(p);
+    if (HasFailure())
+      return;
+  }
+}
+
 TEST_F(e2e_test, signaling_alias_path) {
   auto h = join("ahost");
   host(h, "alias-room");

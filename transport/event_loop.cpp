@@ -1,0 +1,227 @@
+#include "transport/event_loop.hpp"
+
+#include <condition_variable>
+#include <cstddef>
+#include <deque>
+#include <mutex>
+#include <optional>
+
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
+
+#include <caf/actor_system.hpp>
+#include <caf/actor_system_config.hpp>
+#include <caf/policy/unprofiled.hpp>
+#include <caf/resumable.hpp>
+#include <caf/scheduler/coordinator.hpp>
+
+namespace net = boost::asio;
+
+namespace omega {
+
+namespace {
+
+/// True while this thread runs Asio handlers for the loop. A job enqueued
+/// from such a handler needs no wake-up call: this thread looks at the job
+/// queue as soon as the handler returns.
+thread_local bool running_io = false;
+
+/// A work-sharing scheduler policy (one central job queue, as CAF's
+/// `work_sharing`) whose idle workers run Asio handlers instead of sleeping
+/// on a condition variable.
+class shared_loop : public caf::policy::unprofiled {
+public:
+  using work_guard = net::executor_work_guard<net::io_context::executor_type>;
+
+  /// After this many jobs in a row a worker runs the ready I/O handlers
+  /// before the next job, so busy actors cannot starve the sockets.
+  static constexpr size_t io_interval = 32;
+
+  /// Messages an actor may handle per turn (`scheduler.max-throughput`).
+  static constexpr size_t max_throughput = 256;
+
+  struct coordinator_data {
+    explicit coordinator_data(caf::scheduler::abstract_coordinator*) {
+      // nop
+    }
+
+    std::mutex mtx;
+    /// Signalled for workers that wait with neither jobs nor I/O.
+    std::condition_variable cv;
+    /// Signalled when the last worker leaves `io` after a detach.
+    std::condition_variable left_io;
+    std::deque<caf::resumable*> queue;
+    net::io_context* io = nullptr;
+    /// Keeps `io->run_one()` blocking while no socket has work pending.
+    std::optional<work_guard> guard;
+    /// Workers inside `io->run_one()` or `io->poll()`.
+    size_t in_io = 0;
+    /// Workers waiting on `cv`.
+    size_t sleeping = 0;
+  };
+
+  struct worker_data {
+    explicit worker_data(caf::scheduler::abstract_coordinator*) {
+      // nop
+    }
+
+    size_t since_io = 0;
+  };
+
+  template <class Coordinator>
+  void central_enqueue(Coordinator* self, caf::resumable* job) {
+    enqueue(self->data(), job);
+  }
+
+  template <class Worker>
+  void external_enqueue(Worker* self, caf::resumable* job) {
+    enqueue(self->parent()->data(), job);
+  }
+
+  template <class Worker>
+  void internal_enqueue(Worker* self, caf::resumable* job) {
+    enqueue(self->parent()->data(), job);
+  }
+
+  template <class Worker>
+  void resume_job_later(Worker* self, caf::resumable* job) {
+    enqueue(self->parent()->data(), job);
+  }
+
+  template <class Worker>
+  caf::resumable* dequeue(Worker* self) {
+    auto& d = self->parent()->data();
+    auto& since_io = self->data().since_io;
+    std::unique_lock<std::mutex> guard{d.mtx};
+    for (;;) {
+      auto io = d.io != nullptr && !d.io->stopped();
+      if (!d.queue.empty()) {
+        if (io && ++since_io > io_interval) {
+          since_io = 0;
+          run_io(d, guard, false);
+          continue;
+        }
+        auto job = d.queue.front();
+        d.queue.pop_front();
+        return job;
+      }
+      since_io = 0;
+      if (io) {
+        run_io(d, guard, true);
+        continue;
+      }
+      ++d.sleeping;
+      d.cv.wait(guard);
+      --d.sleeping;
+    }
+  }
+
+  template <class Worker, class F>
+  void foreach_resumable(Worker*, F) {
+    // nop: all jobs wait in the central queue
+  }
+
+  template <class Coordinator, class F>
+  void foreach_central_resumable(Coordinator* self, F f) {
+    auto& d = self->data();
+    std::unique_lock<std::mutex> guard{d.mtx};
+    while (!d.queue.empty()) {
+      auto job = d.queue.front();
+      d.queue.pop_front();
+      f(job);
+    }
+  }
+
+  static void attach(coordinator_data& d, net::io_context& ioc) {
+    std::lock_guard<std::mutex> guard{d.mtx};
+    d.io = &ioc;
+    d.guard.emplace(ioc.get_executor());
+    d.cv.notify_all();
+  }
+
+  static void detach(coordinator_data& d) {
+    std::unique_lock<std::mutex> guard{d.mtx};
+    auto io = d.io;
+    if (io == nullptr)
+      return;
+    d.io = nullptr;
+    // Each no-op ends one blocking `run_one` early.
+    for (size_t i = 0; i < d.in_io; ++i)
+      net::post(*io, [] {});
+    d.left_io.wait(guard, [&] { return d.in_io == 0; });
+    d.guard.reset();
+  }
+
+private:
+  static void enqueue(coordinator_data& d, caf::resumable* job) {
+    std::unique_lock<std::mutex> guard{d.mtx};
+    d.queue.push_back(job);
+    if (d.sleeping > 0) {
+      guard.unlock();
+      d.cv.notify_one();
+      return;
+    }
+    // A worker blocked in the I/O loop (in epoll_wait, say) sees the job only
+    // once a handler runs: post one. Not needed if the only worker there is
+    // this thread.
+    auto others = d.in_io - (running_io ? 1 : 0);
+    if (others > 0 && d.io != nullptr) {
+      auto io = d.io;
+      guard.unlock();
+      net::post(*io, [] {});
+    }
+  }
+
+  /// Runs I/O handlers with the lock released: one (waiting for it if none
+  /// is ready) if `block`, else all that are ready.
+  static void run_io(coordinator_data& d, std::unique_lock<std::mutex>& guard,
+                     bool block) {
+    auto io = d.io;
+    ++d.in_io;
+    guard.unlock();
+    running_io = true;
+    if (block)
+      io->run_one();
+    else
+      io->poll();
+    running_io = false;
+    guard.lock();
+    if (--d.in_io == 0 && d.io == nullptr)
+      d.left_io.notify_all();
+  }
+};
+
+using shared_coordinator = caf::scheduler::coordinator<shared_loop>;
+
+shared_coordinator* coordinator_of(caf::actor_system& sys) {
+  return dynamic_cast<shared_coordinator*>(&sys.scheduler());
+}
+
+} // namespace
+
+void use_shared_loop(caf::actor_system_config& cfg) {
+  // CAF 0.17 lets an actor run through its whole mailbox before the worker
+  // gets control back (the default is unlimited); bounded, a flood of
+  // messages to one actor cannot keep the sockets from being served.
+  cfg.set("scheduler.max-throughput", shared_loop::max_throughput);
+  cfg.module_factories.emplace_back(
+    [](caf::actor_system& sys) -> caf::actor_system::module* {
+      return new shared_coordinator(sys);
+    });
+}
+
+bool attach_io(caf::actor_system& sys, net::io_context& ioc) {
+  auto c = coordinator_of(sys);
+  if (c == nullptr)
+    return false;
+  shared_loop::attach(c->data(), ioc);
+  return true;
+}
+
+void detach_io(caf::actor_system& sys) {
+  if (auto c = coordinator_of(sys))
+    shared_loop::detach(c->data());
+}
+
+} // namespace omega
