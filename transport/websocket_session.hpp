@@ -74,6 +74,7 @@ public:
 private:
   void on_accept(boost::beast::error_code ec);
   void do_read();
+  void on_read_some(boost::beast::error_code ec, std::size_t n);
   void on_read(boost::beast::error_code ec, std::size_t n);
   void on_send(std::string frame, uint16_t close);
   void do_write();
