@@ -42,6 +42,12 @@ namespace net = boost::asio;
 using tcp = net::ip::tcp;
 using error_code = boost::system::error_code;
 
+/// The same plumbing as omega's gateway (transport/websocket_session.hpp):
+/// each connection on a strand of its own, held as a concrete executor type.
+using strand_executor = net::strand<net::io_context::executor_type>;
+using connection_socket = net::basic_stream_socket<tcp, strand_executor>;
+using connection_stream = beast::basic_stream<tcp, strand_executor>;
+
 /// Frames queued for one client before it counts as a slow consumer and is
 /// closed; the same bound as omega's write queue.
 constexpr size_t max_queued_frames = 1024;
@@ -117,7 +123,7 @@ std::string query_param(std::string_view target, std::string_view key) {
 /// strand.
 class session : public std::enable_shared_from_this<session> {
 public:
-  session(tcp::socket&& socket, registry& reg)
+  session(connection_socket&& socket, registry& reg)
     : ws_(std::move(socket)), reg_(reg) {
     // nop
   }
@@ -232,7 +238,7 @@ private:
     }
   }
 
-  websocket::stream<beast::tcp_stream> ws_;
+  websocket::stream<connection_stream> ws_;
   registry& reg_;
   beast::flat_buffer buf_;
   http::request<http::string_body> req_;
@@ -251,16 +257,16 @@ public:
   }
 
   void accept() {
-    acceptor_.async_accept(net::make_strand(ioc_), [this](error_code ec,
-                                                          tcp::socket socket) {
-      if (ec == net::error::operation_aborted)
-        return;
-      if (!ec) {
-        socket.set_option(tcp::no_delay{true}, ec);
-        std::make_shared<session>(std::move(socket), reg_)->start();
-      }
-      accept();
-    });
+    acceptor_.async_accept(
+      net::make_strand(ioc_), [this](error_code ec, connection_socket socket) {
+        if (ec == net::error::operation_aborted)
+          return;
+        if (!ec) {
+          socket.set_option(tcp::no_delay{true}, ec);
+          std::make_shared<session>(std::move(socket), reg_)->start();
+        }
+        accept();
+      });
   }
 
 private:

@@ -51,7 +51,7 @@ struct gateway::impl {
   }
 
   void do_accept();
-  void on_accept(beast::error_code ec, tcp::socket socket);
+  void on_accept(beast::error_code ec, connection_socket socket);
 
   /// Runs `f(store)` on an API worker with a store connection of its own.
   template <class F>
@@ -77,7 +77,7 @@ namespace {
 /// `websocket_session`.
 class http_session : public std::enable_shared_from_this<http_session> {
 public:
-  http_session(tcp::socket&& socket, gateway::impl* gw)
+  http_session(connection_socket&& socket, gateway::impl* gw)
     : stream_(std::move(socket)), gw_(gw) {
     // nop
   }
@@ -185,7 +185,7 @@ private:
     stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
   }
 
-  beast::tcp_stream stream_;
+  connection_stream stream_;
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
   gateway::impl* gw_;
@@ -219,7 +219,7 @@ void gateway::impl::do_accept() {
                         beast::bind_front_handler(&impl::on_accept, this));
 }
 
-void gateway::impl::on_accept(beast::error_code ec, tcp::socket socket) {
+void gateway::impl::on_accept(beast::error_code ec, connection_socket socket) {
   if (stopped)
     return;
   if (!ec) {

@@ -109,7 +109,7 @@ void session_context::leave(websocket_session* s) {
 
 // -- websocket_session --------------------------------------------------------
 
-websocket_session::websocket_session(beast::tcp_stream&& stream,
+websocket_session::websocket_session(connection_stream&& stream,
                                      std::shared_ptr<session_context> ctx)
   : ws_(std::move(stream)), ctx_(std::move(ctx)) {
   // nop
@@ -161,8 +161,8 @@ void websocket_session::do_read() {
   // what Beast has already received. (Measured: about 1 KiB less per idle
   // connection, and for 1 KB relays about 10% more instructions per message.)
   ws_.async_read_some(buffer_, first_read_bytes,
-                      beast::bind_front_handler(&websocket_session::on_read_some,
-                                                shared_from_this()));
+                      beast::bind_front_handler(
+                        &websocket_session::on_read_some, shared_from_this()));
 }
 
 void websocket_session::on_read_some(beast::error_code ec, std::size_t n) {

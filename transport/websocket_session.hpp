@@ -7,6 +7,9 @@
 #include <unordered_map>
 #include <vector>
 
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/strand.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http/message.hpp>
@@ -21,6 +24,21 @@
 namespace omega {
 
 class websocket_session;
+
+/// The executor of every connection: a strand of its own. A concrete type
+/// rather than Beast's default, Asio's type-erased `any_io_executor`, whose
+/// copies, moves and queries (type_info comparisons) cost every socket
+/// operation several indirect calls: about 7% of the server's instructions
+/// per relayed message before this change.
+using strand_executor
+  = boost::asio::strand<boost::asio::io_context::executor_type>;
+
+/// A TCP socket bound to its connection's strand (what the acceptor hands
+/// over), and the Beast stream around it.
+using connection_socket
+  = boost::asio::basic_stream_socket<boost::asio::ip::tcp, strand_executor>;
+using connection_stream
+  = boost::beast::basic_stream<boost::asio::ip::tcp, strand_executor>;
 
 /// What every session of one gateway shares. Sessions register here so the
 /// gateway can close them all on shutdown (as Beast's chat-multi does).
@@ -56,7 +74,7 @@ class websocket_session
 public:
   using request = boost::beast::http::request<boost::beast::http::string_body>;
 
-  websocket_session(boost::beast::tcp_stream&& stream,
+  websocket_session(connection_stream&& stream,
                     std::shared_ptr<session_context> ctx);
 
   ~websocket_session();
@@ -84,7 +102,7 @@ private:
   /// Ends the actors of this connection (idempotent).
   void release();
 
-  boost::beast::websocket::stream<boost::beast::tcp_stream> ws_;
+  boost::beast::websocket::stream<connection_stream> ws_;
   boost::beast::flat_buffer buffer_;
   std::shared_ptr<session_context> ctx_;
   std::string ugi_;

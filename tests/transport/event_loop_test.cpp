@@ -59,14 +59,16 @@ TEST(event_loop, handlers_and_actors_share_the_scheduler_thread) {
   std::promise<std::thread::id> in_handler;
   std::promise<std::thread::id> in_actor;
   std::promise<std::thread::id> in_posted;
-  auto actor = s.sys->spawn([&](caf::event_based_actor*, int) -> caf::behavior {
-    return {[&](int) {
-      in_actor.set_value(std::this_thread::get_id());
-      // Actor -> socket side, as a SINK does.
-      net::post(s.ioc,
-                [&] { in_posted.set_value(std::this_thread::get_id()); });
-    }};
-  }, 0);
+  auto actor = s.sys->spawn(
+    [&](caf::event_based_actor*, int) -> caf::behavior {
+      return {[&](int) {
+        in_actor.set_value(std::this_thread::get_id());
+        // Actor -> socket side, as a SINK does.
+        net::post(s.ioc,
+                  [&] { in_posted.set_value(std::this_thread::get_id()); });
+      }};
+    },
+    0);
   // Socket side -> actor, as a session does.
   net::post(s.ioc, [&] {
     in_handler.set_value(std::this_thread::get_id());
@@ -91,14 +93,16 @@ TEST(event_loop, messages_from_other_threads_wake_a_worker_waiting_on_io) {
   ASSERT_TRUE(omega::attach_io(*s.sys, s.ioc));
   std::promise<void> got_direct;
   std::promise<void> got_delayed;
-  auto actor = s.sys->spawn([&](caf::event_based_actor*, int) -> caf::behavior {
-    return {[&](int x) {
-      if (x == 1)
-        got_direct.set_value();
-      else
-        got_delayed.set_value();
-    }};
-  }, 0);
+  auto actor = s.sys->spawn(
+    [&](caf::event_based_actor*, int) -> caf::behavior {
+      return {[&](int x) {
+        if (x == 1)
+          got_direct.set_value();
+        else
+          got_delayed.set_value();
+      }};
+    },
+    0);
   // Let the only worker go idle: it now blocks waiting for I/O.
   std::this_thread::sleep_for(50ms);
   caf::anon_send(actor, 1); // from this (non-scheduler) thread
@@ -121,15 +125,17 @@ TEST(event_loop, a_busy_actor_does_not_starve_the_sockets) {
   constexpr int bound = 1000000;
   // Sends itself a message per round until an I/O handler has run: with one
   // thread, that handler only runs if the scheduler makes room for it.
-  auto actor = s.sys->spawn([&](caf::event_based_actor* self, int) -> caf::behavior {
-    return {[&, self](int n) {
-      if (handler_ran || n == bound) {
-        rounds.set_value(n);
-        return;
-      }
-      self->send(self, n + 1);
-    }};
-  }, 0);
+  auto actor = s.sys->spawn(
+    [&](caf::event_based_actor* self, int) -> caf::behavior {
+      return {[&, self](int n) {
+        if (handler_ran || n == bound) {
+          rounds.set_value(n);
+          return;
+        }
+        self->send(self, n + 1);
+      }};
+    },
+    0);
   caf::anon_send(actor, 0);
   net::post(s.ioc, [&] { handler_ran = true; });
   auto done = rounds.get_future();
@@ -159,9 +165,11 @@ TEST(event_loop, detach_hands_the_io_context_back) {
   EXPECT_EQ(ran, 1);
   // Actors still run, on plain work sharing.
   std::promise<void> got;
-  auto actor = s.sys->spawn([&](caf::event_based_actor*, int) -> caf::behavior {
-    return {[&](int) { got.set_value(); }};
-  }, 0);
+  auto actor = s.sys->spawn(
+    [&](caf::event_based_actor*, int) -> caf::behavior {
+      return {[&](int) { got.set_value(); }};
+    },
+    0);
   caf::anon_send(actor, 1);
   auto g = got.get_future();
   ASSERT_TRUE(ready(g));
