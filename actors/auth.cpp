@@ -1,5 +1,7 @@
 #include "actors/auth.hpp"
 
+#include <optional>
+
 #include <caf/system_messages.hpp>
 #include <caf/typed_event_based_actor.hpp>
 #include <caf/typed_response_promise.hpp>
@@ -85,7 +87,12 @@ void check(auth_pointer self, authenticate req, caf::strong_actor_ptr conn,
            session_promise rp, bool pulled) {
   auto& st = self->state;
   auto tok = st.store->find_token(req.token);
-  auto game = st.store->find_game(req.ugi);
+  std::optional<game_record> game;
+  if (auto i = st.games.find(req.ugi); i != st.games.end()) {
+    game = i->second;
+  } else if ((game = st.store->find_game(req.ugi))) {
+    st.games.emplace(req.ugi, *game);
+  }
   if ((!tok || !game) && !pulled && !st.peers.empty()) {
     replica_query query;
     if (!tok)

@@ -1,5 +1,8 @@
 #include "tests/actor_fixture.hpp"
 
+#include <caf/after.hpp>
+#include <caf/scoped_actor.hpp>
+
 using namespace omega;
 using namespace omega::test;
 
@@ -219,6 +222,28 @@ TEST_F(auth_test, unknown_token_is_token_invalid) {
   c.send(cmd::init{c.token, ""});
   run();
   next<evt::init_ok>(c);
+}
+
+TEST_F(auth_test, a_game_added_while_running_is_found) {
+  // AUTH keeps game rows it has read; one it did not find must not stick.
+  auto& c = connect("alice");
+  const std::string later = "01LATERGAME000000000000000";
+  caf::scoped_actor self{sys};
+  auto ask = [&](const std::string& ugi) {
+    self->send(auth, authenticate{c.token, "", ugi});
+    run();
+    std::string result;
+    self->receive([&](session_info& x) { result = "ok " + x.game; },
+                  [&](caf::error& err) { result = sys.render(err); },
+                  caf::after(std::chrono::seconds{0}) >>
+                    [&] { result = "no reply"; });
+    return result;
+  };
+  EXPECT_NE(ask(later).find("unknown game"), std::string::npos);
+  replica rows;
+  rows.games.push_back(game_row{later, "Later Game", "dev-2", "Dev Two", 0});
+  store->import_rows(rows);
+  EXPECT_EQ(ask(later), "ok Later Game");
 }
 
 TEST_F(auth_test, expired_token_is_token_expired) {
