@@ -212,7 +212,8 @@ using directory_actor = caf::typed_actor<
   caf::replies_to<atom::place, std::string>::with<game_actor>,
   // From a peer DIRECTORY: the GAME of a UGI if it runs on this node.
   caf::replies_to<atom::find, std::string>::with<game_actor>,
-  caf::reacts_to<cluster_view>>;
+  // To itself: route the lookups of a UGI again (see `directory`).
+  caf::reacts_to<atom::tick, std::string>, caf::reacts_to<cluster_view>>;
 
 // -- AUTH -------------------------------------------------------------------
 

@@ -118,7 +118,7 @@ void connection_state::handle(cmd::config_host& x) {
   busy = true;
   auto listener = x.listener;
   auto lid = x.lobby_id;
-  auto ticket = await_game(listener);
+  auto ticket = await_game(x);
   member_info me{id, user, x.pubkey};
   self
     ->request(game, caf::infinite,
@@ -126,7 +126,8 @@ void connection_state::handle(cmd::config_host& x) {
                            sink})
     .then(
       [this, lid, ticket](hosting& h) {
-        game_waiters.erase(ticket);
+        if (!settle(ticket))
+          return;
         self->monitor(h.lobby);
         current = role::host;
         lobby = std::move(h.lobby);
@@ -135,7 +136,8 @@ void connection_state::handle(cmd::config_host& x) {
         resume();
       },
       [this, listener, ticket](caf::error& err) {
-        game_waiters.erase(ticket);
+        if (!settle(ticket))
+          return;
         fail(err, listener, ec::warning);
         resume();
       });
@@ -148,7 +150,7 @@ void connection_state::handle(cmd::config_peer& x) {
     return fail(ec::already_host, std::move(x.listener));
   busy = true;
   auto listener = x.listener;
-  auto ticket = await_game(listener);
+  auto ticket = await_game(x);
   self
     ->request(game, caf::infinite,
               join_lobby{std::move(x.lobby_id), std::move(x.password),
@@ -156,7 +158,8 @@ void connection_state::handle(cmd::config_peer& x) {
                          connection_actor{self}, sink, listener})
     .then(
       [this, ticket](joined& j) {
-        game_waiters.erase(ticket);
+        if (!settle(ticket))
+          return;
         current = role::peer;
         lobby = caf::actor_cast<lobby_actor>(j.lobby);
         self->monitor(lobby);
@@ -165,7 +168,8 @@ void connection_state::handle(cmd::config_peer& x) {
         resume();
       },
       [this, listener, ticket](caf::error& err) {
-        game_waiters.erase(ticket);
+        if (!settle(ticket))
+          return;
         // The lobby may end between the GAME's lookup and the join.
         fail(err, listener, ec::lobby_notfound);
         resume();
@@ -231,32 +235,33 @@ void connection_state::handle(cmd::kick& x) {
 
 void connection_state::handle(cmd::lobby_list& x) {
   auto listener = x.listener;
-  auto ticket = await_game(listener);
+  auto ticket = await_game(x);
   self->request(game, caf::infinite, std::move(x))
     .then(
       [this, ticket](evt::lobby_list& xs) {
-        game_waiters.erase(ticket);
-        self->send(sink, std::move(xs));
+        if (settle(ticket))
+          self->send(sink, std::move(xs));
       },
       [this, listener, ticket](caf::error& err) {
-        game_waiters.erase(ticket);
-        fail(err, listener, ec::warning);
+        if (settle(ticket))
+          fail(err, listener, ec::warning);
       });
 }
 
 void connection_state::handle(cmd::lobby_info& x) {
   auto listener = x.listener;
-  auto ticket = await_game(listener);
+  auto ticket = await_game(x);
   self->request(game, caf::infinite, std::move(x))
     .then(
       [this, listener, ticket](evt::lobby_info& info) {
-        game_waiters.erase(ticket);
+        if (!settle(ticket))
+          return;
         info.listener = listener;
         self->send(sink, std::move(info));
       },
       [this, listener, ticket](caf::error& err) {
-        game_waiters.erase(ticket);
-        fail(err, listener, ec::lobby_notfound);
+        if (settle(ticket))
+          fail(err, listener, ec::lobby_notfound);
       });
 }
 
@@ -368,10 +373,17 @@ void connection_state::on_broadcast(lobby_closed& x) {
 
 // -- services ---------------------------------------------------------------
 
-uint64_t connection_state::await_game(std::string listener) {
+uint64_t connection_state::await_game(command x) {
   auto ticket = next_ticket++;
-  game_waiters.emplace(ticket, std::move(listener));
+  game_waiters.emplace(ticket, std::move(x));
   return ticket;
+}
+
+bool connection_state::settle(uint64_t ticket) {
+  if (game_waiters.erase(ticket) == 0)
+    return false;
+  game_retries = 0;
+  return true;
 }
 
 void connection_state::lookup_game() {
@@ -410,11 +422,22 @@ void connection_state::on_down(const caf::down_msg& msg) {
       leave_lobby();
       self->send(sink, evt::lobby_close{std::move(lid)});
     }
+    // Commands that waited on it go to the GAME that takes over, ahead of
+    // the ones stashed behind them; answers of the lost GAME that still come
+    // are stale (`settle`).
+    std::vector<command> again;
     for (auto& kvp : game_waiters)
-      fail(ec::warning, kvp.second, "game unavailable, try again");
+      again.emplace_back(std::move(kvp.second));
     game_waiters.clear();
+    if (++game_retries > max_game_retries) {
+      for (auto& x : again)
+        fail(ec::warning, std::visit([](auto& c) { return c.listener; }, x),
+             "game unavailable, try again");
+      again.clear();
+    }
+    stash.insert(stash.begin(), std::make_move_iterator(again.begin()),
+                 std::make_move_iterator(again.end()));
     game = nullptr;
-    stash.clear();
     lookup_game();
     return;
   }

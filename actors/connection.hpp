@@ -74,12 +74,26 @@ struct connection_state {
   // after a timeout would leave this CONNECTION and the LOBBY disagreeing.
   // Instead the CONNECTION monitors them; losing one answers what waited.
 
-  /// Listeners of unanswered GAME requests, by ticket.
-  std::map<uint64_t, std::string> game_waiters;
+  /// Commands whose GAME request is unanswered, by ticket. If the GAME's
+  /// down message comes first (in a cluster: its node died, and requests in
+  /// flight there are never answered), they are sent again to the GAME that
+  /// takes over instead of failing. (A local GAME that ends answers them
+  /// with an error first.)
+  std::map<uint64_t, command> game_waiters;
   uint64_t next_ticket = 0;
+  /// GAMEs lost in a row while commands waited on them; after
+  /// `max_game_retries` the waiting commands get a WARNING instead. Many in
+  /// a row are normal in a failover: until the DIRECTORY has handled the
+  /// lost GAME's down message, each lookup hands out the same dead handle,
+  /// whose down comes back at once (a round trip of a few microseconds).
+  size_t game_retries = 0;
+  static constexpr size_t max_game_retries = 1000;
 
-  /// Registers a GAME request; returns its ticket.
-  uint64_t await_game(std::string listener);
+  /// Registers a GAME request for (a copy of) `x`; returns its ticket.
+  uint64_t await_game(command x);
+  /// Ends the GAME request `ticket`; false if it was already given up (its
+  /// GAME went and the command was queued again), so the answer is stale.
+  bool settle(uint64_t ticket);
   /// Finds the GAME of `config.ugi` through the DIRECTORY (busy meanwhile).
   void lookup_game();
   /// Handles the end of the LOBBY, GAME, AUTH or DIRECTORY.

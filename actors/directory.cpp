@@ -1,5 +1,6 @@
 #include "actors/directory.hpp"
 
+#include <caf/sec.hpp>
 #include <caf/system_messages.hpp>
 #include <caf/typed_event_based_actor.hpp>
 
@@ -67,6 +68,25 @@ game_actor spawn_local(directory_pointer self, const std::string& ugi) {
   return g;
 }
 
+/// Whether `g` runs on this node or on a peer in the current view. Right
+/// after a node dies, a peer that has not yet seen it go may still name a
+/// GAME there. Adopting that handle would be worse than useless: a proxy
+/// made afresh for an actor on a lost node never reports it down, so
+/// requests to it would never be answered.
+bool reachable(directory_pointer self, const game_actor& g) {
+  if (!g)
+    return false;
+  if (g.node() == self->node())
+    return true;
+  for (auto& kvp : self->state.peers)
+    if (kvp.second.node() == g.node())
+      return true;
+  return false;
+}
+
+/// Stale answers per UGI before the waiting lookups fail (about 5 s).
+constexpr size_t max_stale_answers = 100;
+
 /// This node owns `ugi`: answers with the GAME running here or on a peer
 /// that placed it earlier, spawning one only if nobody runs it.
 void serve(directory_pointer self, const std::string& ugi, game_promise rp) {
@@ -83,7 +103,7 @@ void serve(directory_pointer self, const std::string& ugi, game_promise rp) {
   ask_all<game_actor>(
     self, st.peers,
     [=](const directory_actor&, game_actor& g) {
-      if (!*found)
+      if (!*found && reachable(self, g))
         *found = std::move(g);
     },
     [=] {
@@ -115,8 +135,21 @@ void route(directory_pointer self, const std::string& ugi,
   self->request(st.peers[owner], peer_timeout, atom::place_v, ugi)
     .then(
       [=](game_actor& g) {
+        auto& st = self->state;
+        if (!reachable(self, g)) {
+          // Ask again shortly: by then the owner has seen the node go too.
+          if (++st.stale_answers[ugi] > max_stale_answers) {
+            st.stale_answers.erase(ugi);
+            return fail_all(take(st.routing, ugi),
+                            caf::make_error(caf::sec::request_receiver_down));
+          }
+          self->delayed_send(self, std::chrono::milliseconds{50}, atom::tick_v,
+                             ugi);
+          return;
+        }
+        st.stale_answers.erase(ugi);
         adopt(self, ugi, g);
-        deliver_all(take(self->state.routing, ugi), g);
+        deliver_all(take(st.routing, ugi), g);
       },
       [=](caf::error& err) mutable {
         if (err.category() == caf::atom("omega"))
@@ -230,6 +263,10 @@ directory_actor::behavior_type directory(directory_pointer self,
         return st.games[ugi];
       return caf::make_error(caf::sec::remote_lookup_failed,
                              "not on this node");
+    },
+    [=](atom::tick, const std::string& ugi) {
+      if (self->state.routing.count(ugi) > 0)
+        route(self, ugi, {});
     },
     [=](const cluster_view& view) {
       auto& st = self->state;

@@ -33,6 +33,8 @@ struct directory_state {
   auth_actor auth;
   /// Lookups waiting for the owner node of their game, by UGI.
   std::unordered_map<std::string, std::vector<game_promise>> routing;
+  /// Answers in a row, per UGI, that named a GAME on a lost node.
+  std::unordered_map<std::string, size_t> stale_answers;
   /// Lookups waiting while this node, as the owner, checks whether a peer
   /// already runs the game, by UGI.
   std::unordered_map<std::string, std::vector<game_promise>> serving;

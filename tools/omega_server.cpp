@@ -6,6 +6,7 @@
 #include <fstream>
 #include <iostream>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <thread>
 
@@ -30,10 +31,18 @@ namespace {
 
 int verbosity = 2; // 0 error, 1 warning, 2 info, 3 debug
 
+/// Writes one log line. Actors (the NODE, on a scheduler thread) log too:
+/// the line goes out in one write under a lock, so lines from two threads
+/// never interleave (tools and tests read them line by line).
 void log(int level, const std::string& msg) {
   static const char* names[] = {"error", "warning", "info", "debug"};
-  if (level <= verbosity)
-    std::cerr << "omega: " << names[level] << ": " << msg << std::endl;
+  static std::mutex mtx;
+  if (level > verbosity)
+    return;
+  auto line = std::string{"omega: "} + names[level] + ": " + msg + "\n";
+  std::lock_guard<std::mutex> guard{mtx};
+  std::fwrite(line.data(), 1, line.size(), stderr);
+  std::fflush(stderr);
 }
 
 bool split_listen(const std::string& x, std::string& host, uint16_t& port) {
@@ -133,10 +142,9 @@ int main(int argc, char** argv) {
     "cluster: seconds between heartbeats to peers (default 1)")(
     "node-timeout", po::value(&node_timeout),
     "cluster: seconds of silence after which a peer counts as dead "
-    "(default 5)")(
-    "caf-set", po::value(&caf_settings)->composing(),
-    "KEY=VALUE: set a CAF option (repeatable), e.g. "
-    "work-stealing.moderate-sleep-duration=100us");
+    "(default 5)")("caf-set", po::value(&caf_settings)->composing(),
+                   "KEY=VALUE: set a CAF option (repeatable), e.g. "
+                   "work-stealing.moderate-sleep-duration=100us");
   po::variables_map vm;
   try {
     po::store(po::parse_command_line(argc, argv, opts), vm);
@@ -263,8 +271,8 @@ int main(int argc, char** argv) {
   if (clustered) {
     cfg.load<caf::io::middleman>();
     auto ms = [](double seconds) {
-      return caf::timespan{std::chrono::milliseconds{
-        static_cast<long>(seconds * 1000)}};
+      return caf::timespan{
+        std::chrono::milliseconds{static_cast<long>(seconds * 1000)}};
     };
     // CAF's heartbeats are off by default: without them a peer that stops
     // answering (SIGSTOP, a cut cable) would never be noticed.
@@ -300,8 +308,8 @@ int main(int argc, char** argv) {
       card.name = cluster_host + ":" + std::to_string(cluster_port);
     node = sys.spawn(omega::node, card, seeds, mm,
                      caf::timespan{std::chrono::seconds{1}}, log_fn);
-    auto published = sys.middleman().publish(
-      node, cluster_port, cluster_host.c_str(), true);
+    auto published = sys.middleman().publish(node, cluster_port,
+                                             cluster_host.c_str(), true);
     if (!published) {
       log(0, "cannot open the cluster port " + cluster_listen + ": "
                + sys.render(published.error()));

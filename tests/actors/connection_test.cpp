@@ -1,5 +1,8 @@
 #include "tests/actor_fixture.hpp"
 
+#include <map>
+#include <type_traits>
+
 #include <caf/after.hpp>
 #include <caf/scoped_actor.hpp>
 
@@ -205,6 +208,47 @@ TEST_F(connection_test, too_many_pipelined_commands_is_violation) {
   // The 257th waiting command ends the connection; nothing else goes out.
   next<evt::violation>(c);
   expect_quiet(c);
+}
+
+namespace {
+
+template <class T, class = void>
+struct has_listener : std::false_type {};
+
+template <class T>
+struct has_listener<T, std::void_t<decltype(std::declval<T&>().listener)>>
+  : std::true_type {};
+
+} // namespace
+
+TEST_F(connection_test, a_lost_game_is_replaced_and_every_command_answered) {
+  // Commands in flight and stashed behind them when the GAME goes: each
+  // gets exactly one answer (the stash used to be dropped), and the
+  // connection goes on with the GAME that takes over.
+  auto& h = login("alice");
+  auto lost = state_of(h).game;
+  h.send(cmd::config_host{"room", false, false, 4, "", "", "h1"});
+  h.send(cmd::lobby_info{"room", "i1"});
+  h.send(cmd::keepalive{"", "k1"});
+  caf::anon_send_exit(lost, caf::exit_reason::user_shutdown);
+  run();
+  std::map<std::string, size_t> answers;
+  for (auto& x : h.unread())
+    std::visit(
+      [&](auto& e) {
+        if constexpr (has_listener<std::decay_t<decltype(e)>>::value)
+          ++answers[e.listener];
+      },
+      x);
+  skip(h);
+  EXPECT_EQ(answers["h1"], 1u);
+  EXPECT_EQ(answers["i1"], 1u);
+  EXPECT_EQ(answers["k1"], 1u);
+  EXPECT_NE(state_of(h).game, lost);
+  // The new GAME serves the connection.
+  h.send(cmd::lobby_list{"l2"});
+  run();
+  EXPECT_EQ(next<evt::lobby_list>(h).listener, "l2");
 }
 
 // -- AUTH -------------------------------------------------------------------

@@ -6,7 +6,9 @@
 #include <atomic>
 #include <chrono>
 #include <csignal>
+#include <fstream>
 #include <memory>
+#include <random>
 #include <sstream>
 #include <string>
 #include <tuple>
@@ -39,21 +41,37 @@ const std::vector<std::string> heartbeat_flags{"--heartbeat", "0.2",
 /// timeout plus a heartbeat).
 constexpr auto detect_timeout = 8000ms;
 
+/// How long a command may wait while the survivors move a lost node's game:
+/// a lookup can wait out a few peer timeouts (3 s each) for the dead node
+/// before every node has dropped it from its view.
+constexpr auto failover_timeout = 15000ms;
+
 /// A free TCP port on 127.0.0.1 for a node's remoting; a restarted node
-/// must reuse its port, so the kernel cannot pick it at start-up.
+/// must reuse its port, so the kernel cannot pick it at start-up. It comes
+/// from below the kernel's ephemeral range: a port the kernel picks for a
+/// `:0` listener or an outgoing connection (the nodes' HTTP ports, the test
+/// clients) can then never take it between this check and the node's start.
 uint16_t free_port() {
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  addr.sin_port = 0;
-  socklen_t len = sizeof(addr);
-  uint16_t port = 0;
-  if (bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0
-      && getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) == 0)
-    port = ntohs(addr.sin_port);
-  close(fd);
-  return port;
+  int low = 32768;
+  if (std::ifstream range{"/proc/sys/net/ipv4/ip_local_port_range"}; range)
+    range >> low;
+  if (low <= 10001)
+    low = 32768;
+  std::mt19937 gen{std::random_device{}()};
+  std::uniform_int_distribution<int> pick{10000, low - 1};
+  for (int attempt = 0; attempt < 200; ++attempt) {
+    auto port = static_cast<uint16_t>(pick(gen));
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    addr.sin_port = htons(port);
+    auto ok = bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0;
+    close(fd);
+    if (ok)
+      return port;
+  }
+  return 0;
 }
 
 std::string member(const json::object& obj, std::string_view key) {
@@ -203,13 +221,14 @@ protected:
     return p;
   }
 
-  void host(player& h, const std::string& lobby, bool reclaim = false) {
+  void host(player& h, const std::string& lobby, bool reclaim = false,
+            std::chrono::milliseconds timeout = default_timeout) {
     json::object cfg{{"lobby_id", lobby},
                      {"allow_host_reclaim", reclaim},
                      {"allow_peers_to_claim_host", reclaim},
                      {"max_peers", 8}};
     h->send_command("CONFIG_HOST", json::value(std::move(cfg)), {}, "host");
-    auto f = h->expect("ACK_HOST");
+    auto f = h->expect("ACK_HOST", timeout);
     EXPECT_EQ(member(f, "listener"), "host") << json::serialize(f);
   }
 
@@ -391,14 +410,16 @@ TEST_F(cluster_test, kill_9_of_the_lobby_node_closes_its_lobbies_elsewhere) {
             json::value("room"));
   EXPECT_EQ(p->expect("LOBBY_CLOSE", detect_timeout)["payload"],
             json::value("room"));
-  // The survivors keep serving the game: it moves to one of them.
-  host(h, "room2");
+  // The survivors keep serving the game: it moves to one of them. A
+  // command sent before the nodes agree on the new owner waits for it (up
+  // to a few peer timeouts), so allow for the failover.
+  host(h, "room2", false, failover_timeout);
   p->send_command("CONFIG_PEER", json::object{{"lobby_id", "room2"}}, {},
                   "peer");
   // A NEW_HOST for room2 may come first: p is lobby-less.
-  auto f = next_frame(*p.ws);
+  auto f = next_frame(*p.ws, failover_timeout);
   if (member(f, "opcode") == "NEW_HOST")
-    f = p->expect("ACK_PEER");
+    f = p->expect("ACK_PEER", failover_timeout);
   EXPECT_EQ(member(f, "opcode"), "ACK_PEER") << json::serialize(f);
   EXPECT_EQ(h->expect("NEW_PEER")["payload"].as_object()["id"],
             json::value(p.acc.id));
