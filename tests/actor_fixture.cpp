@@ -34,8 +34,9 @@ std::string describe(const event& x) {
 actor_fixture::actor_fixture()
   : sys(cfg),
     sched(dynamic_cast<caf::scheduler::test_coordinator&>(sys.scheduler())) {
-  auth = sys.spawn(omega::auth, store, [this] { return now; },
-                   caf::timespan{std::chrono::seconds{1}});
+  auth = sys.spawn(
+    omega::auth, store, [this] { return now; },
+    caf::timespan{std::chrono::seconds{1}});
   dir = sys.spawn(omega::directory, store, settings);
   add_game("Demo Game");
   run();

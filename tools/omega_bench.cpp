@@ -1188,9 +1188,7 @@ protected:
     live_.fetch_add(1);
     c->throttled = true;
     std::function<void()> fn = [this, c] {
-      net::dispatch(c->strand(), [this, c] {
-        open_at(*c);
-      });
+      net::dispatch(c->strand(), [this, c] { open_at(*c); });
     };
     {
       std::lock_guard<std::mutex> guard{gate_mtx_};

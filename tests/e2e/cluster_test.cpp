@@ -81,27 +81,7 @@ std::string member(const json::object& obj, std::string_view key) {
   return std::string{i->value().get_string()};
 }
 
-struct account {
-  std::string id;
-  std::string user;
-  std::string token;
-};
-
-std::vector<account> parse_accounts(const std::string& out) {
-  std::vector<account> result;
-  std::istringstream in{out};
-  std::string line;
-  while (std::getline(in, line)) {
-    auto t1 = line.find('\t');
-    auto t2 = line.find('\t', t1 + 1);
-    if (t1 == std::string::npos || t2 == std::string::npos)
-      continue;
-    result.push_back(account{line.substr(0, t1),
-                             line.substr(t1 + 1, t2 - t1 - 1),
-                             line.substr(t2 + 1)});
-  }
-  return result;
-}
+using account = admin_account;
 
 /// The next frame as a JSON object, whatever its opcode (empty if none).
 json::object next_frame(ws_client& c,

@@ -6,6 +6,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
+#include <sstream>
 #include <system_error>
 
 #include <fcntl.h>
@@ -307,6 +308,22 @@ std::string server_process::add_game(const std::string& name,
 std::string server_process::log() const {
   std::lock_guard<std::mutex> guard{mtx_};
   return log_;
+}
+
+std::vector<admin_account> parse_accounts(const std::string& out) {
+  std::vector<admin_account> result;
+  std::istringstream in{out};
+  std::string line;
+  while (std::getline(in, line)) {
+    auto t1 = line.find('\t');
+    auto t2 = line.find('\t', t1 + 1);
+    if (t1 == std::string::npos || t2 == std::string::npos)
+      continue;
+    result.push_back(admin_account{line.substr(0, t1),
+                                   line.substr(t1 + 1, t2 - t1 - 1),
+                                   line.substr(t2 + 1)});
+  }
+  return result;
 }
 
 } // namespace omega::e2e

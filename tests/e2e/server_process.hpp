@@ -45,6 +45,16 @@ run_program(const std::string& path, const std::vector<std::string>& args,
 /// One `omega-server` child listening on 127.0.0.1 with a port the kernel
 /// picks and a fresh data folder. The destructor always kills and reaps the
 /// child and deletes the folder, so a failing test leaves nothing behind.
+/// One line of `omega-admin user add-many` output.
+struct admin_account {
+  std::string id;
+  std::string user;
+  std::string token;
+};
+
+/// Parses `omega-admin user add-many` output: ID<TAB>USERNAME<TAB>TOKEN.
+std::vector<admin_account> parse_accounts(const std::string& out);
+
 class server_process {
 public:
   server_process() = default;

@@ -138,25 +138,6 @@ std::string unique(std::string_view prefix) {
   return std::string{prefix} + std::to_string(++counter);
 }
 
-/// Parses `omega-admin user add-many` output: ID<TAB>USERNAME<TAB>TOKEN.
-std::vector<account> parse_accounts(const std::string& out) {
-  std::vector<account> result;
-  std::istringstream in{out};
-  std::string line;
-  while (std::getline(in, line)) {
-    auto t1 = line.find('\t');
-    auto t2 = line.find('\t', t1 + 1);
-    if (t1 == std::string::npos || t2 == std::string::npos)
-      continue;
-    account a;
-    a.id = line.substr(0, t1);
-    a.user = line.substr(t1 + 1, t2 - t1 - 1);
-    a.token = line.substr(t2 + 1);
-    result.push_back(std::move(a));
-  }
-  return result;
-}
-
 void raise_fd_limit() {
   rlimit lim;
   if (getrlimit(RLIMIT_NOFILE, &lim) == 0 && lim.rlim_cur < lim.rlim_max) {
@@ -627,10 +608,10 @@ TEST_F(e2e_test, host_peer_flow) {
 /// The default runs sockets and actors on the same threads (one); the other
 /// layouts must behave the same, interleaved relays included.
 TEST_F(e2e_test, every_thread_layout_relays) {
-  const std::vector<std::vector<std::string>> layouts{
-    {"--caf-threads", "2"},
-    {"--io-threads", "1"},
-    {"--io-threads", "2", "--caf-threads", "2"}};
+  const std::vector<std::vector<std::string>> layouts{{"--caf-threads", "2"},
+                                                      {"--io-threads", "1"},
+                                                      {"--io-threads", "2",
+                                                       "--caf-threads", "2"}};
   for (auto& flags : layouts) {
     std::string name;
     for (auto& f : flags)
@@ -1223,7 +1204,9 @@ TEST_F(e2e_test, sigterm_under_load_closes_1001_and_exits_0) {
   std::vector<lobby> lobbies(threads * lobbies_per_thread);
   size_t next = 0;
   auto connect = [&](const std::string& name) {
-    player p{accounts[next++], std::make_unique<ws_client>(name)};
+    auto& a = accounts[next++];
+    player p{account{a.user, {}, {}, a.id, a.token},
+             std::make_unique<ws_client>(name)};
     EXPECT_TRUE(p->connect(port(), signaling_path(ugi_))) << p->error();
     p->send_command("INIT", json::value(p.acc.token));
     EXPECT_EQ(payload_member(p->expect("INIT_OK"), "id"), p.acc.id);
