@@ -33,6 +33,8 @@
 #include <boost/beast/http.hpp>
 #include <boost/beast/websocket.hpp>
 
+#include "transport/corked_stream.hpp"
+
 namespace {
 
 namespace beast = boost::beast;
@@ -46,7 +48,6 @@ using error_code = boost::system::error_code;
 /// each connection on a strand of its own, held as a concrete executor type.
 using strand_executor = net::strand<net::io_context::executor_type>;
 using connection_socket = net::basic_stream_socket<tcp, strand_executor>;
-using connection_stream = beast::basic_stream<tcp, strand_executor>;
 
 /// Frames queued for one client before it counts as a slow consumer and is
 /// closed; the same bound as omega's write queue.
@@ -129,6 +130,7 @@ public:
   }
 
   void start() {
+    ws_.next_layer().hold(weak_from_this());
     http::async_read(ws_.next_layer(), buf_, req_,
                      beast::bind_front_handler(&session::on_request,
                                                shared_from_this()));
@@ -204,7 +206,8 @@ private:
     if (queue_.size() >= max_queued_frames) {
       // A client that does not read is cut off, not buffered.
       stop();
-      beast::get_lowest_layer(ws_).close();
+      error_code ignored;
+      beast::get_lowest_layer(ws_).close(ignored);
       return;
     }
     queue_.push_back(std::move(frame));
@@ -238,7 +241,7 @@ private:
     }
   }
 
-  websocket::stream<connection_stream> ws_;
+  websocket::stream<omega::corked_stream<connection_socket>> ws_;
   registry& reg_;
   beast::flat_buffer buf_;
   http::request<http::string_body> req_;

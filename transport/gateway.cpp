@@ -112,7 +112,7 @@ private:
       if (!is_signaling_path(path))
         return respond(req, 404, "text/plain", "not found\n", origin);
       stream_.expires_never();
-      std::make_shared<websocket_session>(std::move(stream_), gw_->ctx)
+      std::make_shared<websocket_session>(stream_.release_socket(), gw_->ctx)
         ->run(std::move(req));
       return;
     }

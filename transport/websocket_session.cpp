@@ -109,9 +109,9 @@ void session_context::leave(websocket_session* s) {
 
 // -- websocket_session --------------------------------------------------------
 
-websocket_session::websocket_session(connection_stream&& stream,
+websocket_session::websocket_session(connection_socket&& socket,
                                      std::shared_ptr<session_context> ctx)
-  : ws_(std::move(stream)), ctx_(std::move(ctx)) {
+  : ws_(std::move(socket)), ctx_(std::move(ctx)) {
   // nop
 }
 
@@ -121,6 +121,7 @@ websocket_session::~websocket_session() {
 }
 
 void websocket_session::run(request req) {
+  ws_.next_layer().hold(weak_from_this());
   auto target = std::string_view{req.target().data(), req.target().size()};
   if (auto q = target.find('?'); q != std::string_view::npos)
     ugi_ = query_param(target.substr(q + 1), "ugi");

@@ -19,6 +19,7 @@
 #include <caf/actor.hpp>
 
 #include "actors/actors.hpp"
+#include "transport/corked_stream.hpp"
 #include "transport/gateway.hpp"
 
 namespace omega {
@@ -74,7 +75,7 @@ class websocket_session
 public:
   using request = boost::beast::http::request<boost::beast::http::string_body>;
 
-  websocket_session(connection_stream&& stream,
+  websocket_session(connection_socket&& socket,
                     std::shared_ptr<session_context> ctx);
 
   ~websocket_session();
@@ -102,7 +103,10 @@ private:
   /// Ends the actors of this connection (idempotent).
   void release();
 
-  boost::beast::websocket::stream<connection_stream> ws_;
+  /// The WebSocket keeps its own timeouts, so it runs on the bare socket:
+  /// Beast's timed stream costs every read and write a work guard and a
+  /// timer check.
+  boost::beast::websocket::stream<corked_stream<connection_socket>> ws_;
   boost::beast::flat_buffer buffer_;
   std::shared_ptr<session_context> ctx_;
   std::string ugi_;
