@@ -95,6 +95,7 @@ int main(int argc, char** argv) {
   size_t max_frame = 64 * 1024;
   uint32_t max_peers = 100;
   double claim_timeout = 30;
+  double idle_timeout = 300;
   size_t io_threads = 0;
   size_t caf_threads = 1;
   std::string node_name;
@@ -121,6 +122,9 @@ int main(int argc, char** argv) {
     "server limit for max_peers and SIZE (default 100)")(
     "claim-timeout", po::value(&claim_timeout),
     "seconds a hostless lobby waits for CLAIM_HOST (default 30)")(
+    "idle-timeout", po::value(&idle_timeout),
+    "seconds after which a WebSocket that sends nothing, not even a pong, "
+    "is closed; it is pinged halfway (default 300, 0: never)")(
     "io-threads", po::value(&io_threads),
     "dedicated Beast I/O threads (default 0: the CAF threads run the I/O "
     "too)")("caf-threads", po::value(&caf_threads),
@@ -178,10 +182,10 @@ int main(int argc, char** argv) {
     return 2;
   }
   if (max_frame < 1024 || io_threads > 64 || caf_threads == 0
-      || token_lifetime <= 0 || claim_timeout < 0) {
+      || token_lifetime <= 0 || claim_timeout < 0 || idle_timeout < 0) {
     std::cerr << "omega: invalid limits (max-frame-size >= 1024, caf-threads "
-                 "and token-lifetime > 0, io-threads <= 64, claim-timeout >= "
-                 "0)\n";
+                 "and token-lifetime > 0, io-threads <= 64, claim-timeout and "
+                 "idle-timeout >= 0)\n";
     return 2;
   }
   std::string cluster_host;
@@ -326,6 +330,8 @@ int main(int argc, char** argv) {
   // -----------------------------------------------------------------
   gc.io_threads = io_threads;
   gc.max_frame = max_frame;
+  gc.idle_timeout
+    = std::chrono::milliseconds{static_cast<long>(idle_timeout * 1000)};
   gc.allowed_origins = origins;
   gc.token_lifetime = std::chrono::seconds{token_lifetime};
   gc.limits.max_peers = max_peers;

@@ -9,6 +9,7 @@
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
 #include <boost/asio/thread_pool.hpp>
 #include <boost/beast/core.hpp>
@@ -53,12 +54,16 @@ struct gateway::impl {
   void do_accept();
   void on_accept(beast::error_code ec, connection_socket socket);
 
+  /// Ticks every session's idle count each quarter of the idle timeout.
+  void sweep_idle();
+
   /// Runs `f(store)` on an API worker with a store connection of its own.
   template <class F>
   void with_store(F f);
 
   net::io_context ioc;
   tcp::acceptor acceptor;
+  net::steady_timer idle_timer{ioc};
   std::shared_ptr<session_context> ctx;
   std::vector<std::thread> threads;
 
@@ -230,6 +235,25 @@ void gateway::impl::on_accept(beast::error_code ec, connection_socket socket) {
   do_accept();
 }
 
+void gateway::impl::sweep_idle() {
+  idle_timer.expires_after(cfg().idle_timeout / 4);
+  idle_timer.async_wait([this](beast::error_code ec) {
+    if (ec || stopped)
+      return;
+    std::vector<std::shared_ptr<websocket_session>> open;
+    {
+      std::lock_guard<std::mutex> guard{ctx->mtx};
+      open.reserve(ctx->sessions.size());
+      for (auto& kvp : ctx->sessions)
+        if (auto s = kvp.second.lock())
+          open.emplace_back(std::move(s));
+    }
+    for (auto& s : open)
+      s->idle_tick();
+    sweep_idle();
+  });
+}
+
 // -- gateway ------------------------------------------------------------------
 
 gateway::gateway(caf::actor_system& sys, gateway_config cfg, auth_actor auth,
@@ -270,6 +294,8 @@ uint16_t gateway::start(std::string& error) {
     return 0;
   }
   d.do_accept();
+  if (d.cfg().idle_timeout.count() > 0)
+    d.sweep_idle();
   for (size_t i = 0; i < d.cfg().io_threads; ++i)
     d.threads.emplace_back([&d] { d.ioc.run(); });
   return port;

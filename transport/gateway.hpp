@@ -36,6 +36,11 @@ struct gateway_config {
   codec_limits limits;
   /// Threads for blocking account work (argon2id, SQLite).
   size_t api_threads = 2;
+  /// A WebSocket from which nothing (no frame, ping or pong) has arrived for
+  /// half of this gets a ping; after this long (up to a quarter more) it is
+  /// closed, so connections of vanished clients do not pile up. Zero keeps
+  /// connections forever.
+  std::chrono::milliseconds idle_timeout = std::chrono::seconds{300};
 };
 
 /// Opens a store connection for an API worker thread.

@@ -127,8 +127,15 @@ void websocket_session::run(request req) {
     ugi_ = query_param(target.substr(q + 1), "ugi");
   if (auto i = req.find(http::field::origin); i != req.end())
     origin_.assign(i->value().data(), i->value().size());
-  ws_.set_option(
-    websocket::stream_base::timeout::suggested(beast::role_type::server));
+  // Beast times the handshake and the close; idleness is the gateway's
+  // sweep (`idle_tick`).
+  websocket::stream_base::timeout timeouts;
+  timeouts.handshake_timeout = std::chrono::seconds{30};
+  timeouts.idle_timeout = websocket::stream_base::none();
+  timeouts.keep_alive_pings = false;
+  ws_.set_option(timeouts);
+  ws_.control_callback(
+    [this](websocket::frame_type, beast::string_view) { idle_ticks_ = 0; });
   ws_.set_option(
     websocket::stream_base::decorator([](websocket::response_type& res) {
       res.set(http::field::server, "omega");
@@ -167,6 +174,7 @@ void websocket_session::do_read() {
 }
 
 void websocket_session::on_read_some(beast::error_code ec, std::size_t n) {
+  idle_ticks_ = 0;
   if (ec || ws_.is_message_done())
     return on_read(ec, n);
   ws_.async_read(buffer_, beast::bind_front_handler(&websocket_session::on_read,
@@ -207,6 +215,30 @@ void websocket_session::shutdown() {
   net::post(ws_.get_executor(), [self = shared_from_this()] {
     self->do_close(close_code::going_away);
   });
+}
+
+void websocket_session::idle_tick() {
+  net::post(ws_.get_executor(),
+            [self = shared_from_this()] { self->on_idle_tick(); });
+}
+
+void websocket_session::on_idle_tick() {
+  if (closing_ || released_)
+    return;
+  if (++idle_ticks_ >= 4) {
+    // Unresponsive: a close handshake would only wait for it in vain.
+    closing_ = true;
+    release();
+    beast::error_code ignored;
+    beast::get_lowest_layer(ws_).close(ignored);
+    return;
+  }
+  if (idle_ticks_ >= 2 && !pinging_) {
+    pinging_ = true;
+    ws_.async_ping({}, [self = shared_from_this()](beast::error_code) {
+      self->pinging_ = false;
+    });
+  }
 }
 
 void websocket_session::on_send(std::string frame, uint16_t close) {

@@ -90,6 +90,11 @@ public:
   /// Closes with 1001 (server going away); thread-safe.
   void shutdown();
 
+  /// Counts one quarter of the idle timeout (see `gateway_config`) without
+  /// anything received: the second in a row sends a ping, the fourth closes
+  /// the connection. Thread-safe.
+  void idle_tick();
+
 private:
   void on_accept(boost::beast::error_code ec);
   void do_read();
@@ -100,6 +105,7 @@ private:
   void on_write(boost::beast::error_code ec, std::size_t n);
   void do_close(uint16_t code);
   void on_close(boost::beast::error_code ec);
+  void on_idle_tick();
   /// Ends the actors of this connection (idempotent).
   void release();
 
@@ -126,6 +132,11 @@ private:
   uint16_t close_after_ = 0;
   bool closing_ = false;
   bool released_ = false;
+  /// Idle ticks since the last frame, ping or pong arrived. (One sweep over
+  /// all sessions instead of Beast's idle timer, which re-arms a timer for
+  /// every read: about 5% of the instructions per relayed message.)
+  uint8_t idle_ticks_ = 0;
+  bool pinging_ = false;
 };
 
 } // namespace omega

@@ -659,6 +659,35 @@ TEST_F(e2e_test, every_thread_layout_relays) {
   }
 }
 
+/// A connection that sends nothing, not even a pong, is closed after the
+/// idle timeout; one that only answers the server's pings is not.
+TEST_F(e2e_test, idle_connections_are_pinged_then_closed) {
+  // Ticks every 250 ms: a ping after 0.5-0.75 s of silence, the close after
+  // 1-1.25 s.
+  ASSERT_NE(start_own({"--idle-timeout", "1"}), nullptr);
+  auto sleeper = join("sleeper");
+  auto h = join("host");
+  auto p = join("peer");
+  host(h, "idle-room");
+  EXPECT_JSON(p->expect("NEW_HOST"), new_host(h, "idle-room"));
+  enter(p, h, "idle-room");
+  ASSERT_FALSE(HasFailure());
+  // For 2.5 s the host only reads (its client answers pings while reading);
+  // the sleeper neither reads nor writes.
+  for (int i = 0; i < 10; ++i) {
+    p->send_command("ICE", ice_candidate(i), h.acc.id);
+    EXPECT_JSON(h->expect("ICE"), relayed("ICE", ice_candidate(i), p.acc.id));
+    EXPECT_JSON(p->expect("RELAY_OK"), msg("RELAY_OK"));
+    std::this_thread::sleep_for(250ms);
+  }
+  auto end = sleeper->read_close(2s);
+  EXPECT_EQ(end.kind, close_result::ended) << end.error;
+  // The host is still there.
+  h->send_command("KEEPALIVE", json::value("still here"));
+  EXPECT_JSON(h->expect("KEEPALIVE"),
+              msg("KEEPALIVE", json::value("still here")));
+}
+
 TEST_F(e2e_test, signaling_alias_path) {
   auto h = join("ahost");
   host(h, "alias-room");
