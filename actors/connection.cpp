@@ -468,14 +468,16 @@ connection(connection_actor::stateful_pointer<connection_state> self,
   st.lookup_game();
   using role = connection_state::role;
   return {
-    // Commands from the transport.
+    // Commands from the transport. CAF 0.17 tries the handlers in order,
+    // comparing `type_info`s, so the relay commands (nearly all traffic)
+    // come first.
+    [=](cmd::make_offer& x) { self->state.on_command(std::move(x)); },
+    [=](cmd::make_answer& x) { self->state.on_command(std::move(x)); },
+    [=](cmd::ice& x) { self->state.on_command(std::move(x)); },
     [=](cmd::keepalive& x) { self->state.on_command(std::move(x)); },
     [=](cmd::init& x) { self->state.on_command(std::move(x)); },
     [=](cmd::config_host& x) { self->state.on_command(std::move(x)); },
     [=](cmd::config_peer& x) { self->state.on_command(std::move(x)); },
-    [=](cmd::make_offer& x) { self->state.on_command(std::move(x)); },
-    [=](cmd::make_answer& x) { self->state.on_command(std::move(x)); },
-    [=](cmd::ice& x) { self->state.on_command(std::move(x)); },
     [=](cmd::claim_host& x) { self->state.on_command(std::move(x)); },
     [=](cmd::transfer_host& x) { self->state.on_command(std::move(x)); },
     [=](cmd::lock& x) { self->state.on_command(std::move(x)); },

@@ -288,13 +288,14 @@ lobby(lobby_actor::stateful_pointer<lobby_state> self, cmd::config_host config,
   self->set_down_handler(
     [=](const caf::down_msg& msg) { self->state.depart(msg.source); });
   return {
+    // First: CAF 0.17 tries the handlers in order (see connection.cpp).
+    [=](relay& x) { self->state.forward(x); },
     [=](join_lobby& req) { return self->state.admit(req); },
     [=](atom::info) -> caf::result<evt::lobby_info> {
       if (self->state.closed)
         return ec::lobby_notfound;
       return self->state.info();
     },
-    [=](relay& x) { self->state.forward(x); },
     [=](cmd::claim_host& x, const std::string& sender) {
       self->state.claim(sender, x.listener);
     },
