@@ -2,6 +2,8 @@
 
 #include <charconv>
 #include <cmath>
+#include <cstring>
+#include <optional>
 #include <utility>
 #include <vector>
 
@@ -91,17 +93,115 @@ bool has_non_finite(const json::value& x) {
   }
 }
 
-/// Serializes an opaque payload into `out` (empty for an absent payload).
-/// Returns false if the payload cannot be represented as JSON text. The tree
-/// walk only runs in the rare case that the text mentions `Infinity`, so the
-/// relay hot path pays for one `serialize` and one substring search.
-bool opaque_text(const json::value* x, std::string& out) {
+/// Copies an opaque payload into `out` (empty for an absent payload): its
+/// text as the client sent it (`raw`, see `raw_member`), or when that is not
+/// known, the value serialized again. Returns false if the payload holds a
+/// number JSON text cannot carry (a literal beyond the range of a double).
+bool opaque_text(const json::value* x, std::optional<std::string_view> raw,
+                 std::string& out) {
   if (x == nullptr) {
     out.clear();
     return true;
   }
-  out = json::serialize(*x);
-  return out.find("Infinity") == std::string::npos || !has_non_finite(*x);
+  if (has_non_finite(*x))
+    return false;
+  if (raw && !raw->empty())
+    out.assign(raw->data(), raw->size());
+  else
+    out = json::serialize(*x);
+  return true;
+}
+
+bool is_json_space(char c) {
+  return c == ' ' || c == '\t' || c == '\n' || c == '\r';
+}
+
+size_t skip_space(std::string_view s, size_t i) {
+  while (i < s.size() && is_json_space(s[i]))
+    ++i;
+  return i;
+}
+
+/// Returns the index just past the string that starts at `s[i]` (a quote).
+/// `memchr` finds the candidates for its end: SDP text is most of a relay.
+size_t skip_string(std::string_view s, size_t i) {
+  ++i;
+  while (i < s.size()) {
+    auto p
+      = static_cast<const char*>(std::memchr(s.data() + i, '"', s.size() - i));
+    if (p == nullptr)
+      break;
+    auto q = static_cast<size_t>(p - s.data());
+    auto b = q;
+    while (b > i && s[b - 1] == '\\')
+      --b;
+    if ((q - b) % 2 == 0)
+      return q + 1;
+    i = q + 1;
+  }
+  return s.size();
+}
+
+/// Returns the index just past the JSON value that starts at `s[i]`.
+size_t skip_value(std::string_view s, size_t i) {
+  if (s[i] == '"')
+    return skip_string(s, i);
+  if (s[i] == '{' || s[i] == '[') {
+    size_t depth = 0;
+    while (i < s.size()) {
+      auto c = s[i];
+      if (c == '"') {
+        i = skip_string(s, i);
+        continue;
+      }
+      if (c == '{' || c == '[') {
+        ++depth;
+      } else if ((c == '}' || c == ']') && --depth == 0) {
+        return i + 1;
+      }
+      ++i;
+    }
+    return s.size();
+  }
+  while (i < s.size() && s[i] != ',' && s[i] != '}' && s[i] != ']'
+         && !is_json_space(s[i]))
+    ++i;
+  return i;
+}
+
+/// Returns the text of the top-level member `key` of `frame`, a JSON object
+/// that has already parsed without error: the last one with that name (as
+/// Boost.JSON keeps the last of duplicate keys), an empty view if there is
+/// none, or nullopt when a member name has escapes and so cannot be compared
+/// as written. Relays pass their payload on as this text instead of
+/// serializing the parsed value again (about a tenth of a relay's
+/// instructions).
+std::optional<std::string_view> raw_member(std::string_view frame,
+                                           std::string_view key) {
+  std::string_view found;
+  auto i = skip_space(frame, 0);
+  if (i >= frame.size() || frame[i] != '{')
+    return std::nullopt;
+  i = skip_space(frame, i + 1);
+  while (i < frame.size() && frame[i] == '"') {
+    auto end = skip_string(frame, i);
+    auto name = frame.substr(i + 1, end - i - 2);
+    if (name.find('\\') != std::string_view::npos)
+      return std::nullopt;
+    i = skip_space(frame, end);
+    if (i >= frame.size() || frame[i] != ':')
+      return std::nullopt;
+    i = skip_space(frame, i + 1);
+    if (i >= frame.size())
+      return std::nullopt;
+    auto value_end = skip_value(frame, i);
+    if (name == key)
+      found = frame.substr(i, value_end - i);
+    i = skip_space(frame, value_end);
+    if (i < frame.size() && frame[i] == ',')
+      i = skip_space(frame, i + 1);
+  }
+  return found;
 }
 
 /// Appends `x` as a JSON string literal. Strings without characters that
@@ -216,6 +316,8 @@ struct frame_context {
   const json::object& envelope;
   const codec_limits& limits;
   std::string listener;
+  /// The frame's text, for `raw_member`.
+  std::string_view frame;
 
   command fail(std::string reason) {
     return cmd::bad_frame{op, ec::violation, std::move(reason),
@@ -298,7 +400,8 @@ std::string read_opt_bool(const json::object& obj, std::string_view key,
 /// KEEPALIVE: any payload, echoed verbatim.
 command decode_keepalive(frame_context& ctx) {
   cmd::keepalive result;
-  if (!opaque_text(ctx.payload, result.payload))
+  if (!opaque_text(ctx.payload, raw_member(ctx.frame, "payload"),
+                   result.payload))
     return ctx.fail("payload holds a number out of range");
   result.listener = std::move(ctx.listener);
   return result;
@@ -308,7 +411,8 @@ command decode_keepalive(frame_context& ctx) {
 template <class Relay>
 command decode_relay(frame_context& ctx) {
   Relay result;
-  if (!opaque_text(ctx.payload, result.payload))
+  if (!opaque_text(ctx.payload, raw_member(ctx.frame, "payload"),
+                   result.payload))
     return ctx.fail("payload holds a number out of range");
   // A missing or non-string recipient stays empty: the actors answer it
   // with PEER_INVALID, which is not a violation.
@@ -455,7 +559,7 @@ command decode_impl(std::string_view frame, const codec_limits& limits) {
   if (envelope == nullptr)
     return envelope_violation("frame must be a JSON object");
   frame_context ctx{
-    opcode::none, member(*envelope, "payload"), *envelope, limits, {}};
+    opcode::none, member(*envelope, "payload"), *envelope, limits, {}, frame};
   if (auto str = string_member(*envelope, "listener"))
     ctx.listener = to_std_string(*str);
   auto op_val = member(*envelope, "opcode");
@@ -820,7 +924,7 @@ public:
   /// Reads the payload as opaque JSON text.
   std::string payload_raw() {
     std::string result;
-    if (!opaque_text(payload_, result))
+    if (!opaque_text(payload_, std::nullopt, result))
       ok_ = false;
     return result;
   }
