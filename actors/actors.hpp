@@ -60,7 +60,9 @@ using connection_actor = caf::typed_actor<
   // From the LOBBY: an error for a sender that is no longer a member.
   caf::reacts_to<evt::error_reply>,
   // The receiver's lobby was destroyed, or it was kicked.
-  caf::reacts_to<lobby_closed>>;
+  caf::reacts_to<lobby_closed>,
+  // To itself: time to look up a lost GAME again (see `connection_state`).
+  caf::reacts_to<atom::tick>>;
 
 // -- messages that carry handles --------------------------------------------
 

@@ -379,6 +379,14 @@ uint64_t connection_state::await_game(command x) {
   return ticket;
 }
 
+caf::timespan connection_state::game_retry_delay(size_t n) {
+  using namespace std::chrono;
+  if (n <= 1)
+    return caf::timespan{0};
+  auto delay = milliseconds{5} * (size_t{1} << std::min<size_t>(n - 2, 7));
+  return std::min<caf::timespan>(delay, milliseconds{500});
+}
+
 bool connection_state::settle(uint64_t ticket) {
   if (game_waiters.erase(ticket) == 0)
     return false;
@@ -429,6 +437,10 @@ void connection_state::on_down(const caf::down_msg& msg) {
     for (auto& kvp : game_waiters)
       again.emplace_back(std::move(kvp.second));
     game_waiters.clear();
+    auto now = self->clock().now();
+    if (now - last_game_loss >= std::chrono::seconds{1})
+      game_retries = 0;
+    last_game_loss = now;
     if (++game_retries > max_game_retries) {
       for (auto& x : again)
         fail(ec::warning, std::visit([](auto& c) { return c.listener; }, x),
@@ -438,7 +450,12 @@ void connection_state::on_down(const caf::down_msg& msg) {
     stash.insert(stash.begin(), std::make_move_iterator(again.begin()),
                  std::make_move_iterator(again.end()));
     game = nullptr;
-    lookup_game();
+    if (game_retries <= 1) {
+      lookup_game();
+    } else {
+      busy = true; // commands wait in the stash until the GAME is back
+      self->delayed_send(self, game_retry_delay(game_retries), atom::tick_v);
+    }
     return;
   }
   if (msg.source == auth.address() && !authenticated) {
@@ -511,6 +528,11 @@ connection(connection_actor::stateful_pointer<connection_state> self,
         st.deferred.emplace_back(std::move(x));
       else
         st.on_broadcast(x);
+    },
+    [=](atom::tick) {
+      // A paused lookup of a lost GAME (`on_down`) is due.
+      if (!self->state.game)
+        self->state.lookup_game();
     },
   };
 }

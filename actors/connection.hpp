@@ -7,6 +7,7 @@
 #include <variant>
 #include <vector>
 
+#include <caf/actor_clock.hpp>
 #include <caf/stateful_actor.hpp>
 #include <caf/system_messages.hpp>
 
@@ -81,13 +82,23 @@ struct connection_state {
   /// with an error first.)
   std::map<uint64_t, command> game_waiters;
   uint64_t next_ticket = 0;
-  /// GAMEs lost in a row while commands waited on them; after
-  /// `max_game_retries` the waiting commands get a WARNING instead. Many in
-  /// a row are normal in a failover: until the DIRECTORY has handled the
-  /// lost GAME's down message, each lookup hands out the same dead handle,
-  /// whose down comes back at once (a round trip of a few microseconds).
+  /// GAMEs lost in a row while commands waited on them. In a failover a few
+  /// in a row are normal: until the DIRECTORY (and, in a cluster, the new
+  /// owner's) has handled the lost GAME's down message, a lookup can hand
+  /// out the same dead handle, whose down comes back at once. The first
+  /// lookup goes out at once, later ones after pauses that double from 5 ms
+  /// to at most 500 ms (`game_retry_delay`), so a failover that takes the
+  /// cluster view a while to settle still finds the GAME that takes over;
+  /// after `max_game_retries` (about 15 s in all) the waiting commands get
+  /// a WARNING instead.
   size_t game_retries = 0;
-  static constexpr size_t max_game_retries = 1000;
+  static constexpr size_t max_game_retries = 40;
+  /// When the last GAME was lost: a loss a second or more after it starts a
+  /// new count (the GAME in between worked).
+  caf::actor_clock::time_point last_game_loss;
+
+  /// The pause before lookup number `n` (counted from 1) of a lost GAME.
+  static caf::timespan game_retry_delay(size_t n);
 
   /// Registers a GAME request for (a copy of) `x`; returns its ticket.
   uint64_t await_game(command x);

@@ -251,6 +251,44 @@ TEST_F(connection_test, a_lost_game_is_replaced_and_every_command_answered) {
   EXPECT_EQ(next<evt::lobby_list>(h).listener, "l2");
 }
 
+TEST_F(connection_test, games_lost_in_a_row_are_looked_up_after_pauses) {
+  // A failover can hand out a GAME that is already gone; the lookups after
+  // the first wait (5 ms, 10 ms, ... up to 500 ms) instead of spinning, and
+  // the commands that arrive meanwhile wait for the GAME that takes over.
+  EXPECT_EQ(connection_state::game_retry_delay(1), caf::timespan{0});
+  EXPECT_EQ(connection_state::game_retry_delay(2),
+            std::chrono::milliseconds{5});
+  EXPECT_EQ(connection_state::game_retry_delay(3),
+            std::chrono::milliseconds{10});
+  EXPECT_EQ(connection_state::game_retry_delay(9),
+            std::chrono::milliseconds{500});
+  EXPECT_EQ(connection_state::game_retry_delay(40),
+            std::chrono::milliseconds{500});
+  auto& h = login("alice");
+  auto first = state_of(h).game;
+  caf::anon_send_exit(first, caf::exit_reason::user_shutdown);
+  run();
+  auto second = state_of(h).game;
+  ASSERT_TRUE(second);
+  EXPECT_NE(second, first);
+  caf::anon_send_exit(second, caf::exit_reason::user_shutdown);
+  run();
+  EXPECT_FALSE(state_of(h).game); // the second loss in a row waits
+  EXPECT_EQ(state_of(h).game_retries, 2u);
+  h.send(cmd::lobby_list{"l1"});
+  run();
+  expect_quiet(h);
+  advance(std::chrono::milliseconds{5});
+  EXPECT_TRUE(state_of(h).game);
+  EXPECT_EQ(next<evt::lobby_list>(h).listener, "l1");
+  // A loss a second after the last one starts counting afresh.
+  advance(std::chrono::milliseconds{1000});
+  caf::anon_send_exit(state_of(h).game, caf::exit_reason::user_shutdown);
+  run();
+  EXPECT_TRUE(state_of(h).game);
+  EXPECT_EQ(state_of(h).game_retries, 1u);
+}
+
 // -- AUTH -------------------------------------------------------------------
 
 using auth_test = actor_fixture;
