@@ -117,9 +117,10 @@ struct corked_pair : ::testing::Test {
     auto next = std::make_shared<std::function<void(size_t)>>();
     *next = [this, queue, next, then](size_t i) {
       if (i == queue->size()) {
-        *next = nullptr; // break the self-reference
-        if (then)
-          then();
+        auto done = then; // this lambda dies with the next line
+        *next = nullptr;  // break the self-reference
+        if (done)
+          done();
         return;
       }
       server->async_write(net::buffer((*queue)[i]),
