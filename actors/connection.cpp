@@ -63,6 +63,11 @@ void connection_state::dispatch(command&& x) {
 }
 
 void connection_state::resume() {
+  // Two waits can overlap: INIT's answer from AUTH and the lookup of a lost
+  // GAME. Commands stay held until neither is outstanding (the other's
+  // answer resumes them).
+  if (auth_pending || !game)
+    return;
   busy = false;
   auto events = std::move(deferred);
   deferred.clear();
@@ -90,21 +95,25 @@ void connection_state::handle(cmd::init& x) {
   if (authenticated)
     return fail(ec::session_exists, std::move(x.listener));
   busy = true;
+  auth_pending = true;
   self
     ->request(auth, caf::infinite,
               authenticate{std::move(x.token), config.origin, config.ugi})
     .then(
       [this, listener = x.listener](session_info& s) {
+        auth_pending = false;
         authenticated = true;
         id = s.id;
         user = s.user;
-        self->send(game, atom::subscribe_v, connection_actor{self});
+        if (game) // else the lookup under way subscribes
+          self->send(game, atom::subscribe_v, connection_actor{self});
         self->send(sink, evt::init_ok{std::move(s.user), std::move(s.id),
                                       std::move(s.game), std::move(s.developer),
                                       listener});
         resume();
       },
       [this, listener = x.listener](caf::error& err) {
+        auth_pending = false;
         fail(err, listener, ec::warning);
         resume();
       });
@@ -400,6 +409,7 @@ void connection_state::lookup_game() {
     .then(
       [this](game_actor& g) {
         game = std::move(g);
+        game_found = self->clock().now();
         self->monitor(game);
         if (authenticated)
           self->send(game, atom::subscribe_v, connection_actor{self});
@@ -437,10 +447,8 @@ void connection_state::on_down(const caf::down_msg& msg) {
     for (auto& kvp : game_waiters)
       again.emplace_back(std::move(kvp.second));
     game_waiters.clear();
-    auto now = self->clock().now();
-    if (now - last_game_loss >= std::chrono::seconds{1})
+    if (self->clock().now() - game_found >= std::chrono::seconds{1})
       game_retries = 0;
-    last_game_loss = now;
     if (++game_retries > max_game_retries) {
       for (auto& x : again)
         fail(ec::warning, std::visit([](auto& c) { return c.listener; }, x),

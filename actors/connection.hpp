@@ -58,6 +58,8 @@ struct connection_state {
   /// True while the GAME lookup, INIT, CONFIG_HOST or CONFIG_PEER awaits its
   /// answer; later commands wait in `stash`, so replies keep their order.
   bool busy = false;
+  /// INIT's request to AUTH is unanswered.
+  bool auth_pending = false;
   /// (A vector: libstdc++'s deque allocates ~600 bytes up front, per
   /// connection, for a queue that is nearly always empty.)
   std::vector<command> stash;
@@ -89,13 +91,13 @@ struct connection_state {
   /// lookup goes out at once, later ones after pauses that double from 5 ms
   /// to at most 500 ms (`game_retry_delay`), so a failover that takes the
   /// cluster view a while to settle still finds the GAME that takes over;
-  /// after `max_game_retries` (about 15 s in all) the waiting commands get
-  /// a WARNING instead.
+  /// after `max_game_retries` (about 17 s of pauses in all) the waiting
+  /// commands get a WARNING instead.
   size_t game_retries = 0;
   static constexpr size_t max_game_retries = 40;
-  /// When the last GAME was lost: a loss a second or more after it starts a
-  /// new count (the GAME in between worked).
-  caf::actor_clock::time_point last_game_loss;
+  /// When the current GAME was found: losing it a second or more later
+  /// starts a new count (it worked in between).
+  caf::actor_clock::time_point game_found;
 
   /// The pause before lookup number `n` (counted from 1) of a lost GAME.
   static caf::timespan game_retry_delay(size_t n);

@@ -124,7 +124,8 @@ int main(int argc, char** argv) {
     "seconds a hostless lobby waits for CLAIM_HOST (default 30)")(
     "idle-timeout", po::value(&idle_timeout),
     "seconds after which a WebSocket that sends nothing, not even a pong, "
-    "is closed; it is pinged halfway (default 300, 0: never)")(
+    "is closed (up to a quarter more); it is pinged after half of it "
+    "(default 300, 0: never)")(
     "io-threads", po::value(&io_threads),
     "dedicated Beast I/O threads (default 0: the CAF threads run the I/O "
     "too)")("caf-threads", po::value(&caf_threads),
@@ -182,10 +183,11 @@ int main(int argc, char** argv) {
     return 2;
   }
   if (max_frame < 1024 || io_threads > 64 || caf_threads == 0
-      || token_lifetime <= 0 || claim_timeout < 0 || idle_timeout < 0) {
+      || token_lifetime <= 0 || claim_timeout < 0
+      || !(idle_timeout == 0 || (idle_timeout >= 1 && idle_timeout <= 1e6))) {
     std::cerr << "omega: invalid limits (max-frame-size >= 1024, caf-threads "
                  "and token-lifetime > 0, io-threads <= 64, claim-timeout and "
-                 "idle-timeout >= 0)\n";
+                 "idle-timeout 0 or from 1 to 1e6)\n";
     return 2;
   }
   std::string cluster_host;

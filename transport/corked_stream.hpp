@@ -26,19 +26,21 @@ namespace omega {
 /// kernel's work per `sendmsg`. Under load a socket often has several frames
 /// due within one turn of the event loop (RELAY_OKs and relays from its
 /// partners), and Beast writes each with its own `sendmsg`. This layer copies
-/// what the WebSocket writes into a buffer and completes the write at once:
-/// the first bytes go to the socket straight away (no added latency), and
+/// what the WebSocket writes into a buffer and completes the write at once;
+/// the buffer goes to the socket when the chain of writes that these
+/// completions start has ended (a turn of the strand later, no timer), and
 /// whatever is written while that `sendmsg` is in flight goes out together
 /// in the next one. Reads pass straight through.
 ///
 /// The buffer is bounded (`max_pending`): beyond it a write completes only
 /// once the socket has taken the earlier bytes, so a client that does not
-/// read still fills its session's frame queue and gets cut off there. Idle
-/// streams hold no buffer.
+/// read still fills its session's bounded frame queue. Idle streams hold no
+/// buffer.
 ///
 /// The socket write outlives the WebSocket write that started it, so the
 /// owner of the stream (the session) must be named with `hold` before the
-/// first write: each socket write keeps it alive until it completes.
+/// first write (writes fail without it): each queued completion and socket
+/// write keeps it alive until it has run.
 template <class NextLayer>
 class corked_stream {
 public:
@@ -105,10 +107,20 @@ public:
     teardown_ = park<error_code>(std::forward<Handler>(handler));
   }
 
-  /// Synchronous teardown (Beast's blocking close); omega never uses it.
+  /// Synchronous teardown (Beast's blocking close; omega never uses it):
+  /// sends what is buffered first, and refuses while a socket write is in
+  /// flight rather than send the FIN ahead of it.
   void teardown(boost::beast::role_type role, error_code& ec) {
-    if (!out_.empty() && !writing_)
+    if (writing_) {
+      ec = boost::asio::error::in_progress;
+      return;
+    }
+    if (!out_.empty()) {
       boost::asio::write(next_, boost::asio::buffer(out_), ec);
+      out_.clear();
+      if (ec)
+        return;
+    }
     using boost::beast::websocket::teardown;
     teardown(role, next_, ec);
   }
@@ -144,6 +156,11 @@ private:
 
   template <class Handler, class ConstBuffers>
   void start_write(Handler&& handler, const ConstBuffers& buffers) {
+    // The owner must outlive the queued completion even when the handler
+    // does not hold it (Beast's idle ping holds only a weak reference).
+    auto keep = owner_.lock();
+    if (!keep && !error_)
+      error_ = boost::asio::error::operation_aborted; // no `hold`, or gone
     if (error_) {
       boost::asio::post(
         get_executor(),
@@ -165,13 +182,13 @@ private:
     // (the session's queue), that frame joins this socket write. The last
     // completion of such a chain starts the write.
     ++completing_;
-    boost::asio::post(get_executor(), [this, h = boost::beast::bind_handler(
-                                               std::forward<Handler>(handler),
-                                               error_code{}, n)]() mutable {
-      auto keep = owner_.lock();
+    boost::asio::post(get_executor(), [this, keep = std::move(keep),
+                                       h = boost::beast::bind_handler(
+                                         std::forward<Handler>(handler),
+                                         error_code{}, n)]() mutable {
       --completing_;
       std::move(h)();
-      if (!keep || writing_)
+      if (writing_)
         return;
       if (out_.empty()) {
         if (completing_ == 0 && teardown_)

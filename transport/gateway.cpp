@@ -1,5 +1,6 @@
 #include "transport/gateway.hpp"
 
+#include <algorithm>
 #include <atomic>
 #include <memory>
 #include <mutex>
@@ -236,7 +237,8 @@ void gateway::impl::on_accept(beast::error_code ec, connection_socket socket) {
 }
 
 void gateway::impl::sweep_idle() {
-  idle_timer.expires_after(cfg().idle_timeout / 4);
+  idle_timer.expires_after(
+    std::max(cfg().idle_timeout / 4, std::chrono::milliseconds{1}));
   idle_timer.async_wait([this](beast::error_code ec) {
     if (ec || stopped)
       return;

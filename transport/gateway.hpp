@@ -37,9 +37,9 @@ struct gateway_config {
   /// Threads for blocking account work (argon2id, SQLite).
   size_t api_threads = 2;
   /// A WebSocket from which nothing (no frame, ping or pong) has arrived for
-  /// half of this gets a ping; after this long (up to a quarter more) it is
-  /// closed, so connections of vanished clients do not pile up. Zero keeps
-  /// connections forever.
+  /// half of this gets a ping; after this long it is closed, so connections
+  /// of vanished clients do not pile up. Both may come up to a quarter later
+  /// (the gateway checks every quarter). Zero keeps connections forever.
   std::chrono::milliseconds idle_timeout = std::chrono::seconds{300};
 };
 

@@ -225,7 +225,10 @@ void websocket_session::idle_tick() {
 void websocket_session::on_idle_tick() {
   if (closing_ || released_)
     return;
-  if (++idle_ticks_ >= 4) {
+  // Ticks come every quarter of the idle timeout, so the third in a row
+  // means half to three quarters of it without a frame, the fifth the whole
+  // timeout to a quarter more.
+  if (++idle_ticks_ >= 5) {
     // Unresponsive: a close handshake would only wait for it in vain.
     closing_ = true;
     release();
@@ -233,7 +236,7 @@ void websocket_session::on_idle_tick() {
     beast::get_lowest_layer(ws_).close(ignored);
     return;
   }
-  if (idle_ticks_ >= 2 && !pinging_) {
+  if (idle_ticks_ >= 3 && !pinging_) {
     pinging_ = true;
     ws_.async_ping({}, [self = shared_from_this()](beast::error_code) {
       self->pinging_ = false;

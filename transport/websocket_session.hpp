@@ -91,7 +91,7 @@ public:
   void shutdown();
 
   /// Counts one quarter of the idle timeout (see `gateway_config`) without
-  /// anything received: the second in a row sends a ping, the fourth closes
+  /// anything received: the third in a row sends a ping, the fifth closes
   /// the connection. Thread-safe.
   void idle_tick();
 

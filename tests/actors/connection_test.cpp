@@ -289,6 +289,35 @@ TEST_F(connection_test, games_lost_in_a_row_are_looked_up_after_pauses) {
   EXPECT_EQ(state_of(h).game_retries, 1u);
 }
 
+TEST_F(connection_test, a_game_lost_while_init_waits_holds_later_commands) {
+  // INIT waits on AUTH when the GAME goes, and AUTH answers before the next
+  // GAME is found: the CONFIG_HOST behind INIT waits for that GAME (it used
+  // to go to no GAME at all and come back as a WARNING).
+  auto& c = connect("alice");
+  run();
+  auto lost = state_of(c).game;
+  ASSERT_TRUE(lost);
+  c.send(cmd::init{c.token, "i"});
+  c.send(cmd::config_host{"room", false, false, 4, "", "", "h"});
+  auto step = [this](const auto& who) {
+    ASSERT_TRUE(sched.prioritize(who));
+    sched.run_once();
+  };
+  step(c.conn); // INIT: asks AUTH
+  step(c.conn); // CONFIG_HOST: waits behind it
+  caf::anon_send_exit(lost, caf::exit_reason::user_shutdown);
+  step(lost);   // the GAME ends
+  step(c.conn); // its down: look the game up again
+  while (sched.prioritize(auth))
+    sched.run_once();
+  step(c.conn); // AUTH's answer, before the DIRECTORY's
+  EXPECT_FALSE(state_of(c).game);
+  run();
+  EXPECT_EQ(next<evt::init_ok>(c).listener, "i");
+  EXPECT_EQ(next<evt::ack_host>(c).listener, "h");
+  expect_quiet(c);
+}
+
 // -- AUTH -------------------------------------------------------------------
 
 using auth_test = actor_fixture;
