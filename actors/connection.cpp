@@ -397,10 +397,7 @@ caf::timespan connection_state::game_retry_delay(size_t n) {
 }
 
 bool connection_state::settle(uint64_t ticket) {
-  if (game_waiters.erase(ticket) == 0)
-    return false;
-  game_retries = 0;
-  return true;
+  return game_waiters.erase(ticket) > 0;
 }
 
 void connection_state::lookup_game() {

@@ -84,8 +84,8 @@ struct connection_state {
   /// with an error first.)
   std::map<uint64_t, command> game_waiters;
   uint64_t next_ticket = 0;
-  /// GAMEs lost in a row while commands waited on them. In a failover a few
-  /// in a row are normal: until the DIRECTORY (and, in a cluster, the new
+  /// GAMEs lost in a row, each within a second of being found. In a failover a
+  /// few in a row are normal: until the DIRECTORY (and, in a cluster, the new
   /// owner's) has handled the lost GAME's down message, a lookup can hand
   /// out the same dead handle, whose down comes back at once. The first
   /// lookup goes out at once, later ones after pauses that double from 5 ms

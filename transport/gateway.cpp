@@ -242,15 +242,7 @@ void gateway::impl::sweep_idle() {
   idle_timer.async_wait([this](beast::error_code ec) {
     if (ec || stopped)
       return;
-    std::vector<std::shared_ptr<websocket_session>> open;
-    {
-      std::lock_guard<std::mutex> guard{ctx->mtx};
-      open.reserve(ctx->sessions.size());
-      for (auto& kvp : ctx->sessions)
-        if (auto s = kvp.second.lock())
-          open.emplace_back(std::move(s));
-    }
-    for (auto& s : open)
+    for (auto& s : ctx->open_sessions())
       s->idle_tick();
     sweep_idle();
   });
@@ -311,16 +303,8 @@ void gateway::stop(std::chrono::milliseconds grace) {
     beast::error_code ec;
     d.acceptor.close(ec);
   });
-  std::vector<std::shared_ptr<websocket_session>> open;
-  {
-    std::lock_guard<std::mutex> guard{d.ctx->mtx};
-    for (auto& kvp : d.ctx->sessions)
-      if (auto s = kvp.second.lock())
-        open.emplace_back(std::move(s));
-  }
-  for (auto& s : open)
+  for (auto& s : d.ctx->open_sessions())
     s->shutdown();
-  open.clear();
   auto deadline = std::chrono::steady_clock::now() + grace;
   while (sessions() > 0 && std::chrono::steady_clock::now() < deadline)
     std::this_thread::sleep_for(std::chrono::milliseconds{5});

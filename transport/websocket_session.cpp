@@ -107,6 +107,17 @@ void session_context::leave(websocket_session* s) {
   sessions.erase(s);
 }
 
+std::vector<std::shared_ptr<websocket_session>>
+session_context::open_sessions() const {
+  std::vector<std::shared_ptr<websocket_session>> result;
+  std::lock_guard<std::mutex> guard{mtx};
+  result.reserve(sessions.size());
+  for (auto& kvp : sessions)
+    if (auto s = kvp.second.lock())
+      result.emplace_back(std::move(s));
+  return result;
+}
+
 // -- websocket_session --------------------------------------------------------
 
 websocket_session::websocket_session(connection_socket&& socket,

@@ -64,6 +64,9 @@ struct session_context {
 
   void join(websocket_session* s, std::weak_ptr<websocket_session> w);
   void leave(websocket_session* s);
+  /// The sessions still alive, taken under the lock (for shutdown and the
+  /// idle sweep, which then call them without it).
+  std::vector<std::shared_ptr<websocket_session>> open_sessions() const;
 };
 
 /// One signaling WebSocket: reads frames, decodes them and hands the typed

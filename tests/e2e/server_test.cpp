@@ -300,6 +300,13 @@ protected:
                     json::object{{"id", p.acc.id}, {"user", p.acc.user}}));
   }
 
+  /// `h` hosts `lobby` (lobby-less `p` sees NEW_HOST) and `p` enters it.
+  void pair_up(player& h, player& p, const std::string& lobby) {
+    host(h, lobby);
+    EXPECT_JSON(p->expect("NEW_HOST"), new_host(h, lobby));
+    enter(p, h, lobby);
+  }
+
   json::object new_host(const player& h, const std::string& lobby) {
     return msg("NEW_HOST", json::object{{"id", h.acc.id},
                                         {"user", h.acc.user},
@@ -404,9 +411,7 @@ protected:
   bystanders make_bystanders() {
     bystanders b{join("bhost"), join("bpeer")};
     // The peer is lobby-less while the lobby opens: it sees NEW_HOST.
-    host(b.host, "bystanders");
-    EXPECT_JSON(b.peer->expect("NEW_HOST"), new_host(b.host, "bystanders"));
-    enter(b.peer, b.host, "bystanders");
+    pair_up(b.host, b.peer, "bystanders");
     return b;
   }
 
@@ -621,9 +626,7 @@ TEST_F(e2e_test, every_thread_layout_relays) {
     auto b = make_bystanders();
     auto h = join("host");
     auto p = join("peer");
-    host(h, "layout");
-    EXPECT_JSON(p->expect("NEW_HOST"), new_host(h, "layout"));
-    enter(p, h, "layout");
+    pair_up(h, p, "layout");
     ASSERT_FALSE(HasFailure());
     // Pipelined both ways and interleaved with the bystanders' traffic.
     constexpr int n = 50;
@@ -668,9 +671,7 @@ TEST_F(e2e_test, idle_connections_are_pinged_then_closed) {
   auto sleeper = join("sleeper");
   auto h = join("host");
   auto p = join("peer");
-  host(h, "idle-room");
-  EXPECT_JSON(p->expect("NEW_HOST"), new_host(h, "idle-room"));
-  enter(p, h, "idle-room");
+  pair_up(h, p, "idle-room");
   ASSERT_FALSE(HasFailure());
   // For 2.5 s the host only reads (its client answers pings while reading);
   // the sleeper neither reads nor writes.
