@@ -57,6 +57,15 @@ std::string encode_command(const command& x);
 /// frame that is not a well-formed server event.
 std::optional<event> decode_event(std::string_view frame);
 
+namespace detail {
+
+/// `decode` without its DOM-free path for relays and KEEPALIVE: the
+/// reference that the tests hold that path to.
+command decode_with_dom(std::string_view frame,
+                        const codec_limits& limits = {});
+
+} // namespace detail
+
 /// Counts Unicode code points in valid UTF-8.
 size_t utf8_length(std::string_view x);
 

@@ -95,6 +95,7 @@ void expect_decodes(const std::string& frame, const command& expected) {
   auto got = decode(frame);
   EXPECT_EQ(show(got), show(expected));
   EXPECT_TRUE(got == expected);
+  EXPECT_EQ(show(got), show(detail::decode_with_dom(frame)));
 }
 
 void check_rows(const std::vector<decode_row>& rows,
@@ -105,6 +106,8 @@ void check_rows(const std::vector<decode_row>& rows,
     auto got = decode(row.frame, limits);
     EXPECT_EQ(show(got), show(row.expected));
     EXPECT_TRUE(got == row.expected);
+    // The DOM-free path for relays and KEEPALIVE decodes exactly as the DOM.
+    EXPECT_EQ(show(got), show(detail::decode_with_dom(row.frame, limits)));
   }
 }
 
@@ -689,6 +692,52 @@ TEST(json_codec_decode, deep_nesting) {
   expect_decodes(rep("{\"a\":", 100000), too_deep);
 }
 
+TEST(json_codec_decode, relays_decode_as_the_dom_does) {
+  // Frames aimed at the one-pass reader of relays and KEEPALIVE: duplicates
+  // of different types (the last counts), nulls, nested look-alike names,
+  // escapes, long names, numbers beyond a double inside and outside the
+  // payload, and opcodes it hands on to the DOM.
+  std::vector<std::string> frames = {
+    R"({"opcode":"ICE","payload":{"recipient":"x","payload":null},)"
+    R"("recipient":"h"})",
+    R"({"opcode":"ICE","payload":1,"payload":null,"recipient":"h"})",
+    R"({"opcode":"ICE","payload":null,"payload":[1],"recipient":"h"})",
+    R"({"opcode":"ICE","payload":1e999,"payload":2,"recipient":"h"})",
+    R"({"opcode":"ICE","payload":2,"payload":[1e999],"recipient":"h"})",
+    R"({"opcode":"ICE","payload":{"a":{"b":[-1e400]}},"listener":"L"})",
+    R"({"opcode":"ICE","payload":2,"other":1e999,"recipient":"h"})",
+    R"({"opcode":"ICE","payload":2,"recipient":"h","recipient":7})",
+    R"({"opcode":"ICE","payload":2,"recipient":7,"recipient":"h"})",
+    R"({"opcode":"ICE","payload":2,"recipient":"h\u0041\n"})",
+    R"({"opcode":"ICE","payload":2,"recipient":null})",
+    R"({"opcode":"ICE","payload":2,"recipientX":"h","recipientXrecipient":"h"})",
+    R"({"opcode":"ICE","payload":2,"listener":"L","listener":{"a":"b"}})",
+    R"({"opcode":"ICE","payload":2,"listener":["L"],"listener":"M"})",
+    R"({"payload":"p","recipient":"h","opcode":"MAKE_ANSWER"})",
+    R"({"opcode":"IC\u0045","payload":2,"recipient":"h"})",
+    R"({"opcode":"INIT","payload":"t","opcode":"ICE"})",
+    R"({"opcode":"ICE","payload":"t","opcode":"INIT"})",
+    R"({"opcode":"ICE","opcode":5,"payload":1})",
+    R"({"opcode":"KEEPALIVE","payload":{"opcode":"ICE"},"listener":"k"})",
+    R"({"opcode":"KEEPALIVE","payload":"\ud83d\ude00 x"})",
+    R"({"opcode":"MAKE_OFFER","payload":true,"recipient":""})",
+    R"({"opcode":"MAKE_OFFER","payload":"no end)",
+    R"({"opcode":"MAKE_OFFER"} {})",
+    R"(["opcode","ICE"])",
+    "{\"opcode\":\"ICE\",\"payload\":\"\xC3\x28\"}",
+  };
+  for (auto& frame : frames) {
+    SCOPED_TRACE(frame);
+    EXPECT_EQ(show(decode(frame)), show(detail::decode_with_dom(frame)));
+    EXPECT_TRUE(decode(frame) == detail::decode_with_dom(frame));
+  }
+  // Spot checks that the frames above exercise both outcomes.
+  expect_decodes(frames[1], cmd::ice{"h", "", ""});
+  expect_decodes(frames[4],
+                 violation(opcode::ice, "payload holds a number out of range"));
+  expect_decodes(frames[9], cmd::ice{"hA\n", "2", ""});
+}
+
 TEST(json_codec_decode, multi_megabyte_strings) {
   // The transport enforces the frame size limit; the codec copes with any.
   std::string big;
@@ -1105,8 +1154,9 @@ TEST(json_codec_round_trip, unrecognised_events) {
 // -- robustness -------------------------------------------------------------
 
 TEST(json_codec_robustness, mutated_frames_never_break_the_contract) {
-  // Random byte edits of valid frames: decode must always return, and every
-  // frame it accepts as a command must survive encode_command unchanged.
+  // Random byte edits of valid frames: decode must always return, decode
+  // as the DOM path does, and every frame it accepts as a command must
+  // survive encode_command unchanged.
   std::mt19937 rng{42};
   std::vector<std::string> seeds;
   for (auto& x : sample_commands())
@@ -1130,6 +1180,11 @@ TEST(json_codec_robustness, mutated_frames_never_break_the_contract) {
       }
     }
     auto got = decode(frame);
+    // A differential test of the DOM-free path for relays and KEEPALIVE.
+    ASSERT_TRUE(got == detail::decode_with_dom(frame))
+      << frame << "\n"
+      << show(got) << "\n"
+      << show(detail::decode_with_dom(frame));
     if (auto bad = std::get_if<cmd::bad_frame>(&got)) {
       EXPECT_FALSE(bad->reason.empty());
       EXPECT_EQ(bad->close, bad->code == ec::violation ? 1008 : 0);
