@@ -33,7 +33,7 @@ using sink_actor = caf::typed_actor<
   caf::reacts_to<evt::relay_ok>, caf::reacts_to<evt::lock_state>,
   caf::reacts_to<evt::size_state>, caf::reacts_to<evt::lobby_list>,
   caf::reacts_to<evt::lobby_info>, caf::reacts_to<evt::error_reply>,
-  caf::reacts_to<evt::violation>>;
+  caf::reacts_to<evt::violation>, caf::reacts_to<read_gate>>;
 
 // -- CONNECTION -------------------------------------------------------------
 

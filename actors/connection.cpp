@@ -32,6 +32,34 @@ struct needs_init<cmd::init> : std::false_type {};
 template <>
 struct needs_init<cmd::bad_frame> : std::false_type {};
 
+/// An inspector (in CAF's sense) that adds up the strings of a message: what
+/// holding a command back costs, give or take its fixed size.
+struct string_bytes {
+  using result_type = void;
+
+  template <class... Ts>
+  void operator()(Ts&&... xs) {
+    (add(xs), ...);
+  }
+
+  void add(const std::string& x) {
+    total += x.size();
+  }
+
+  template <class T>
+  void add(const T&) {
+    // nop: not a string
+  }
+
+  size_t total = 0;
+};
+
+size_t held_bytes(command& x) {
+  string_bytes f;
+  std::visit([&f](auto& c) { inspect(f, c); }, x);
+  return sizeof(command) + f.total;
+}
+
 } // namespace
 
 // -- ordering ---------------------------------------------------------------
@@ -41,12 +69,32 @@ void connection_state::on_command(command&& x) {
     return;
   if (!busy)
     return dispatch(std::move(x));
-  if (stash.size() >= config.max_pending) {
+  auto bytes = held_bytes(x);
+  if (stash.size() >= config.max_pending
+      || stash_bytes + bytes > config.max_pending_bytes) {
     auto listener = std::visit([](auto& c) { return c.listener; }, x);
     return violate("too many commands in flight", close_code::policy_violation,
                    std::move(listener));
   }
   stash.emplace_back(std::move(x));
+  stash_bytes += bytes;
+  if (!reads_paused
+      && (stash.size() >= config.pause_at
+          || stash_bytes >= config.pause_bytes)) {
+    reads_paused = true;
+    self->send(sink, read_gate{false});
+  }
+}
+
+void connection_state::restashed() {
+  stash_bytes = 0;
+  for (auto& x : stash)
+    stash_bytes += held_bytes(x);
+  if (reads_paused && 2 * stash.size() <= config.pause_at
+      && 2 * stash_bytes <= config.pause_bytes) {
+    reads_paused = false;
+    self->send(sink, read_gate{true});
+  }
 }
 
 void connection_state::dispatch(command&& x) {
@@ -80,9 +128,11 @@ void connection_state::resume() {
     dispatch(std::move(pending[i++]));
   // A command that started a new busy period holds back the rest, which stay
   // ahead of anything newer.
-  if (!ended)
+  if (!ended) {
     stash.insert(stash.begin(), std::make_move_iterator(pending.begin() + i),
                  std::make_move_iterator(pending.end()));
+    restashed();
+  }
 }
 
 // -- commands ---------------------------------------------------------------
@@ -346,6 +396,7 @@ void connection_state::violate(std::string reason, uint16_t close,
     return;
   ended = true;
   stash.clear();
+  stash_bytes = 0;
   self->send(sink,
              evt::violation{std::move(reason), close, std::move(listener)});
   self->quit(caf::exit_reason::user_shutdown);
@@ -454,6 +505,7 @@ void connection_state::on_down(const caf::down_msg& msg) {
     }
     stash.insert(stash.begin(), std::make_move_iterator(again.begin()),
                  std::make_move_iterator(again.end()));
+    restashed();
     game = nullptr;
     if (game_retries <= 1) {
       lookup_game();

@@ -21,9 +21,16 @@ struct connection_config {
   std::string ugi;
   /// The upgrade request's `Origin` header; empty when absent.
   std::string origin;
-  /// Commands buffered while INIT, CONFIG_HOST or CONFIG_PEER is in flight;
-  /// a client that pipelines more is violating the protocol.
-  size_t max_pending = 256;
+  /// Commands held back while INIT, CONFIG_HOST, CONFIG_PEER or a GAME
+  /// lookup is in flight: at `pause_at` commands or `pause_bytes` of
+  /// payloads the SINK stops reading the client's frames (`read_gate`), and
+  /// reads again once half of that is left.
+  size_t pause_at = 64;
+  size_t pause_bytes = 256 * 1024;
+  /// Held back beyond the pause, which only a SINK that keeps reading (or
+  /// frames already on their way when it paused) can bring about: VIOLATION.
+  size_t max_pending = 4096;
+  size_t max_pending_bytes = 4 * 1024 * 1024;
 };
 
 struct connection_state {
@@ -63,6 +70,10 @@ struct connection_state {
   /// (A vector: libstdc++'s deque allocates ~600 bytes up front, per
   /// connection, for a queue that is nearly always empty.)
   std::vector<command> stash;
+  /// Payload bytes in `stash`.
+  size_t stash_bytes = 0;
+  /// The SINK was told to stop reading (`read_gate`).
+  bool reads_paused = false;
   /// GAME broadcasts that arrived while busy. Whether they reach the client
   /// depends on the role, which a pending CONFIG_HOST or CONFIG_PEER is
   /// about to change (the LOBBY may already have acknowledged it on the
@@ -118,6 +129,9 @@ struct connection_state {
   void dispatch(command&& x);
   /// Ends a `busy` period and replays what waited.
   void resume();
+  /// Recounts `stash_bytes` after the stash changed wholesale, and lets the
+  /// SINK read again once little is left.
+  void restashed();
 
   void handle(cmd::keepalive& x);
   void handle(cmd::init& x);

@@ -50,6 +50,15 @@ struct relay {
   std::string listener;
 };
 
+/// CONNECTION -> SINK: stop (`open == false`) or go on reading the client's
+/// frames. A CONNECTION that holds commands back, while INIT, CONFIG_HOST,
+/// CONFIG_PEER or a GAME lookup is unanswered, closes the gate once it
+/// holds many: a client that pipelines a burst then waits in TCP's flow
+/// control instead of being cut off, and the server holds a bounded amount.
+struct read_gate {
+  bool open = true;
+};
+
 /// LOBBY -> GAME -> CONNECTION: a lobby is gone. `instance` tells apart
 /// lobbies that reuse an id, so a late notice for a destroyed lobby never
 /// evicts a member of its successor.
@@ -133,6 +142,11 @@ template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, relay& x) {
   return f(caf::meta::type_name("relay"), x.op, x.sender, x.recipient,
            x.payload, x.listener);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, read_gate& x) {
+  return f(caf::meta::type_name("read_gate"), x.open);
 }
 
 template <class Inspector>

@@ -84,6 +84,7 @@ CAF_BEGIN_TYPE_ID_BLOCK(omega, caf::first_custom_type_id)
   CAF_ADD_TYPE_ID(omega, (omega::lobby_closed))
   CAF_ADD_TYPE_ID(omega, (omega::replica))
   CAF_ADD_TYPE_ID(omega, (omega::replica_query))
+  CAF_ADD_TYPE_ID(omega, (omega::read_gate))
 
 CAF_END_TYPE_ID_BLOCK(omega)
 

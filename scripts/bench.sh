@@ -16,7 +16,8 @@
 #   LOBBIES (100)  PEERS (1)  INFLIGHT (4)  PAYLOAD (1024)
 #   HS_CONCURRENCY (8)  HS_COUNT (20000; QUICK 4000)
 #   IDLE_CONNS (10000; QUICK 2000)  SETTLE (2; QUICK 1)
-#   HALF_RATE (half of omega's measured maximum)
+#   HALF_RATE (half of omega's measured maximum)  HALF_REPEAT (5: runs at
+#   half load, whose p99 moves most from run to run)
 #   TARGETS ("omega plain peerjs")  SERVER_CPU (0)  CLIENT_CPU (1)
 #   BUILD (build-bench)  SKIP_BUILD (0)  PEERJS_DIR (/tmp/omega-bench-peerjs)
 #   KEEP (0: delete the scratch folder with logs and results at the end)
@@ -31,6 +32,7 @@ else
   def_duration=10 def_warmup=1 def_hs_count=20000 def_idle=10000 def_settle=2
 fi
 REPEAT=${REPEAT:-3}
+HALF_REPEAT=${HALF_REPEAT:-5}
 DURATION=${DURATION:-$def_duration}
 WARMUP=${WARMUP:-$def_warmup}
 LOBBIES=${LOBBIES:-100}
@@ -311,9 +313,27 @@ if [[ -z $HALF_RATE ]]; then
 fi
 if [[ -n $HALF_RATE && $HALF_RATE != 0 ]]; then
   say "relay latency at $HALF_RATE msg/s (half of omega's maximum)"
-  for _ in $(seq "$REPEAT"); do
+  for _ in $(seq "$HALF_REPEAT"); do
     for t in $TARGETS; do
       run_bench relay_half "$t" "${relay_args[@]}" --rate "$HALF_RATE"
+    done
+  done
+fi
+
+# Each other server also at half of its own maximum, as the targets put
+# omega: the tail latency that its plumbing reaches on this machine.
+declare -A OWN_HALF=()
+for t in $TARGETS; do
+  [[ $t == omega ]] && continue
+  max=$(median relay "$t" rate)
+  [[ $max == na ]] && continue
+  OWN_HALF[$t]=$(awk -v m="$max" 'BEGIN { printf "%d", m / 2 }')
+done
+if ((${#OWN_HALF[@]} > 0)); then
+  say "relay latency at half of each other server's own maximum"
+  for _ in $(seq "$HALF_REPEAT"); do
+    for t in "${!OWN_HALF[@]}"; do
+      run_bench relay_own "$t" "${relay_args[@]}" --rate "${OWN_HALF[$t]}"
     done
   done
 fi
@@ -345,9 +365,11 @@ col() {
 
 row() {
   local title=$1 label=$2 key=$3 dec=$4 o p j
+  # Labels for the plain and peerjs columns, if not the same as omega's.
+  local plabel=${5:-$label} jlabel=${6:-$label}
   o=$(median "$label" omega "$key")
-  p=$(median "$label" plain "$key")
-  j=$(median "$label" peerjs "$key")
+  p=$(median "$plabel" plain "$key")
+  j=$(median "$jlabel" peerjs "$key")
   printf '%-44s %11s %11s %11s %11s %12s\n' "$title" "$(fmt "$o" "$dec")" \
     "$(fmt "$p" "$dec")" "$(fmt "$j" "$dec")" "$(ratio "$o" "$p")" \
     "$(ratio "$o" "$j")"
@@ -363,8 +385,8 @@ echo "relay: $LOBBIES lobbies x $PEERS peers, $INFLIGHT in flight per pair," \
   "$PAYLOAD B payloads, ${DURATION}s windows after ${WARMUP}s warm-up;" \
   "handshake: $HS_CONCURRENCY at a time, at most $HS_COUNT;" \
   "idle: $IDLE_CONNS connections"
-echo "medians of $REPEAT runs; ratios are omega/other (for latency and" \
-  "memory, lower is better)"
+echo "medians of $REPEAT runs ($HALF_REPEAT at half load); ratios are" \
+  "omega/other (for latency and memory, lower is better)"
 echo
 printf '%-44s %11s %11s %11s %11s %12s\n' "metric" "omega" "plain" "peerjs" \
   "omega/plain" "omega/peerjs"
@@ -382,6 +404,13 @@ if [[ -n $HALF_RATE && $HALF_RATE != 0 ]]; then
   row "relay @ $HALF_RATE msg/s: p99 us" relay_half p99_us 1
   row "relay @ $HALF_RATE msg/s: p99.9 us" relay_half p999_us 1
   row "relay @ $HALF_RATE msg/s: server CPU %" relay_half server_cpu_pct 0
+  if ((${#OWN_HALF[@]} > 0)); then
+    row "relay @ half of own max: msgs/s" relay_half rate 0 relay_own relay_own
+    row "relay @ half of own max: p99 us" relay_half p99_us 1 relay_own \
+      relay_own
+    row "relay @ half of own max: server CPU %" relay_half server_cpu_pct 0 \
+      relay_own relay_own
+  fi
 fi
 row "handshakes/s" handshake hs_rate 0
 row "handshakes per server CPU-second" handshake hs_per_server_cpu_s 0

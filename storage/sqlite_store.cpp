@@ -1,5 +1,6 @@
 #include "storage/sqlite_store.hpp"
 
+#include <algorithm>
 #include <cstdint>
 #include <exception>
 #include <filesystem>
@@ -271,8 +272,13 @@ bool valid_email(std::string_view x) {
          && domain.back() != '.';
 }
 
+/// Counts characters (code points), as the lobby passwords' limit does: a
+/// byte of the form 0b10xxxxxx continues a UTF-8 character.
 bool valid_password(std::string_view x) {
-  return x.size() >= 8 && x.size() <= 128;
+  auto chars = std::count_if(x.begin(), x.end(), [](char c) {
+    return (static_cast<unsigned char>(c) & 0xC0) != 0x80;
+  });
+  return chars >= 8 && chars <= 128;
 }
 
 // -- passwords ---------------------------------------------------------------

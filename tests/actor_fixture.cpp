@@ -3,8 +3,10 @@
 namespace omega::test {
 
 sink_actor::behavior_type recording_sink(sink_actor::pointer,
-                                         std::shared_ptr<event_log> log) {
+                                         std::shared_ptr<event_log> log,
+                                         std::shared_ptr<gate_log> gates) {
   return {
+    [=](read_gate x) { gates->push_back(x.open); },
     [=](evt::keepalive& x) { log->emplace_back(std::move(x)); },
     [=](evt::init_ok& x) { log->emplace_back(std::move(x)); },
     [=](evt::ack_host& x) { log->emplace_back(std::move(x)); },
@@ -91,7 +93,7 @@ client& actor_fixture::connect(const std::string& user, std::string origin,
   c->id = store->add_account(user);
   c->token = store->issue_token(c->id, std::move(token_origin), now,
                                 std::chrono::hours{24});
-  c->sink = sys.spawn(recording_sink, c->log);
+  c->sink = sys.spawn(recording_sink, c->log, c->gates);
   connection_config conf;
   conf.ugi = ugis.at(game_index);
   conf.origin = std::move(origin);

@@ -22,9 +22,13 @@ namespace omega::test {
 /// Everything one simulated client's SINK received, in order.
 using event_log = std::vector<event>;
 
+/// What a SINK was told about reading, in order (`read_gate::open`).
+using gate_log = std::vector<bool>;
+
 /// A SINK that records events instead of writing frames.
 sink_actor::behavior_type recording_sink(sink_actor::pointer self,
-                                         std::shared_ptr<event_log> log);
+                                         std::shared_ptr<event_log> log,
+                                         std::shared_ptr<gate_log> gates);
 
 /// Returns the opcode-ish name of an event, for failure messages.
 std::string describe(const event& x);
@@ -37,6 +41,7 @@ struct client {
   connection_actor conn;
   sink_actor sink;
   std::shared_ptr<event_log> log = std::make_shared<event_log>();
+  std::shared_ptr<gate_log> gates = std::make_shared<gate_log>();
   /// Index of the next event `next()` returns.
   size_t cursor = 0;
 

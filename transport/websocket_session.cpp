@@ -68,7 +68,12 @@ public:
     auto session = session_.lock();
     if (!session)
       return;
-    auto ev = to_event(ptr->content());
+    auto& content = ptr->content();
+    if (content.match_elements<read_gate>()) {
+      session->gate_reads(content.get_as<read_gate>(0).open);
+      return;
+    }
+    auto ev = to_event(content);
     if (!ev)
       return;
     uint16_t close = 0;
@@ -213,7 +218,24 @@ void websocket_session::on_read(beast::error_code ec, std::size_t) {
   // left behind, so an idle connection does not hold it.
   if (buffer_.capacity() > small_frame_bytes)
     buffer_.shrink_to_fit();
+  if (reads_gated_) {
+    read_parked_ = true;
+    return;
+  }
   do_read();
+}
+
+void websocket_session::gate_reads(bool open) {
+  net::post(ws_.get_executor(),
+            [self = shared_from_this(), open] { self->on_gate(open); });
+}
+
+void websocket_session::on_gate(bool open) {
+  reads_gated_ = !open;
+  if (open && read_parked_ && !closing_ && !released_) {
+    read_parked_ = false;
+    do_read();
+  }
 }
 
 void websocket_session::deliver(std::string frame, uint16_t close) {
@@ -234,7 +256,8 @@ void websocket_session::idle_tick() {
 }
 
 void websocket_session::on_idle_tick() {
-  if (closing_ || released_)
+  // A parked session waits for the server, not for the client.
+  if (closing_ || released_ || read_parked_)
     return;
   // Ticks come every quarter of the idle timeout, so the third in a row
   // means half to three quarters of it without a frame, the fifth the whole

@@ -98,6 +98,11 @@ public:
   /// the connection. Thread-safe.
   void idle_tick();
 
+  /// Stops (`open == false`) or resumes reading the client's frames;
+  /// thread-safe. The CONNECTION stops the reads while it holds many
+  /// commands back (`read_gate`).
+  void gate_reads(bool open);
+
 private:
   void on_accept(boost::beast::error_code ec);
   void do_read();
@@ -109,6 +114,7 @@ private:
   void do_close(uint16_t code);
   void on_close(boost::beast::error_code ec);
   void on_idle_tick();
+  void on_gate(bool open);
   /// Ends the actors of this connection (idempotent).
   void release();
 
@@ -140,6 +146,10 @@ private:
   /// every read: about 5% of the instructions per relayed message.)
   uint8_t idle_ticks_ = 0;
   bool pinging_ = false;
+  /// Set by `gate_reads(false)`: the next frame read starts no read after it.
+  bool reads_gated_ = false;
+  /// No read is outstanding because of the gate.
+  bool read_parked_ = false;
 };
 
 } // namespace omega

@@ -199,15 +199,50 @@ TEST_F(connection_test, commands_wait_while_init_is_in_flight) {
   expect_quiet(c);
 }
 
-TEST_F(connection_test, too_many_pipelined_commands_is_violation) {
+TEST_F(connection_test, a_pipelined_burst_pauses_reads_and_is_answered) {
+  auto& c = connect("alice");
+  c.send(cmd::init{c.token, "init"});
+  for (int i = 0; i < 300; ++i)
+    c.send(cmd::keepalive{"", std::to_string(i)});
+  run();
+  // The SINK stopped reading at 64 held commands and read again once INIT
+  // was answered and the stash was replayed; every command got its answer,
+  // in order.
+  EXPECT_EQ(next<evt::init_ok>(c).listener, "init");
+  for (int i = 0; i < 300; ++i)
+    ASSERT_EQ(next<evt::keepalive>(c).listener, std::to_string(i));
+  expect_quiet(c);
+  EXPECT_EQ(*c.gates, (gate_log{false, true}));
+}
+
+TEST_F(connection_test, large_held_payloads_pause_reads_early) {
   auto& c = connect("alice");
   c.send(cmd::init{c.token, ""});
-  for (int i = 0; i < 300; ++i)
+  c.send(cmd::keepalive{std::string(300 * 1024, 'x'), "big"});
+  run();
+  EXPECT_EQ(*c.gates, (gate_log{false, true}));
+  next<evt::init_ok>(c);
+  EXPECT_EQ(next<evt::keepalive>(c).listener, "big");
+}
+
+TEST_F(connection_test, commands_beyond_the_pause_are_a_violation) {
+  // Only a SINK that keeps reading after the pause (this one does) gets
+  // here: 4096 held commands, or 4 MiB of them, end the connection.
+  auto& c = connect("alice");
+  c.send(cmd::init{c.token, ""});
+  for (int i = 0; i < 4100; ++i)
     c.send(cmd::keepalive{});
   run();
-  // The 257th waiting command ends the connection; nothing else goes out.
   next<evt::violation>(c);
   expect_quiet(c);
+  EXPECT_EQ(*c.gates, (gate_log{false}));
+  auto& d = connect("bob");
+  d.send(cmd::init{d.token, ""});
+  for (int i = 0; i < 5; ++i)
+    d.send(cmd::keepalive{std::string(1024 * 1024, 'x'), std::to_string(i)});
+  run();
+  EXPECT_EQ(next<evt::violation>(d).listener, "3");
+  expect_quiet(d);
 }
 
 namespace {

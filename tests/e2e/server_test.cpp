@@ -940,6 +940,23 @@ TEST_F(e2e_test, non_json_text_closes_1008) {
   check_bystanders(b);
 }
 
+TEST_F(e2e_test, text_that_is_not_utf8_closes_1007) {
+  // RFC 6455 fails the WebSocket connection itself (before any JSON is
+  // read): close 1007 and no VIOLATION. Browsers cannot send such a frame.
+  auto b = make_bystanders();
+  auto c = join("badutf8");
+  ASSERT_FALSE(HasFailure());
+  c->send_text("{\"opcode\":\"KEEPALIVE\",\"payload\":\"\xC3\x28\"}");
+  expect_close(*c.ws, 1007);
+  check_bystanders(b);
+  // An escaped lone surrogate is valid UTF-8 but invalid JSON: VIOLATION.
+  auto d = join("surrogate");
+  ASSERT_FALSE(HasFailure());
+  d->send_text(R"({"opcode":"KEEPALIVE","payload":"\ud800"})");
+  expect_violation_close(*d.ws, 1008);
+  check_bystanders(b);
+}
+
 TEST_F(e2e_test, json_array_closes_1008) {
   auto b = make_bystanders();
   // Before INIT as well as after.

@@ -103,6 +103,13 @@ std::string rep(char c, size_t n) {
   return std::string(n, c);
 }
 
+std::string rep(const std::string& x, size_t n) {
+  std::string result;
+  for (size_t i = 0; i < n; ++i)
+    result += x;
+  return result;
+}
+
 const std::string good_password = "correct horse";
 
 } // namespace
@@ -257,10 +264,18 @@ TEST(sqlite_store, rejects_invalid_passwords) {
   temp_dir tmp;
   auto store = open_store(tmp.path());
   ASSERT_NE(store, nullptr);
-  for (auto password : {std::string{}, rep('p', 7), rep('p', 129)})
+  // Lengths count characters: 4 CJK characters are 12 bytes but too short.
+  const std::string cjk = "\xE6\xBC\xA2";
+  const std::string e_acute = "\xC3\xA9";
+  for (auto password : {std::string{}, rep('p', 7), rep('p', 129), rep(cjk, 4),
+                        rep(e_acute, 129)})
     EXPECT_EQ(store->register_account("alice", "alice@example.com", password),
               register_status::invalid)
       << password.size();
+  // 128 two-byte characters are 256 bytes and still fine.
+  EXPECT_EQ(store->register_account("alice", "alice@example.com",
+                                    rep(e_acute, 128)),
+            register_status::ok);
 }
 
 TEST(sqlite_store, rejects_taken_username_and_email_ignoring_case) {
