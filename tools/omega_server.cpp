@@ -14,6 +14,10 @@
 
 #include <boost/program_options.hpp>
 
+#ifdef OMEGA_MIMALLOC
+#  include <mimalloc.h>
+#endif
+
 #include <caf/all.hpp>
 #include <caf/io/middleman.hpp>
 
@@ -351,6 +355,10 @@ int main(int argc, char** argv) {
                                                         : gc.address;
   log(2, "listening on " + host + ":" + std::to_string(port) + " (data in "
            + data_dir + ")");
+#ifdef OMEGA_MIMALLOC
+  // Also keeps the linker (with --as-needed) from dropping the library.
+  log(3, "malloc: mimalloc " + std::to_string(mi_version()));
+#endif
   if (!demo_ugi.empty()) {
     std::cout << "omega: demo game ready. Signaling URL:\n  ws://" << host
               << ":" << port << "/api/v0/signaling?ugi=" << demo_ugi

@@ -23,6 +23,10 @@
 #include <string_view>
 #include <thread>
 #include <unordered_map>
+
+#ifdef OMEGA_MIMALLOC
+#  include <mimalloc.h>
+#endif
 #include <vector>
 
 #include <boost/asio/ip/tcp.hpp>
@@ -358,6 +362,11 @@ int main(int argc, char** argv) {
   std::cerr << "plain-relay: listening on "
             << (addr.is_v6() ? "[" + host + "]" : host) << ":" << bound.port()
             << std::endl;
+#ifdef OMEGA_MIMALLOC
+  // omega-server's allocator, so that this stays the limit of its plumbing;
+  // the call keeps the linker (with --as-needed) from dropping the library.
+  static_cast<void>(mi_version());
+#endif
   registry reg;
   listener lst{ioc, acceptor, reg};
   lst.accept();
