@@ -73,7 +73,7 @@ bool to_count(const json::value& x, uint32_t max, uint32_t& out) {
 
 /// Checks whether `x` holds a non-finite number anywhere. Boost.JSON parses an
 /// overflowing literal such as `1e400` as infinity and serializes it as
-/// `Infinity`, which is not JSON; such a payload cannot be relayed verbatim.
+/// `Infinity`, which is not JSON: such a payload can go on only as written.
 /// The recursion is bounded by the parser's `max_depth`.
 bool has_non_finite(const json::value& x) {
   switch (x.kind()) {
@@ -104,12 +104,14 @@ bool opaque_text(const json::value* x, std::optional<std::string_view> raw,
     out.clear();
     return true;
   }
+  if (raw && !raw->empty()) {
+    // As written, `1e999` is valid JSON and goes on unchanged.
+    out.assign(raw->data(), raw->size());
+    return true;
+  }
   if (has_non_finite(*x))
     return false;
-  if (raw && !raw->empty())
-    out.assign(raw->data(), raw->size());
-  else
-    out = json::serialize(*x);
+  out = json::serialize(*x);
   return true;
 }
 
@@ -538,7 +540,7 @@ std::string_view truncate_name(std::string_view x) {
 /// One pass of Boost.JSON's SAX parser over a frame, keeping only what the
 /// frames with opaque payloads (the relays and KEEPALIVE, nearly all of the
 /// traffic) need: the top-level `opcode`, `listener` and `recipient` strings
-/// and whether the payload is null or holds a non-finite number. Building
+/// and whether the payload is null. Building
 /// the DOM instead cost about a sixth of a relay's instructions (callgrind),
 /// mostly copying the payload into nodes that were thrown away again. Like
 /// the DOM, the last of duplicate members counts.
@@ -561,7 +563,6 @@ public:
   text_member recipient;
   /// True while the payload is absent or `null`.
   bool payload_null = true;
-  bool payload_non_finite = false;
   /// Set when the opcode is one the fast path does not decode: the parse
   /// stops early and the frame goes to the DOM.
   bool foreign = false;
@@ -671,10 +672,8 @@ public:
     return true;
   }
 
-  bool on_double(double x, json::string_view, json::error_code&) {
+  bool on_double(double, json::string_view, json::error_code&) {
     on_value();
-    if (in_payload_ && !std::isfinite(x))
-      payload_non_finite = true;
     return true;
   }
 
@@ -714,7 +713,6 @@ private:
       current_->text.clear();
     } else if (in_payload_) {
       payload_null = false;
-      payload_non_finite = false;
     }
   }
 
@@ -762,10 +760,7 @@ std::optional<command> decode_opaque(std::string_view frame,
   std::string listener;
   if (rd.listener.is_string)
     listener = std::move(rd.listener.text);
-  if (!rd.payload_null && rd.payload_non_finite)
-    return command{
-      cmd::bad_frame{op, ec::violation, "payload holds a number out of range",
-                     close_code::policy_violation, std::move(listener)}};
+  // The payload goes on as written (see `opaque_text`).
   std::string payload;
   if (!rd.payload_null)
     payload.assign(raw->data(), raw->size());
