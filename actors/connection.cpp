@@ -70,7 +70,8 @@ void connection_state::on_command(command&& x) {
   if (!busy)
     return dispatch(std::move(x));
   auto bytes = held_bytes(x);
-  if (stash.size() >= config.max_pending
+  auto held = stash.size() - stash_head;
+  if (held >= config.max_pending
       || stash_bytes + bytes > config.max_pending_bytes) {
     auto listener = std::visit([](auto& c) { return c.listener; }, x);
     return violate("too many commands in flight", close_code::policy_violation,
@@ -79,18 +80,14 @@ void connection_state::on_command(command&& x) {
   stash.emplace_back(std::move(x));
   stash_bytes += bytes;
   if (!reads_paused
-      && (stash.size() >= config.pause_at
-          || stash_bytes >= config.pause_bytes)) {
+      && (held + 1 >= config.pause_at || stash_bytes >= config.pause_bytes)) {
     reads_paused = true;
     self->send(sink, read_gate{false});
   }
 }
 
-void connection_state::restashed() {
-  stash_bytes = 0;
-  for (auto& x : stash)
-    stash_bytes += held_bytes(x);
-  if (reads_paused && 2 * stash.size() <= config.pause_at
+void connection_state::reopen_reads() {
+  if (reads_paused && 2 * (stash.size() - stash_head) <= config.pause_at
       && 2 * stash_bytes <= config.pause_bytes) {
     reads_paused = false;
     self->send(sink, read_gate{true});
@@ -121,18 +118,25 @@ void connection_state::resume() {
   deferred.clear();
   for (auto& x : events)
     std::visit([this](auto& y) { on_broadcast(y); }, x);
-  auto pending = std::move(stash);
-  stash.clear();
-  size_t i = 0;
-  while (i < pending.size() && !busy && !ended)
-    dispatch(std::move(pending[i++]));
-  // A command that started a new busy period holds back the rest, which stay
-  // ahead of anything newer.
-  if (!ended) {
-    stash.insert(stash.begin(), std::make_move_iterator(pending.begin() + i),
-                 std::make_move_iterator(pending.end()));
-    restashed();
+  // A command that starts a new busy period holds back the rest, which stay
+  // ahead of anything newer. (Taken from the front by index: a stash of n
+  // commands that each start a busy period costs O(n), not O(n^2).)
+  while (stash_head < stash.size() && !busy && !ended) {
+    auto x = std::move(stash[stash_head++]);
+    stash_bytes -= held_bytes(x);
+    dispatch(std::move(x));
   }
+  if (ended)
+    return;
+  if (stash_head == stash.size()) {
+    stash.clear();
+    stash_head = 0;
+  } else if (stash_head >= 64 && 2 * stash_head >= stash.size()) {
+    stash.erase(stash.begin(),
+                stash.begin() + static_cast<ptrdiff_t>(stash_head));
+    stash_head = 0;
+  }
+  reopen_reads();
 }
 
 // -- commands ---------------------------------------------------------------
@@ -396,6 +400,7 @@ void connection_state::violate(std::string reason, uint16_t close,
     return;
   ended = true;
   stash.clear();
+  stash_head = 0;
   stash_bytes = 0;
   self->send(sink,
              evt::violation{std::move(reason), close, std::move(listener)});
@@ -503,9 +508,11 @@ void connection_state::on_down(const caf::down_msg& msg) {
              "game unavailable, try again");
       again.clear();
     }
-    stash.insert(stash.begin(), std::make_move_iterator(again.begin()),
+    for (auto& x : again)
+      stash_bytes += held_bytes(x);
+    stash.insert(stash.begin() + static_cast<ptrdiff_t>(stash_head),
+                 std::make_move_iterator(again.begin()),
                  std::make_move_iterator(again.end()));
-    restashed();
     game = nullptr;
     if (game_retries <= 1) {
       lookup_game();

@@ -29,7 +29,7 @@ struct connection_config {
   size_t pause_bytes = 256 * 1024;
   /// Held back beyond the pause, which only a SINK that keeps reading (or
   /// frames already on their way when it paused) can bring about: VIOLATION.
-  size_t max_pending = 4096;
+  size_t max_pending = 16384;
   size_t max_pending_bytes = 4 * 1024 * 1024;
 };
 
@@ -70,7 +70,9 @@ struct connection_state {
   /// (A vector: libstdc++'s deque allocates ~600 bytes up front, per
   /// connection, for a queue that is nearly always empty.)
   std::vector<command> stash;
-  /// Payload bytes in `stash`.
+  /// Index of the oldest command in `stash` still held.
+  size_t stash_head = 0;
+  /// What the held commands occupy (see `held_bytes`).
   size_t stash_bytes = 0;
   /// The SINK was told to stop reading (`read_gate`).
   bool reads_paused = false;
@@ -129,9 +131,8 @@ struct connection_state {
   void dispatch(command&& x);
   /// Ends a `busy` period and replays what waited.
   void resume();
-  /// Recounts `stash_bytes` after the stash changed wholesale, and lets the
-  /// SINK read again once little is left.
-  void restashed();
+  /// Lets the SINK read again once little is held.
+  void reopen_reads();
 
   void handle(cmd::keepalive& x);
   void handle(cmd::init& x);

@@ -219,7 +219,7 @@ void websocket_session::on_read(beast::error_code ec, std::size_t) {
   if (buffer_.capacity() > small_frame_bytes)
     buffer_.shrink_to_fit();
   if (reads_gated_) {
-    read_parked_ = true;
+    parked_ = shared_from_this();
     return;
   }
   do_read();
@@ -232,9 +232,10 @@ void websocket_session::gate_reads(bool open) {
 
 void websocket_session::on_gate(bool open) {
   reads_gated_ = !open;
-  if (open && read_parked_ && !closing_ && !released_) {
-    read_parked_ = false;
-    do_read();
+  if (open && parked_) {
+    auto self = std::move(parked_);
+    if (!closing_ && !released_)
+      do_read();
   }
 }
 
@@ -256,12 +257,14 @@ void websocket_session::idle_tick() {
 }
 
 void websocket_session::on_idle_tick() {
-  // A parked session waits for the server, not for the client.
-  if (closing_ || released_ || read_parked_)
+  if (closing_ || released_)
     return;
   // Ticks come every quarter of the idle timeout, so the third in a row
   // means half to three quarters of it without a frame, the fifth the whole
-  // timeout to a quarter more.
+  // timeout to a quarter more. A parked session waits for the server, which
+  // never takes that long; it is not read, so a ping could not be answered,
+  // but it is closed all the same when its time is up (its client may be
+  // long gone).
   if (++idle_ticks_ >= 5) {
     // Unresponsive: a close handshake would only wait for it in vain.
     closing_ = true;
@@ -270,7 +273,7 @@ void websocket_session::on_idle_tick() {
     beast::get_lowest_layer(ws_).close(ignored);
     return;
   }
-  if (idle_ticks_ >= 3 && !pinging_) {
+  if (idle_ticks_ >= 3 && !pinging_ && !parked_) {
     pinging_ = true;
     ws_.async_ping({}, [self = shared_from_this()](beast::error_code) {
       self->pinging_ = false;
@@ -352,6 +355,9 @@ void websocket_session::on_close(beast::error_code) {
 }
 
 void websocket_session::release() {
+  // Whoever calls this holds the session (a handler's reference, or it is
+  // being destroyed and nothing is parked).
+  auto self = std::move(parked_);
   if (released_)
     return;
   released_ = true;

@@ -148,8 +148,11 @@ private:
   bool pinging_ = false;
   /// Set by `gate_reads(false)`: the next frame read starts no read after it.
   bool reads_gated_ = false;
-  /// No read is outstanding because of the gate.
-  bool read_parked_ = false;
+  /// Set while no read is outstanding because of the gate. Nothing else
+  /// owns the session then (the SINK and the sweep hold weak references,
+  /// and a read or write operation only while it runs), so it owns itself
+  /// until the gate opens or the session is released.
+  std::shared_ptr<websocket_session> parked_;
 };
 
 } // namespace omega

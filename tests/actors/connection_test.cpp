@@ -215,6 +215,25 @@ TEST_F(connection_test, a_pipelined_burst_pauses_reads_and_is_answered) {
   EXPECT_EQ(*c.gates, (gate_log{false, true}));
 }
 
+TEST_F(connection_test, held_commands_that_each_wait_are_answered_in_order) {
+  // Every CONFIG_PEER waits for the GAME, so each one replayed from the
+  // stash holds back the rest again; the gate opens once few are left.
+  auto& c = connect("alice");
+  c.send(cmd::init{c.token, "init"});
+  for (int i = 0; i < 200; ++i)
+    c.send(cmd::config_peer{"none", "", "", std::to_string(i)});
+  c.send(cmd::keepalive{"", "last"});
+  run();
+  EXPECT_EQ(next<evt::init_ok>(c).listener, "init");
+  for (int i = 0; i < 200; ++i) {
+    auto x = next<evt::error_reply>(c);
+    ASSERT_EQ(x.listener, std::to_string(i));
+  }
+  EXPECT_EQ(next<evt::keepalive>(c).listener, "last");
+  expect_quiet(c);
+  EXPECT_EQ(*c.gates, (gate_log{false, true}));
+}
+
 TEST_F(connection_test, large_held_payloads_pause_reads_early) {
   auto& c = connect("alice");
   c.send(cmd::init{c.token, ""});
@@ -227,10 +246,10 @@ TEST_F(connection_test, large_held_payloads_pause_reads_early) {
 
 TEST_F(connection_test, commands_beyond_the_pause_are_a_violation) {
   // Only a SINK that keeps reading after the pause (this one does) gets
-  // here: 4096 held commands, or 4 MiB of them, end the connection.
+  // here: 16384 held commands, or 4 MiB of them, end the connection.
   auto& c = connect("alice");
   c.send(cmd::init{c.token, ""});
-  for (int i = 0; i < 4100; ++i)
+  for (int i = 0; i < 16400; ++i)
     c.send(cmd::keepalive{});
   run();
   next<evt::violation>(c);

@@ -264,6 +264,32 @@ TEST_F(cluster_test, clients_on_three_nodes_share_a_lobby) {
   EXPECT_EQ(p1->expect("KEEPALIVE")["payload"], json::value("sync"));
 }
 
+TEST_F(cluster_test, a_pipelined_burst_behind_init_is_paused_not_refused) {
+  // On a cluster node INIT waits for the other nodes (one session per
+  // account), so most of a burst sent with it in one write is held; past 64
+  // held commands the session stops reading until INIT is answered.
+  auto [o, x, y] = roles();
+  static_cast<void>(o);
+  static_cast<void>(y);
+  auto& acc = accounts_.at(next_++);
+  ws_client c{"burst"};
+  ASSERT_TRUE(c.connect(node(x).port(), "/api/v0/signaling?ugi=" + ugi_))
+    << c.error();
+  std::vector<std::string> burst;
+  burst.push_back(json::serialize(json::object{
+    {"opcode", "INIT"}, {"payload", acc.token}, {"listener", "init"}}));
+  for (int i = 0; i < 500; ++i)
+    burst.push_back(json::serialize(
+      json::object{{"opcode", "KEEPALIVE"}, {"listener", std::to_string(i)}}));
+  ASSERT_TRUE(c.send_burst(burst)) << c.error();
+  EXPECT_EQ(member(c.expect("INIT_OK"), "listener"), "init");
+  for (int i = 0; i < 500; ++i)
+    ASSERT_EQ(member(c.expect("KEEPALIVE"), "listener"), std::to_string(i));
+  // Still open and reading.
+  c.send_command("KEEPALIVE", json::value("after"), {}, "after");
+  EXPECT_EQ(member(c.expect("KEEPALIVE"), "listener"), "after");
+}
+
 TEST_F(cluster_test, new_host_reaches_lobby_less_clients_on_other_nodes) {
   auto watcher1 = join(1, "watcher@n1");
   auto watcher2 = join(2, "watcher@n2");

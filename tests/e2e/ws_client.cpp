@@ -185,6 +185,43 @@ bool ws_client::send_text(std::string_view text, milliseconds timeout) {
   return !ec;
 }
 
+bool ws_client::send_burst(const std::vector<std::string>& texts,
+                           milliseconds timeout) {
+  if (!is_open()) {
+    error_ = "send on a closed connection";
+    return false;
+  }
+  // RFC 6455 section 5.2: FIN and the text opcode, the mask bit with the
+  // length, the masking key, the masked payload.
+  std::string wire;
+  const unsigned char key[4] = {0x37, 0xfa, 0x21, 0x3d};
+  for (auto& text : texts) {
+    wire += static_cast<char>(0x81);
+    auto n = text.size();
+    if (n < 126) {
+      wire += static_cast<char>(0x80 | n);
+    } else if (n <= 0xffff) {
+      wire += static_cast<char>(0x80 | 126);
+      wire += static_cast<char>(n >> 8);
+      wire += static_cast<char>(n & 0xff);
+    } else {
+      wire += static_cast<char>(0x80 | 127);
+      for (int shift = 56; shift >= 0; shift -= 8)
+        wire += static_cast<char>((static_cast<uint64_t>(n) >> shift) & 0xff);
+    }
+    wire.append(reinterpret_cast<const char*>(key), 4);
+    for (size_t i = 0; i < n; ++i)
+      wire
+        += static_cast<char>(static_cast<unsigned char>(text[i]) ^ key[i % 4]);
+  }
+  auto ec = run(timeout, [&](auto handler) {
+    net::async_write(ws_->next_layer(), net::buffer(wire), std::move(handler));
+  });
+  if (ec)
+    error_ = "write: " + ec.message();
+  return !ec;
+}
+
 bool ws_client::send_binary(std::string_view data, milliseconds timeout) {
   if (!is_open()) {
     error_ = "send on a closed connection";

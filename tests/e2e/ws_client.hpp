@@ -115,6 +115,11 @@ public:
   bool send_text(std::string_view text,
                  std::chrono::milliseconds timeout = default_timeout);
 
+  /// Sends `texts` as text frames in a single socket write, as a client
+  /// that pipelines a burst does (Beast would write each frame on its own).
+  bool send_burst(const std::vector<std::string>& texts,
+                  std::chrono::milliseconds timeout = default_timeout);
+
   bool send_binary(std::string_view data,
                    std::chrono::milliseconds timeout = default_timeout);
 
