@@ -82,16 +82,23 @@ caf::result<joined> lobby_state::admit(join_lobby& req) {
       return ec::password_fail;
   }
   self->monitor(req.conn);
-  self->send(host->sink,
-             evt::new_peer{req.peer.id, req.peer.user, req.peer.pubkey});
-  // The client's acknowledgements come first on the SINK, before any event
-  // of this lobby.
+  // In this order: the client's acknowledgements come first on its SINK,
+  // before any event of this lobby and before the CONNECTION (told next)
+  // replies to anything sent after CONFIG_PEER. The host hears last, so by
+  // the time anyone could see the new peer, its CONNECTION knows that it
+  // joined: if this node dies then, the CONNECTION (perhaps on another node)
+  // reports LOBBY_CLOSE instead of retrying the join with the GAME that
+  // takes over, which would answer LOBBY_NOTFOUND after ACK_PEER.
   if (has_password)
     self->send(req.sink, evt::password_ack{req.listener});
   self->send(req.sink, evt::ack_peer{lobby_id, host->info.id, host->info.user,
                                      host->info.pubkey, req.listener});
+  auto rp = self->make_response_promise<joined>();
+  rp.deliver(joined{caf::actor_cast<caf::actor>(self), instance, lobby_id});
+  self->send(host->sink,
+             evt::new_peer{req.peer.id, req.peer.user, req.peer.pubkey});
   peers.push_back(member{req.peer, req.conn, req.sink});
-  return joined{caf::actor_cast<caf::actor>(self), instance, lobby_id};
+  return rp;
 }
 
 void lobby_state::forward(relay& x) {
