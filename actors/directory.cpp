@@ -132,7 +132,11 @@ void route(directory_pointer self, const std::string& ugi,
       serve(self, ugi, std::move(rp));
     return;
   }
-  self->request(st.peers[owner], peer_timeout, atom::place_v, ugi)
+  // The owner may itself wait up to `peer_timeout` for its peers (`serve`
+  // asks them all), for instance for one that died and that it has not
+  // yet noticed. Giving up on the owner sooner would make this node serve
+  // the game as well: two GAMEs for one UGI. So the wait here is longer.
+  self->request(st.peers[owner], 2 * peer_timeout, atom::place_v, ugi)
     .then(
       [=](game_actor& g) {
         auto& st = self->state;
