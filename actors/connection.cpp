@@ -70,8 +70,7 @@ void connection_state::on_command(command&& x) {
   if (!busy)
     return dispatch(std::move(x));
   auto bytes = held_bytes(x);
-  auto held = stash.size() - stash_head;
-  if (held >= config.max_pending
+  if (held() >= config.max_pending
       || stash_bytes + bytes > config.max_pending_bytes) {
     auto listener = std::visit([](auto& c) { return c.listener; }, x);
     return violate("too many commands in flight", close_code::policy_violation,
@@ -80,14 +79,14 @@ void connection_state::on_command(command&& x) {
   stash.emplace_back(std::move(x));
   stash_bytes += bytes;
   if (!reads_paused
-      && (held + 1 >= config.pause_at || stash_bytes >= config.pause_bytes)) {
+      && (held() >= config.pause_at || stash_bytes >= config.pause_bytes)) {
     reads_paused = true;
     self->send(sink, read_gate{false});
   }
 }
 
 void connection_state::reopen_reads() {
-  if (reads_paused && 2 * (stash.size() - stash_head) <= config.pause_at
+  if (reads_paused && 2 * held() <= config.pause_at
       && 2 * stash_bytes <= config.pause_bytes) {
     reads_paused = false;
     self->send(sink, read_gate{true});

@@ -72,6 +72,10 @@ struct connection_state {
   std::vector<command> stash;
   /// Index of the oldest command in `stash` still held.
   size_t stash_head = 0;
+  /// Commands held back now.
+  size_t held() const {
+    return stash.size() - stash_head;
+  }
   /// What the held commands occupy (see `held_bytes`).
   size_t stash_bytes = 0;
   /// The SINK was told to stop reading (`read_gate`).

@@ -23,11 +23,11 @@
 #include <string_view>
 #include <thread>
 #include <unordered_map>
+#include <vector>
 
 #ifdef OMEGA_MIMALLOC
 #  include <mimalloc.h>
 #endif
-#include <vector>
 
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>

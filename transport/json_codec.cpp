@@ -561,11 +561,10 @@ public:
   text_member op;
   text_member listener;
   text_member recipient;
+  /// What `op` names, once it is a string.
+  opcode code = opcode::none;
   /// True while the payload is absent or `null`.
   bool payload_null = true;
-  /// Set when the opcode is one the fast path does not decode: the parse
-  /// stops early and the frame goes to the DOM.
-  bool foreign = false;
 
   bool on_document_begin(json::error_code&) {
     return true;
@@ -650,10 +649,13 @@ public:
     part_open_ = false;
     current_->text.append(x.data(), x.size());
     current_->is_string = true;
-    if (current_ == &op && !fast_opcode(opcode_from_name(op.text))) {
-      foreign = true;
-      ec = json::error::extra_data; // any error: it only stops the parse
-      return false;
+    if (current_ == &op) {
+      code = opcode_from_name(op.text);
+      if (!fast_opcode(code)) {
+        // Not one for this path: stop the parse, the DOM path takes over.
+        ec = json::error::extra_data;
+        return false;
+      }
     }
     return true;
   }
@@ -751,9 +753,7 @@ std::optional<command> decode_opaque(std::string_view frame,
   auto& rd = parser.handler();
   if (err || used != frame.size() || !rd.is_object || !rd.op.is_string)
     return std::nullopt;
-  auto op = opcode_from_name(rd.op.text);
-  if (!envelope_reader::fast_opcode(op))
-    return std::nullopt;
+  auto op = rd.code;
   auto raw = raw_member(frame, "payload");
   if (!raw || (!rd.payload_null && raw->empty()))
     return std::nullopt;

@@ -69,13 +69,13 @@ public:
     if (!session)
       return;
     auto& content = ptr->content();
-    if (content.match_elements<read_gate>()) {
-      session->gate_reads(content.get_as<read_gate>(0).open);
+    auto ev = to_event(content);
+    if (!ev) {
+      // The one message that is not an event (and rare: events come first).
+      if (content.match_elements<read_gate>())
+        session->gate_reads(content.get_as<read_gate>(0).open);
       return;
     }
-    auto ev = to_event(content);
-    if (!ev)
-      return;
     uint16_t close = 0;
     if (auto v = std::get_if<evt::violation>(&*ev))
       close = v->close != 0 ? v->close : close_code::policy_violation;
