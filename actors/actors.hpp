@@ -59,6 +59,8 @@ using connection_actor = caf::typed_actor<
   caf::reacts_to<evt::host_reclaim>,
   // From the LOBBY: an error for a sender that is no longer a member.
   caf::reacts_to<evt::error_reply>,
+  // From its SINK: this ACK_PEER went out to the client.
+  caf::reacts_to<evt::ack_peer>,
   // The receiver's lobby was destroyed, or it was kicked.
   caf::reacts_to<lobby_closed>,
   // To itself: time to look up a lost GAME again (see `connection_state`).

@@ -212,6 +212,7 @@ void connection_state::handle(cmd::config_peer& x) {
     return fail(ec::already_host, std::move(x.listener));
   busy = true;
   auto listener = x.listener;
+  auto lid = x.lobby_id;
   auto ticket = await_game(x);
   self
     ->request(game, caf::infinite,
@@ -222,6 +223,7 @@ void connection_state::handle(cmd::config_peer& x) {
       [this, ticket](joined& j) {
         if (!settle(ticket))
           return;
+        join_acked = false;
         current = role::peer;
         lobby = caf::actor_cast<lobby_actor>(j.lobby);
         self->monitor(lobby);
@@ -229,11 +231,12 @@ void connection_state::handle(cmd::config_peer& x) {
         lobby_id = j.lobby_id;
         resume();
       },
-      [this, listener, ticket](caf::error& err) {
+      [this, listener, lid, ticket](caf::error& err) {
         if (!settle(ticket))
           return;
         // The lobby may end between the GAME's lookup and the join.
-        fail(err, listener, ec::lobby_notfound);
+        if (!end_acked_join(lid))
+          fail(err, listener, ec::lobby_notfound);
         resume();
       });
 }
@@ -393,6 +396,14 @@ void connection_state::fail(const caf::error& err, std::string listener,
   fail(ec::warning, std::move(listener), "service unavailable, try again");
 }
 
+bool connection_state::end_acked_join(const std::string& lobby_id) {
+  if (!join_acked)
+    return false;
+  join_acked = false;
+  self->send(sink, evt::lobby_close{lobby_id});
+  return true;
+}
+
 void connection_state::violate(std::string reason, uint16_t close,
                                std::string listener) {
   if (ended)
@@ -496,8 +507,15 @@ void connection_state::on_down(const caf::down_msg& msg) {
     // the ones stashed behind them; answers of the lost GAME that still come
     // are stale (`settle`).
     std::vector<command> again;
-    for (auto& kvp : game_waiters)
-      again.emplace_back(std::move(kvp.second));
+    for (auto& kvp : game_waiters) {
+      // A join that the client saw acknowledged happened, in a lobby that
+      // died with this GAME (a lobby lives on its GAME's node); the LOBBY's
+      // reply was lost on the way. Asking the next GAME would answer
+      // LOBBY_NOTFOUND after ACK_PEER.
+      auto join = std::get_if<cmd::config_peer>(&kvp.second);
+      if (join == nullptr || !end_acked_join(join->lobby_id))
+        again.emplace_back(std::move(kvp.second));
+    }
     game_waiters.clear();
     if (self->clock().now() - game_found >= std::chrono::seconds{1})
       game_retries = 0;
@@ -585,6 +603,13 @@ connection(connection_actor::stateful_pointer<connection_state> self,
         st.current = role::peer; // TRANSFER_HOST handed the lobby on
     },
     [=](evt::error_reply& x) { self->send(self->state.sink, std::move(x)); },
+    [=](const evt::ack_peer&) {
+      // Only matters until the LOBBY's reply settles the join.
+      auto& st = self->state;
+      for (auto& kvp : st.game_waiters)
+        if (std::holds_alternative<cmd::config_peer>(kvp.second))
+          st.join_acked = true;
+    },
     [=](lobby_closed& x) {
       auto& st = self->state;
       if (st.busy)

@@ -72,6 +72,9 @@ struct connection_state {
   std::vector<command> stash;
   /// Index of the oldest command in `stash` still held.
   size_t stash_head = 0;
+  /// Set when the SINK reports the ACK_PEER of the CONFIG_PEER under way
+  /// before the LOBBY's reply arrived (see `on_down`).
+  bool join_acked = false;
   /// Commands held back now.
   size_t held() const {
     return stash.size() - stash_head;
@@ -159,6 +162,10 @@ struct connection_state {
   void fail(ec code, std::string listener, std::string reason = {});
   /// Maps a failed request to the reply the client sees.
   void fail(const caf::error& err, std::string listener, ec fallback);
+  /// Ends a CONFIG_PEER whose ACK_PEER the client got but whose reply from
+  /// the LOBBY was lost (the LOBBY's node died): the lobby is gone, so the
+  /// client hears LOBBY_CLOSE. Returns false if no ACK_PEER went out.
+  bool end_acked_join(const std::string& lobby_id);
   /// Sends VIOLATION and ends the connection.
   void violate(std::string reason, uint16_t close, std::string listener);
   /// Leaves the lobby role after LOBBY_CLOSE or a kick.

@@ -79,11 +79,24 @@ public:
     uint16_t close = 0;
     if (auto v = std::get_if<evt::violation>(&*ev))
       close = v->close != 0 ? v->close : close_code::policy_violation;
+    else if (auto ack = std::get_if<evt::ack_peer>(&*ev))
+      // Told here, on the thread that hands over the frame, so the notice is
+      // in the CONNECTION's mailbox before anything that arrives later, such
+      // as the news that the LOBBY's node is gone (see `connection_state`).
+      if (auto conn = conn_.lock())
+        caf::anon_send(caf::actor_cast<connection_actor>(std::move(conn)),
+                       *ack);
     session->deliver(encode(*ev), close);
   }
 
   const char* name() const override {
     return "omega.sink";
+  }
+
+  /// The CONNECTION to tell about each ACK_PEER; set once, before the
+  /// session reads its first frame. (Weak: the CONNECTION holds the SINK.)
+  void bind(const connection_actor& conn) {
+    conn_ = caf::actor_cast<caf::weak_actor_ptr>(conn);
   }
 
   /// Ends the SINK (for anyone monitoring it); later messages are dropped.
@@ -94,6 +107,7 @@ public:
 
 private:
   std::weak_ptr<websocket_session> session_;
+  caf::weak_actor_ptr conn_;
   std::atomic<bool> closed_{false};
 };
 
@@ -174,6 +188,8 @@ void websocket_session::on_accept(beast::error_code ec) {
   cc.origin = origin_;
   conn_ = ctx_->sys.spawn(connection, caf::actor_cast<sink_actor>(sink_),
                           ctx_->auth, ctx_->dir, std::move(cc));
+  static_cast<frame_sink*>(caf::actor_cast<caf::abstract_actor*>(sink_))
+    ->bind(conn_);
   do_read();
 }
 

@@ -305,6 +305,35 @@ TEST_F(connection_test, a_lost_game_is_replaced_and_every_command_answered) {
   EXPECT_EQ(next<evt::lobby_list>(h).listener, "l2");
 }
 
+TEST_F(connection_test,
+       a_join_acknowledged_before_its_game_died_ends_in_lobby_close) {
+  // The SINK reports ACK_PEER, but the LOBBY's reply is lost with the GAME
+  // (its node died): the client hears LOBBY_CLOSE for the lobby it joined,
+  // not LOBBY_NOTFOUND from a retry with the GAME that takes over.
+  auto& h = login("host");
+  host_lobby(h, {"L", false, false, 0, "", "", ""});
+  auto& p = login("peer");
+  auto lost = state_of(p).game;
+  // The GAME ends before it reads the join request, which bounces; the
+  // SINK's report of an ACK_PEER comes first (as over the network, where
+  // the LOBBY's reply was lost).
+  caf::anon_send_exit(lost, caf::exit_reason::user_shutdown);
+  p.send(cmd::config_peer{"L", "", "", "j"});
+  sched.prioritize(p.conn);
+  sched.run_once();
+  caf::anon_send(p.conn, evt::ack_peer{"L", h.id, "host", "", "j"});
+  sched.prioritize(p.conn);
+  sched.run_once();
+  EXPECT_TRUE(state_of(p).join_acked);
+  run();
+  EXPECT_EQ(next<evt::lobby_close>(p).lobby_id, "L");
+  expect_quiet(p);
+  // The connection goes on with the GAME that takes over.
+  p.send(cmd::lobby_list{"l"});
+  run();
+  EXPECT_EQ(next<evt::lobby_list>(p).listener, "l");
+}
+
 TEST_F(connection_test, games_lost_in_a_row_are_looked_up_after_pauses) {
   // A failover can hand out a GAME that is already gone; the lookups after
   // the first wait (5 ms, 10 ms, ... up to 500 ms) instead of spinning, and
