@@ -27,7 +27,8 @@ using sink_actor = caf::typed_actor<
   caf::reacts_to<evt::keepalive>, caf::reacts_to<evt::init_ok>,
   caf::reacts_to<evt::ack_host>, caf::reacts_to<evt::password_ack>,
   caf::reacts_to<evt::ack_peer>, caf::reacts_to<evt::new_host>,
-  caf::reacts_to<evt::new_peer>, caf::reacts_to<evt::peer_gone>,
+  caf::reacts_to<evt::new_peer>, caf::reacts_to<evt::anticipate>,
+  caf::reacts_to<evt::discover>, caf::reacts_to<evt::peer_gone>,
   caf::reacts_to<evt::host_gone>, caf::reacts_to<evt::host_reclaim>,
   caf::reacts_to<evt::lobby_close>, caf::reacts_to<evt::relayed>,
   caf::reacts_to<evt::relay_ok>, caf::reacts_to<evt::lock_state>,
@@ -74,6 +75,8 @@ struct create_lobby {
   member_info host;
   connection_actor conn;
   sink_actor sink;
+  /// The creator's game profile: the LOBBY keeps it for its whole life.
+  client_profile profile = client_profile::standard;
 };
 
 /// CONNECTION -> GAME -> LOBBY: join a lobby as a peer.
@@ -95,12 +98,14 @@ struct joined {
   caf::actor lobby;
   uint64_t instance = 0;
   std::string lobby_id;
+  /// The lobby's profile, which decides who may relay to whom.
+  client_profile profile = client_profile::standard;
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, create_lobby& x) {
   return f(caf::meta::type_name("create_lobby"), x.config, x.host, x.conn,
-           x.sink);
+           x.sink, x.profile);
 }
 
 template <class Inspector>
@@ -111,7 +116,8 @@ typename Inspector::result_type inspect(Inspector& f, join_lobby& x) {
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, joined& x) {
-  return f(caf::meta::type_name("joined"), x.lobby, x.instance, x.lobby_id);
+  return f(caf::meta::type_name("joined"), x.lobby, x.instance, x.lobby_id,
+           x.profile);
 }
 
 // -- LOBBY ------------------------------------------------------------------

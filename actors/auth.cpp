@@ -41,8 +41,7 @@ void pull(auth_pointer self, const replica_query& query, Done done) {
   ask_all<replica>(
     self, self->state.peers,
     [=](const auth_actor&, replica& rows) {
-      *imported += rows.accounts.size() + rows.games.size()
-                   + rows.tokens.size();
+      *imported += rows.size();
       self->state.store->import_rows(rows);
     },
     [=]() mutable { done(*imported); }, query);
@@ -87,6 +86,10 @@ void check(auth_pointer self, authenticate req, caf::strong_actor_ptr conn,
            session_promise rp, bool pulled) {
   auto& st = self->state;
   auto tok = st.store->find_token(req.token);
+  if (auto version = st.store->games_version(); version != st.games_version) {
+    st.games.clear();
+    st.games_version = version;
+  }
   std::optional<game_record> game;
   if (auto i = st.games.find(req.ugi); i != st.games.end()) {
     game = i->second;
@@ -128,7 +131,8 @@ void check(auth_pointer self, authenticate req, caf::strong_actor_ptr conn,
   st.sessions.emplace(tok->account_id, addr);
   st.accounts.emplace(addr, tok->account_id);
   self->monitor(conn);
-  session_info info{tok->account_id, tok->user, game->name, game->developer};
+  session_info info{tok->account_id, tok->user, game->name, game->developer,
+                    game->profile};
   reserve_at_peers(self, std::move(info), std::move(conn), std::move(rp));
 }
 

@@ -30,11 +30,13 @@ struct auth_state {
   std::unordered_map<caf::actor_addr, std::string> accounts;
   /// The peer AUTHs of a cluster, by node name.
   std::map<std::string, auth_actor> peers;
-  /// Games already read from the store, by UGI. Game rows are insert-only
-  /// (nothing renames or removes a game), so a found row cannot go stale;
-  /// an unknown UGI is looked up again every time, as a game may be added
-  /// while the server runs. Saves a SQLite query on most INITs.
+  /// Games already read from the store, by UGI: saves a SQLite query on
+  /// most INITs. Emptied whenever the store's `games_version` moves (the
+  /// operator set a profile, a peer's rows came in), so a new connection
+  /// sees a profile change at once. An unknown UGI is looked up again every
+  /// time, as a game may be added while the server runs.
   std::unordered_map<std::string, game_record> games;
+  uint64_t games_version = 0;
   /// How far the replication push got through the local store.
   replica_cursor pushed;
   /// Whether the push timer runs (only while there are peers).

@@ -158,6 +158,7 @@ void connection_state::handle(cmd::init& x) {
         authenticated = true;
         id = s.id;
         user = s.user;
+        profile = s.profile;
         if (game) // else the lookup under way subscribes
           self->send(game, atom::subscribe_v, connection_actor{self});
         self->send(sink, evt::init_ok{std::move(s.user), std::move(s.id),
@@ -185,7 +186,7 @@ void connection_state::handle(cmd::config_host& x) {
   self
     ->request(game, caf::infinite,
               create_lobby{std::move(x), std::move(me), connection_actor{self},
-                           sink})
+                           sink, profile})
     .then(
       [this, lid, ticket](hosting& h) {
         if (!settle(ticket))
@@ -195,6 +196,7 @@ void connection_state::handle(cmd::config_host& x) {
         lobby = std::move(h.lobby);
         instance = h.instance;
         lobby_id = lid;
+        lobby_profile = profile;
         resume();
       },
       [this, listener, ticket](caf::error& err) {
@@ -229,6 +231,7 @@ void connection_state::handle(cmd::config_peer& x) {
         self->monitor(lobby);
         instance = j.instance;
         lobby_id = j.lobby_id;
+        lobby_profile = j.profile;
         resume();
       },
       [this, listener, lid, ticket](caf::error& err) {
@@ -241,25 +244,33 @@ void connection_state::handle(cmd::config_peer& x) {
       });
 }
 
-void connection_state::handle(cmd::make_offer& x) {
-  if (current != role::host)
+template <class Relay>
+void connection_state::forward_relay(opcode op, Relay& x) {
+  if (relay_profile() == client_profile::cl5) {
+    // A full mesh: only the lobby can tell whether the recipient is in it.
+    if (current == role::none)
+      return fail(ec::peer_invalid, std::move(x.listener));
+  } else if (op == opcode::make_offer && current != role::host) {
     return fail(ec::not_host, std::move(x.listener));
-  self->send(lobby, relay{opcode::make_offer, id, std::move(x.recipient),
-                          std::move(x.payload), std::move(x.listener)});
+  } else if (op == opcode::make_answer && current != role::peer) {
+    return fail(ec::not_peer, std::move(x.listener));
+  } else if (current == role::none) {
+    return fail(ec::peer_invalid, std::move(x.listener));
+  }
+  self->send(lobby, relay{op, id, std::move(x.recipient), std::move(x.payload),
+                          std::move(x.listener)});
+}
+
+void connection_state::handle(cmd::make_offer& x) {
+  forward_relay(opcode::make_offer, x);
 }
 
 void connection_state::handle(cmd::make_answer& x) {
-  if (current != role::peer)
-    return fail(ec::not_peer, std::move(x.listener));
-  self->send(lobby, relay{opcode::make_answer, id, std::move(x.recipient),
-                          std::move(x.payload), std::move(x.listener)});
+  forward_relay(opcode::make_answer, x);
 }
 
 void connection_state::handle(cmd::ice& x) {
-  if (current == role::none)
-    return fail(ec::peer_invalid, std::move(x.listener));
-  self->send(lobby, relay{opcode::ice, id, std::move(x.recipient),
-                          std::move(x.payload), std::move(x.listener)});
+  forward_relay(opcode::ice, x);
 }
 
 void connection_state::handle(cmd::claim_host& x) {

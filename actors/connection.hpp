@@ -49,6 +49,8 @@ struct connection_state {
   bool authenticated = false;
   std::string id;
   std::string user;
+  /// The game's profile as INIT found it.
+  client_profile profile = client_profile::standard;
 
   // -- mirror of the lobby role ---------------------------------------------
 
@@ -59,6 +61,14 @@ struct connection_state {
   lobby_actor lobby;
   uint64_t instance = 0;
   std::string lobby_id;
+  /// The profile of `lobby`, which may predate a change of the game's.
+  client_profile lobby_profile = client_profile::standard;
+
+  /// Whose rules a relay from the client follows: its lobby's, or while
+  /// lobby-less the game's.
+  client_profile relay_profile() const {
+    return current == role::none ? profile : lobby_profile;
+  }
 
   // -- ordering -------------------------------------------------------------
 
@@ -157,6 +167,10 @@ struct connection_state {
   void handle(cmd::lobby_list& x);
   void handle(cmd::lobby_info& x);
   void handle(cmd::bad_frame& x);
+  /// Sends a MAKE_OFFER, MAKE_ANSWER or ICE to the LOBBY, or answers the
+  /// error the role mirror predicts.
+  template <class Relay>
+  void forward_relay(opcode op, Relay& x);
 
   /// Sends an error reply to the client.
   void fail(ec code, std::string listener, std::string reason = {});

@@ -251,7 +251,7 @@ directory_actor::behavior_type directory(directory_pointer self,
       };
       self
         ->request(st.auth, caf::infinite, atom::pull_v,
-                  replica_query{{}, ugi, {}})
+                  replica_query{{}, ugi, {}, {}})
         .then([=](uint64_t) mutable { recheck(); },
               [=](caf::error&) mutable { recheck(); });
       return rp;

@@ -56,7 +56,7 @@ game_actor::behavior_type game(game_actor::stateful_pointer<game_state> self,
       auto handle = self->spawn<caf::linked>(lobby, req.config, req.host,
                                              req.conn, req.sink,
                                              game_actor{self}, instance,
-                                             st.settings);
+                                             st.settings, req.profile);
       self->monitor(handle);
       st.lobbies.emplace(req.config.lobby_id,
                          game_state::lobby_entry{handle, instance,

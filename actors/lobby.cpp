@@ -76,12 +76,17 @@ caf::result<joined> lobby_state::admit(join_lobby& req) {
   if (max_peers > 0 && peers.size() >= max_peers)
     return ec::lobby_full;
   if (has_password) {
+    // The CL5 client has no case for PASSWORD_REQUIRED: it would wait for
+    // an answer forever.
     if (req.password.empty())
-      return ec::password_required;
+      return profile == client_profile::cl5 ? ec::password_fail
+                                            : ec::password_required;
     if (!password_matches(req.password))
       return ec::password_fail;
   }
   self->monitor(req.conn);
+  if (profile == client_profile::cl5)
+    return admit_to_mesh(req);
   // In this order: the client's acknowledgements come first on its SINK,
   // before any event of this lobby and before the CONNECTION (told next)
   // replies to anything sent after CONFIG_PEER. The host hears last, so by
@@ -94,22 +99,59 @@ caf::result<joined> lobby_state::admit(join_lobby& req) {
   self->send(req.sink, evt::ack_peer{lobby_id, host->info.id, host->info.user,
                                      host->info.pubkey, req.listener});
   auto rp = self->make_response_promise<joined>();
-  rp.deliver(joined{caf::actor_cast<caf::actor>(self), instance, lobby_id});
+  rp.deliver(joined{caf::actor_cast<caf::actor>(self), instance, lobby_id,
+                    profile});
   self->send(host->sink,
              evt::new_peer{req.peer.id, req.peer.user, req.peer.pubkey});
   peers.push_back(member{req.peer, req.conn, req.sink});
   return rp;
 }
 
-void lobby_state::forward(relay& x) {
+caf::result<joined> lobby_state::admit_to_mesh(join_lobby& req) {
+  // Each client sees the original server's order. Across clients only the
+  // causal order can be seen, and it holds: everything a client is told
+  // about a member comes from this LOBBY before any frame that member
+  // relays to it. As in `admit`, the joiner's acknowledgements precede the
+  // reply to its CONNECTION, and the host hears after that.
+  auto& h = host->info;
+  self->send(req.sink, evt::anticipate{h.id, h.user, h.pubkey});
+  if (has_password)
+    self->send(req.sink, evt::password_ack{req.listener});
+  self->send(req.sink,
+             evt::ack_peer{lobby_id, h.id, h.user, h.pubkey, req.listener});
+  auto rp = self->make_response_promise<joined>();
+  rp.deliver(joined{caf::actor_cast<caf::actor>(self), instance, lobby_id,
+                    profile});
+  auto& p = req.peer;
+  self->send(host->sink, evt::new_peer{p.id, p.user, p.pubkey});
+  for (auto& x : peers) {
+    self->send(x.sink, evt::anticipate{p.id, p.user, p.pubkey});
+    self->send(req.sink, evt::discover{x.info.id, x.info.user, x.info.pubkey});
+  }
+  peers.push_back(member{req.peer, req.conn, req.sink});
+  return rp;
+}
+
+const lobby_state::member* lobby_state::relay_target(const relay& x) {
+  if (profile == client_profile::cl5) {
+    // A full mesh: any member to any other member.
+    auto to = x.recipient != x.sender ? find_member(x.recipient) : nullptr;
+    if (to == nullptr || find_member(x.sender) == nullptr)
+      reply_error(x.sender, ec::peer_invalid, x.listener);
+    return to;
+  }
   const member* to = nullptr;
   if (x.op == opcode::make_offer) {
-    if (!is_host(x.sender))
-      return reply_error(x.sender, ec::not_host, std::move(x.listener));
+    if (!is_host(x.sender)) {
+      reply_error(x.sender, ec::not_host, x.listener);
+      return nullptr;
+    }
     to = find_peer(x.recipient);
   } else if (x.op == opcode::make_answer) {
-    if (find_peer(x.sender) == nullptr)
-      return reply_error(x.sender, ec::not_peer, std::move(x.listener));
+    if (find_peer(x.sender) == nullptr) {
+      reply_error(x.sender, ec::not_peer, x.listener);
+      return nullptr;
+    }
     if (is_host(x.recipient))
       to = &*host;
   } else if (is_host(x.sender)) {
@@ -118,10 +160,19 @@ void lobby_state::forward(relay& x) {
     to = &*host;
   }
   if (to == nullptr)
-    return reply_error(x.sender, ec::peer_invalid, std::move(x.listener));
-  // The sender is a member here: the checks above found it.
+    reply_error(x.sender, ec::peer_invalid, x.listener);
+  return to;
+}
+
+void lobby_state::forward(relay& x) {
+  auto to = relay_target(x);
+  if (to == nullptr)
+    return;
+  // The sender is a member here: `relay_target` found it.
   auto from = find_member(x.sender);
-  self->send(to->sink, evt::relayed{x.op, std::move(x.payload), x.sender});
+  auto user = profile == client_profile::cl5 ? from->info.user : std::string{};
+  self->send(to->sink, evt::relayed{x.op, std::move(x.payload), x.sender,
+                                    std::move(user)});
   self->send(from->sink, evt::relay_ok{std::move(x.listener)});
 }
 
@@ -162,7 +213,7 @@ void lobby_state::kick(const std::string& sender, const std::string& target,
   peers.erase(peers.begin() + static_cast<ptrdiff_t>(index));
   self->demonitor(gone.conn.address());
   self->send(gone.conn, lobby_closed{lobby_id, instance});
-  self->send(host->sink, evt::peer_gone{gone.info.id, listener});
+  announce_peer_gone(gone.info.id, listener);
 }
 
 void lobby_state::set_locked(const std::string& sender, bool value,
@@ -194,13 +245,21 @@ void lobby_state::depart(const caf::actor_addr& who) {
     if (i->conn.address() == who) {
       auto id = std::move(i->info.id);
       peers.erase(i);
-      if (host)
-        self->send(host->sink, evt::peer_gone{std::move(id), {}});
-      else if (peers.empty())
-        destroy();
+      if (!host && peers.empty())
+        return destroy();
+      announce_peer_gone(id, {});
       return;
     }
   }
+}
+
+void lobby_state::announce_peer_gone(const std::string& id,
+                                     const std::string& listener) {
+  if (host)
+    self->send(host->sink, evt::peer_gone{id, listener});
+  if (profile == client_profile::cl5)
+    for (auto& m : peers)
+      self->send(m.sink, evt::peer_gone{id, {}});
 }
 
 void lobby_state::promote(size_t index, const std::string& requester,
@@ -271,9 +330,11 @@ void lobby_state::reply_error(const std::string& sender, ec code,
 lobby_actor::behavior_type
 lobby(lobby_actor::stateful_pointer<lobby_state> self, cmd::config_host config,
       member_info host, connection_actor host_conn, sink_actor host_sink,
-      game_actor game, uint64_t instance, lobby_settings settings) {
+      game_actor game, uint64_t instance, lobby_settings settings,
+      client_profile profile) {
   auto& st = self->state;
   st.self = self;
+  st.profile = profile;
   st.game = std::move(game);
   st.lobby_id = std::move(config.lobby_id);
   st.instance = instance;

@@ -27,6 +27,9 @@ struct lobby_state {
   std::string lobby_id;
   uint64_t instance = 0;
   lobby_settings settings;
+  /// Fixed at creation: a profile change by the operator applies to lobbies
+  /// created afterwards, never halfway through a game.
+  client_profile profile = client_profile::standard;
 
   /// Empty while hostless (host left, a claim is pending).
   std::optional<member> host;
@@ -67,7 +70,15 @@ struct lobby_state {
   // -- transitions ----------------------------------------------------------
 
   caf::result<joined> admit(join_lobby& req);
+  /// The `cl5` join fan-out, after the checks: ANTICIPATE (the host) and the
+  /// acknowledgements to the joiner, NEW_PEER to the host, then ANTICIPATE
+  /// (the joiner) to each peer inside and DISCOVER (that peer) to the joiner.
+  caf::result<joined> admit_to_mesh(join_lobby& req);
   void forward(relay& x);
+  /// Finds the receiver of a relay from `sender`, or nullptr after replying
+  /// with the error: host<->peer links in `standard` lobbies, any other
+  /// member in `cl5` ones.
+  const member* relay_target(const relay& x);
   void claim(const std::string& sender, const std::string& listener);
   void transfer(const std::string& sender, const std::string& target,
                 const std::string& listener);
@@ -77,6 +88,10 @@ struct lobby_state {
             const std::string& listener);
   /// Handles a member whose CONNECTION is gone for any reason.
   void depart(const caf::actor_addr& who);
+  /// Tells who needs to know that peer `id` left: the host (with `listener`,
+  /// the KICK's) and, in `cl5` lobbies, every other peer, each of which
+  /// holds a link to it.
+  void announce_peer_gone(const std::string& id, const std::string& listener);
   /// Makes `peers[index]` the host and tells everybody. `listener` goes on
   /// the copy for the member with id `requester`.
   void promote(size_t index, const std::string& requester,
@@ -106,9 +121,11 @@ struct lobby_state {
 /// @param host_sink the creator's SINK.
 /// @param game the GAME to report new hosts and destruction to.
 /// @param instance unique number of this lobby within its game.
+/// @param profile the creator's game profile, kept for the lobby's life.
 lobby_actor::behavior_type
 lobby(lobby_actor::stateful_pointer<lobby_state> self, cmd::config_host config,
       member_info host, connection_actor host_conn, sink_actor host_sink,
-      game_actor game, uint64_t instance, lobby_settings settings);
+      game_actor game, uint64_t instance, lobby_settings settings,
+      client_profile profile);
 
 } // namespace omega

@@ -33,6 +33,14 @@ bool operator==(const new_peer& x, const new_peer& y) {
   return x.id == y.id && x.user == y.user && x.pubkey == y.pubkey;
 }
 
+bool operator==(const anticipate& x, const anticipate& y) {
+  return x.id == y.id && x.user == y.user && x.pubkey == y.pubkey;
+}
+
+bool operator==(const discover& x, const discover& y) {
+  return x.id == y.id && x.user == y.user && x.pubkey == y.pubkey;
+}
+
 bool operator==(const peer_gone& x, const peer_gone& y) {
   return x.id == y.id && x.listener == y.listener;
 }
@@ -51,7 +59,8 @@ bool operator==(const lobby_close& x, const lobby_close& y) {
 }
 
 bool operator==(const relayed& x, const relayed& y) {
-  return x.op == y.op && x.payload == y.payload && x.origin == y.origin;
+  return x.op == y.op && x.payload == y.payload && x.origin == y.origin
+         && x.origin_user == y.origin_user;
 }
 
 bool operator==(const relay_ok& x, const relay_ok& y) {

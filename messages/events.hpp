@@ -70,6 +70,22 @@ struct new_peer {
   std::string pubkey;
 };
 
+/// ANTICIPATE (`cl5` profile): the receiver is about to get an offer from
+/// this member; its public key decrypts it.
+struct anticipate {
+  std::string id;
+  std::string user;
+  std::string pubkey;
+};
+
+/// DISCOVER (`cl5` profile): the receiver just joined and offers to this
+/// peer, which was inside already.
+struct discover {
+  std::string id;
+  std::string user;
+  std::string pubkey;
+};
+
 /// PEER_GONE: a peer left or was kicked.
 struct peer_gone {
   std::string id;
@@ -99,7 +115,11 @@ struct lobby_close {
 struct relayed {
   opcode op = opcode::ice;
   std::string payload;
+  /// The sender's id.
   std::string origin;
+  /// The sender's name, set in `cl5` lobbies only: `origin` then goes on the
+  /// wire as `{"id": origin, "user": origin_user}`.
+  std::string origin_user;
 };
 
 /// RELAY_OK: the relay was accepted for delivery.
@@ -160,7 +180,7 @@ using event
   = std::variant<keepalive, init_ok, ack_host, password_ack, ack_peer, new_host,
                  new_peer, peer_gone, host_gone, host_reclaim, lobby_close,
                  relayed, relay_ok, lock_state, size_state, lobby_list,
-                 lobby_info, error_reply, violation>;
+                 lobby_info, error_reply, violation, anticipate, discover>;
 
 // -- equality, for tests and invariant checks -------------------------------
 
@@ -171,6 +191,8 @@ bool operator==(const password_ack& x, const password_ack& y);
 bool operator==(const ack_peer& x, const ack_peer& y);
 bool operator==(const new_host& x, const new_host& y);
 bool operator==(const new_peer& x, const new_peer& y);
+bool operator==(const anticipate& x, const anticipate& y);
+bool operator==(const discover& x, const discover& y);
 bool operator==(const peer_gone& x, const peer_gone& y);
 bool operator==(const host_gone& x, const host_gone& y);
 bool operator==(const host_reclaim& x, const host_reclaim& y);
@@ -225,6 +247,16 @@ typename Inspector::result_type inspect(Inspector& f, new_peer& x) {
 }
 
 template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, anticipate& x) {
+  return f(caf::meta::type_name("anticipate"), x.id, x.user, x.pubkey);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, discover& x) {
+  return f(caf::meta::type_name("discover"), x.id, x.user, x.pubkey);
+}
+
+template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, peer_gone& x) {
   return f(caf::meta::type_name("peer_gone"), x.id, x.listener);
 }
@@ -247,7 +279,8 @@ typename Inspector::result_type inspect(Inspector& f, lobby_close& x) {
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, relayed& x) {
-  return f(caf::meta::type_name("relayed"), x.op, x.payload, x.origin);
+  return f(caf::meta::type_name("relayed"), x.op, x.payload, x.origin,
+           x.origin_user);
 }
 
 template <class Inspector>

@@ -2,6 +2,7 @@
 
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <caf/meta/type_name.hpp>
@@ -12,6 +13,28 @@
 /// next to the interfaces in actors/actors.hpp.
 
 namespace omega {
+
+/// Which clients a game is built for, stored with the game. It decides how
+/// that game's lobbies admit peers and route relays (docs/protocol.md,
+/// "Client profiles"); everything else is the same for both.
+enum class client_profile : uint8_t {
+  /// PROTOCOL.md exactly: the default.
+  standard,
+  /// What the published CL5 TurboWarp extension expects of the original
+  /// server: a full mesh of relays with `origin` as `{id, user}`, the
+  /// ANTICIPATE/DISCOVER join fan-out, PASSWORD_FAIL for a blank password
+  /// and PEER_GONE to every member.
+  cl5,
+};
+
+/// Returns the name the admin tool and the store use (`standard`, `cl5`).
+const char* profile_name(client_profile x);
+
+/// Maps a name to its profile; false if there is none.
+bool profile_from_name(std::string_view x, client_profile& out);
+
+/// Returns the name; lets CAF print messages holding a profile.
+std::string to_string(client_profile x);
 
 /// Who a lobby member is, as other clients see it.
 struct member_info {
@@ -38,6 +61,9 @@ struct session_info {
   std::string user;
   std::string game;
   std::string developer;
+  /// The game's profile when the token was checked: a change by the
+  /// operator reaches connections that authenticate afterwards.
+  client_profile profile = client_profile::standard;
 };
 
 /// CONNECTION -> LOBBY: a MAKE_OFFER, MAKE_ANSWER or ICE to check and forward.
@@ -86,6 +112,10 @@ struct game_row {
   std::string developer_id;
   std::string developer;
   int64_t created = 0;
+  client_profile profile = client_profile::standard;
+  /// When the profile was last set (unix ms; 0 = never changed): the latest
+  /// change wins when two nodes disagree.
+  int64_t profile_changed = 0;
 };
 
 /// A session token as replicated between nodes: its digest, never the token.
@@ -97,15 +127,36 @@ struct token_row {
   std::string origin;
 };
 
+/// One cloud-save slot of an account in a game (`POST /api/v0/save`).
+struct save_key {
+  std::string account_id;
+  std::string ugi;
+  int32_t slot = 0;
+};
+
+/// A cloud save as stored and replicated: the latest write wins.
+struct save_row {
+  save_key key;
+  std::string data;
+  /// When it was written (unix ms, the writing node's clock).
+  int64_t changed = 0;
+};
+
 /// AUTH -> AUTH: rows one node has and another may lack. Sent as a periodic
 /// push and as the answer to a `replica_query`; applying one is idempotent.
 struct replica {
   std::vector<account_row> accounts;
   std::vector<game_row> games;
   std::vector<token_row> tokens;
+  std::vector<save_row> saves;
 
   bool empty() const {
-    return accounts.empty() && games.empty() && tokens.empty();
+    return accounts.empty() && games.empty() && tokens.empty()
+           && saves.empty();
+  }
+
+  size_t size() const {
+    return accounts.size() + games.size() + tokens.size() + saves.size();
   }
 };
 
@@ -116,6 +167,9 @@ struct replica_query {
   std::string token_digest;
   std::string ugi;
   std::string email;
+  /// A cloud save to load: each node answers its version of the slot, so
+  /// the asking node loads the latest write. Empty `account_id`: none.
+  save_key save;
 };
 
 bool operator==(const member_info& x, const member_info& y);
@@ -135,7 +189,7 @@ typename Inspector::result_type inspect(Inspector& f, authenticate& x) {
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, session_info& x) {
   return f(caf::meta::type_name("session_info"), x.id, x.user, x.game,
-           x.developer);
+           x.developer, x.profile);
 }
 
 template <class Inspector>
@@ -163,7 +217,17 @@ typename Inspector::result_type inspect(Inspector& f, account_row& x) {
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, game_row& x) {
   return f(caf::meta::type_name("game_row"), x.ugi, x.name, x.developer_id,
-           x.developer, x.created);
+           x.developer, x.created, x.profile, x.profile_changed);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, save_key& x) {
+  return f(caf::meta::type_name("save_key"), x.account_id, x.ugi, x.slot);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, save_row& x) {
+  return f(caf::meta::type_name("save_row"), x.key, x.data, x.changed);
 }
 
 template <class Inspector>
@@ -174,13 +238,14 @@ typename Inspector::result_type inspect(Inspector& f, token_row& x) {
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, replica& x) {
-  return f(caf::meta::type_name("replica"), x.accounts, x.games, x.tokens);
+  return f(caf::meta::type_name("replica"), x.accounts, x.games, x.tokens,
+           x.saves);
 }
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, replica_query& x) {
   return f(caf::meta::type_name("replica_query"), x.token_digest, x.ugi,
-           x.email);
+           x.email, x.save);
 }
 
 } // namespace omega

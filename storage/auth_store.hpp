@@ -27,11 +27,14 @@ struct token_record {
   std::string origin;
 };
 
-/// Where a replication push left off: the last row id sent, per table.
+/// Where a replication push left off, per table: the last row id sent for
+/// the insert-only tables, the last change number for games and saves,
+/// whose rows change.
 struct replica_cursor {
   int64_t accounts = 0;
   int64_t games = 0;
   int64_t tokens = 0;
+  int64_t saves = 0;
 };
 
 /// A registered game.
@@ -39,6 +42,7 @@ struct game_record {
   std::string ugi;
   std::string name;
   std::string developer;
+  client_profile profile = client_profile::standard;
 };
 
 class auth_store {
@@ -50,6 +54,11 @@ public:
 
   /// Looks up a game by its UGI.
   virtual std::optional<game_record> find_game(std::string_view ugi) = 0;
+
+  /// A number that differs from its last value whenever a game may have
+  /// changed since (a profile set here, by another process, or imported):
+  /// what lets AUTH cache game rows.
+  virtual uint64_t games_version() = 0;
 
   // -- replication ----------------------------------------------------------
 

@@ -1,12 +1,29 @@
 #include "storage/memory_store.hpp"
 
+#include <algorithm>
+
 namespace omega {
 
-std::string memory_store::add_game(std::string name, std::string developer) {
+std::string memory_store::add_game(std::string name, std::string developer,
+                                   client_profile profile) {
   auto ugi = make_ulid();
-  games_.emplace(ugi, game_record{ugi, std::move(name), std::move(developer)});
+  games_.emplace(ugi, game_record{ugi, std::move(name), std::move(developer),
+                                  profile});
   game_log_.push_back(ugi);
+  ++games_version_;
   return ugi;
+}
+
+void memory_store::set_profile(const std::string& ugi, client_profile profile) {
+  auto& changed = profile_changed_[ugi];
+  changed = std::max(to_unix_ms(wall_clock::now()), changed + 1);
+  games_.at(ugi).profile = profile;
+  game_log_.push_back(ugi);
+  ++games_version_;
+}
+
+uint64_t memory_store::games_version() {
+  return games_version_;
 }
 
 std::string memory_store::add_account(std::string user) {
@@ -50,6 +67,11 @@ token_row row_of(const std::string& digest, const token_record& t) {
 
 } // namespace
 
+game_row memory_store::game_row_of(const game_record& g) {
+  return game_row{g.ugi, g.name, {}, g.developer, 0, g.profile,
+                  profile_changed_[g.ugi]};
+}
+
 replica memory_store::export_rows(replica_cursor& from, size_t limit) {
   replica result;
   for (; static_cast<size_t>(from.accounts) < user_log_.size()
@@ -61,8 +83,8 @@ replica memory_store::export_rows(replica_cursor& from, size_t limit) {
   for (; static_cast<size_t>(from.games) < game_log_.size()
          && result.games.size() < limit;
        ++from.games) {
-    auto& g = games_[game_log_[static_cast<size_t>(from.games)]];
-    result.games.push_back(game_row{g.ugi, g.name, {}, g.developer, 0});
+    result.games.push_back(
+      game_row_of(games_[game_log_[static_cast<size_t>(from.games)]]));
   }
   for (; static_cast<size_t>(from.tokens) < token_log_.size()
          && result.tokens.size() < limit;
@@ -77,9 +99,17 @@ void memory_store::import_rows(const replica& rows) {
   for (auto& a : rows.accounts)
     if (users_.emplace(a.id, a.username).second)
       user_log_.push_back(a.id);
-  for (auto& g : rows.games)
-    if (games_.emplace(g.ugi, game_record{g.ugi, g.name, g.developer}).second)
-      game_log_.push_back(g.ugi);
+  for (auto& g : rows.games) {
+    auto [i, added] = games_.emplace(
+      g.ugi, game_record{g.ugi, g.name, g.developer, g.profile});
+    auto& changed = profile_changed_[g.ugi];
+    if (!added && g.profile_changed <= changed)
+      continue;
+    i->second.profile = g.profile;
+    changed = g.profile_changed;
+    game_log_.push_back(g.ugi);
+    ++games_version_;
+  }
   for (auto& t : rows.tokens) {
     auto user = users_.find(t.account_id);
     if (user == users_.end())
@@ -100,8 +130,7 @@ replica memory_store::lookup(const replica_query& query) {
     result.tokens.push_back(row_of(i->first, t));
   }
   if (auto i = games_.find(query.ugi); i != games_.end())
-    result.games.push_back(
-      game_row{i->second.ugi, i->second.name, {}, i->second.developer, 0});
+    result.games.push_back(game_row_of(i->second));
   return result;
 }
 

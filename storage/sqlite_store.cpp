@@ -51,7 +51,28 @@ constexpr const char* migrations[] = {
   "  origin TEXT NOT NULL DEFAULT ''"
   ");"
   "CREATE INDEX tokens_expires ON tokens(expires);",
+  // 2: game profiles and cloud saves. Both change in place, so each row
+  // carries a change number (`seq`, one more than the table's largest on
+  // every write) that replication follows instead of the rowid.
+  "ALTER TABLE games ADD COLUMN profile TEXT NOT NULL DEFAULT 'standard';"
+  "ALTER TABLE games ADD COLUMN profile_changed INTEGER NOT NULL DEFAULT 0;"
+  "ALTER TABLE games ADD COLUMN seq INTEGER NOT NULL DEFAULT 0;"
+  "UPDATE games SET seq = rowid;"
+  "CREATE INDEX games_seq ON games(seq);"
+  "CREATE TABLE saves ("
+  "  account_id TEXT NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,"
+  "  ugi TEXT NOT NULL,"
+  "  slot INTEGER NOT NULL,"
+  "  data TEXT NOT NULL,"
+  "  changed INTEGER NOT NULL,"
+  "  seq INTEGER NOT NULL,"
+  "  PRIMARY KEY (account_id, ugi, slot)"
+  ");"
+  "CREATE INDEX saves_seq ON saves(seq);",
 };
+
+/// The change number of a row written now (see migration 2).
+#define OMEGA_NEXT_SEQ(table) "(SELECT COALESCE(MAX(seq), 0) + 1 FROM " table ")"
 
 constexpr int schema_version = static_cast<int>(std::size(migrations));
 
@@ -64,6 +85,14 @@ constexpr int64_t purge_grace_ms = 24 * 60 * 60 * 1000;
 
 int64_t now_ms() {
   return to_unix_ms(wall_clock::now());
+}
+
+/// Reads a stored profile name; a name this omega does not know (written by
+/// a newer one) reads as the default.
+client_profile read_profile(const std::string& name) {
+  auto result = client_profile::standard;
+  profile_from_name(name, result);
+  return result;
 }
 
 // -- SQLite helpers ----------------------------------------------------------
@@ -367,6 +396,7 @@ sqlite_store::~sqlite_store() {
   // Every other statement is finalized by its owner, so close cannot be busy.
   sqlite3_finalize(find_token_stmt_);
   sqlite3_finalize(find_game_stmt_);
+  sqlite3_finalize(data_version_stmt_);
   sqlite3_close(db_);
 }
 
@@ -457,16 +487,25 @@ std::optional<token_record> sqlite_store::find_token(std::string_view token) {
 std::optional<game_record> sqlite_store::find_game(std::string_view ugi) {
   try {
     statement stmt{cached(find_game_stmt_,
-                          "SELECT g.ugi, g.name, d.name FROM games g"
+                          "SELECT g.ugi, g.name, d.name, g.profile FROM games g"
                           " JOIN developers d ON d.id = g.developer_id"
                           " WHERE g.ugi = ?1")};
     stmt.bind(1, ugi);
     if (stmt.step() != SQLITE_ROW)
       return std::nullopt;
-    return game_record{stmt.text(0), stmt.text(1), stmt.text(2)};
+    return game_record{stmt.text(0), stmt.text(1), stmt.text(2),
+                       read_profile(stmt.text(3))};
   } catch (...) {
     return std::nullopt;
   }
+}
+
+uint64_t sqlite_store::games_version() {
+  // `data_version` changes when another connection (omega-admin, an API
+  // worker) commits; this connection's own writes are counted apart.
+  statement stmt{cached(data_version_stmt_, "PRAGMA data_version")};
+  auto version = stmt.step() == SQLITE_ROW ? stmt.int64(0) : 0;
+  return (static_cast<uint64_t>(version) << 32) ^ local_changes_;
 }
 
 // -- replication
@@ -486,9 +525,34 @@ token_row read_token(const statement& stmt, int first) {
                    stmt.text(first + 4)};
 }
 
+/// The columns `read_game` reads, from `games g JOIN developers d`.
+#define OMEGA_GAME_COLUMNS                                                     \
+  "g.ugi, g.name, g.developer_id, d.name, g.created, g.profile,"               \
+  " g.profile_changed"
+
 game_row read_game(const statement& stmt, int first) {
-  return game_row{stmt.text(first), stmt.text(first + 1), stmt.text(first + 2),
-                  stmt.text(first + 3), stmt.int64(first + 4)};
+  return game_row{stmt.text(first),      stmt.text(first + 1),
+                  stmt.text(first + 2),  stmt.text(first + 3),
+                  stmt.int64(first + 4), read_profile(stmt.text(first + 5)),
+                  stmt.int64(first + 6)};
+}
+
+/// The columns `read_save` reads.
+#define OMEGA_SAVE_COLUMNS "account_id, ugi, slot, data, changed"
+
+save_row read_save_row(const statement& stmt, int first) {
+  return save_row{{stmt.text(first), stmt.text(first + 1),
+                   static_cast<int32_t>(stmt.int64(first + 2))},
+                  stmt.text(first + 3),
+                  stmt.int64(first + 4)};
+}
+
+/// Whether `(changed, text)` is a later write than `(old_changed,
+/// old_text)`: the latest time wins, a tie goes to the larger text so that
+/// every node settles on the same row.
+bool newer(int64_t changed, const std::string& text, int64_t old_changed,
+           const std::string& old_text) {
+  return changed > old_changed || (changed == old_changed && text > old_text);
 }
 
 } // namespace
@@ -508,10 +572,9 @@ replica sqlite_store::export_rows(replica_cursor& from, size_t limit) {
       }
     }
     {
-      statement stmt{db_, "SELECT g.rowid, g.ugi, g.name, g.developer_id,"
-                          " d.name, g.created FROM games g"
+      statement stmt{db_, "SELECT g.seq, " OMEGA_GAME_COLUMNS " FROM games g"
                           " JOIN developers d ON d.id = g.developer_id"
-                          " WHERE g.rowid > ?1 ORDER BY g.rowid LIMIT ?2"};
+                          " WHERE g.seq > ?1 ORDER BY g.seq LIMIT ?2"};
       stmt.bind(1, from.games).bind(2, max);
       while (stmt.step() == SQLITE_ROW) {
         from.games = stmt.int64(0);
@@ -530,6 +593,15 @@ replica sqlite_store::export_rows(replica_cursor& from, size_t limit) {
         auto row = read_token(stmt, 1);
         if (row.expires > now)
           result.tokens.push_back(std::move(row));
+      }
+    }
+    {
+      statement stmt{db_, "SELECT seq, " OMEGA_SAVE_COLUMNS " FROM saves"
+                          " WHERE seq > ?1 ORDER BY seq LIMIT ?2"};
+      stmt.bind(1, from.saves).bind(2, max);
+      while (stmt.step() == SQLITE_ROW) {
+        from.saves = stmt.int64(0);
+        result.saves.push_back(read_save_row(stmt, 1));
       }
     }
   } catch (...) {
@@ -570,10 +642,33 @@ void sqlite_store::import_rows(const replica& rows) {
           continue;
         developer_id = stmt.text(0);
       }
-      statement stmt{db_, "INSERT OR IGNORE INTO games(ugi, name,"
-                          " developer_id, created) VALUES (?1, ?2, ?3, ?4)"};
-      stmt.bind(1, g.ugi).bind(2, g.name).bind(3, developer_id);
-      stmt.bind(4, g.created).step();
+      {
+        statement stmt{db_, "INSERT OR IGNORE INTO games(ugi, name,"
+                            " developer_id, created, profile, profile_changed,"
+                            " seq) VALUES (?1, ?2, ?3, ?4, ?5, ?6, "
+                            OMEGA_NEXT_SEQ("games") ")"};
+        stmt.bind(1, g.ugi).bind(2, g.name).bind(3, developer_id);
+        stmt.bind(4, g.created).bind(5, profile_name(g.profile));
+        stmt.bind(6, g.profile_changed).step();
+      }
+      // A game known here already takes the later profile.
+      std::string profile;
+      int64_t changed = 0;
+      {
+        statement stmt{db_, "SELECT profile, profile_changed FROM games"
+                            " WHERE ugi = ?1"};
+        stmt.bind(1, g.ugi);
+        if (stmt.step() != SQLITE_ROW)
+          continue;
+        profile = stmt.text(0);
+        changed = stmt.int64(1);
+      }
+      if (!newer(g.profile_changed, profile_name(g.profile), changed, profile))
+        continue;
+      statement stmt{db_, "UPDATE games SET profile = ?2, profile_changed = ?3,"
+                          " seq = " OMEGA_NEXT_SEQ("games") " WHERE ugi = ?1"};
+      stmt.bind(1, g.ugi).bind(2, profile_name(g.profile));
+      stmt.bind(3, g.profile_changed).step();
     }
     for (auto& t : rows.tokens) {
       // A token of an unknown account fails its foreign key: skipped.
@@ -583,7 +678,25 @@ void sqlite_store::import_rows(const replica& rows) {
       stmt.bind(1, t.digest).bind(2, t.account_id).bind(3, t.issued);
       stmt.bind(4, t.expires).bind(5, t.origin).step();
     }
-    tx.commit();
+    for (auto& sv : rows.saves) {
+      auto& k = sv.key;
+      {
+        statement stmt{db_, "SELECT data, changed FROM saves WHERE"
+                            " account_id = ?1 AND ugi = ?2 AND slot = ?3"};
+        stmt.bind(1, k.account_id).bind(2, k.ugi).bind(3, int64_t{k.slot});
+        if (stmt.step() == SQLITE_ROW
+            && !newer(sv.changed, sv.data, stmt.int64(1), stmt.text(0)))
+          continue;
+      }
+      // An unknown account fails the foreign key: skipped.
+      statement stmt{db_, "INSERT OR REPLACE INTO saves(" OMEGA_SAVE_COLUMNS
+                          ", seq) VALUES (?1, ?2, ?3, ?4, ?5, "
+                          OMEGA_NEXT_SEQ("saves") ")"};
+      stmt.bind(1, k.account_id).bind(2, k.ugi).bind(3, int64_t{k.slot});
+      stmt.bind(4, sv.data).bind(5, sv.changed).step();
+    }
+    if (tx.commit())
+      ++local_changes_;
   } catch (...) {
     // The transaction rolls back; the rows come again with the next push.
   }
@@ -612,13 +725,20 @@ replica sqlite_store::lookup(const replica_query& query) {
         result.accounts.push_back(read_account(stmt, 0));
     }
     if (!query.ugi.empty()) {
-      statement stmt{db_, "SELECT g.ugi, g.name, g.developer_id, d.name,"
-                          " g.created FROM games g"
+      statement stmt{db_, "SELECT " OMEGA_GAME_COLUMNS " FROM games g"
                           " JOIN developers d ON d.id = g.developer_id"
                           " WHERE g.ugi = ?1"};
       stmt.bind(1, query.ugi);
       if (stmt.step() == SQLITE_ROW)
         result.games.push_back(read_game(stmt, 0));
+    }
+    if (!query.save.account_id.empty()) {
+      auto& k = query.save;
+      statement stmt{db_, "SELECT " OMEGA_SAVE_COLUMNS " FROM saves WHERE"
+                          " account_id = ?1 AND ugi = ?2 AND slot = ?3"};
+      stmt.bind(1, k.account_id).bind(2, k.ugi).bind(3, int64_t{k.slot});
+      if (stmt.step() == SQLITE_ROW)
+        result.saves.push_back(read_save_row(stmt, 0));
     }
   } catch (...) {
     // An answer with fewer rows: the asking node reports the token unknown.
@@ -692,8 +812,41 @@ sqlite_store::login(std::string_view email, std::string_view password,
   }
 }
 
+bool sqlite_store::write_save(const save_key& key, std::string_view data) {
+  try {
+    statement stmt{db_, "INSERT INTO saves(" OMEGA_SAVE_COLUMNS ", seq)"
+                        " VALUES (?1, ?2, ?3, ?4, ?5, " OMEGA_NEXT_SEQ("saves")
+                        ") ON CONFLICT(account_id, ugi, slot) DO UPDATE SET"
+                        " data = excluded.data,"
+                        " changed = MAX(excluded.changed, changed + 1),"
+                        " seq = excluded.seq"};
+    stmt.bind(1, key.account_id).bind(2, key.ugi).bind(3, int64_t{key.slot});
+    stmt.bind(4, data).bind(5, now_ms());
+    if (stmt.step() != SQLITE_DONE)
+      return false;
+    ++local_changes_;
+    return true;
+  } catch (...) {
+    return false;
+  }
+}
+
+std::string sqlite_store::read_save(const save_key& key) {
+  try {
+    statement stmt{db_, "SELECT data FROM saves WHERE account_id = ?1"
+                        " AND ugi = ?2 AND slot = ?3"};
+    stmt.bind(1, key.account_id).bind(2, key.ugi).bind(3, int64_t{key.slot});
+    if (stmt.step() == SQLITE_ROW)
+      return stmt.text(0);
+  } catch (...) {
+    // As if never saved; the caller cannot do better.
+  }
+  return {};
+}
+
 std::string sqlite_store::add_game(std::string_view name,
-                                   std::string_view developer) {
+                                   std::string_view developer,
+                                   client_profile profile) {
   try {
     if (name.empty() || developer.empty())
       return {};
@@ -718,9 +871,11 @@ std::string sqlite_store::add_game(std::string_view name,
     }
     auto ugi = make_ulid();
     {
-      statement stmt{db_, "INSERT INTO games(ugi, name, developer_id, created)"
-                          " VALUES (?1, ?2, ?3, ?4)"};
+      statement stmt{db_, "INSERT INTO games(ugi, name, developer_id, created,"
+                          " profile, seq) VALUES (?1, ?2, ?3, ?4, ?5, "
+                          OMEGA_NEXT_SEQ("games") ")"};
       stmt.bind(1, ugi).bind(2, name).bind(3, developer_id).bind(4, now);
+      stmt.bind(5, profile_name(profile));
       if (stmt.step() != SQLITE_DONE)
         return {};
     }
@@ -732,15 +887,32 @@ std::string sqlite_store::add_game(std::string_view name,
   }
 }
 
+bool sqlite_store::set_profile(std::string_view ugi, client_profile profile) {
+  try {
+    // Just after the last change if that looks later, as `write_save` does.
+    statement stmt{db_, "UPDATE games SET profile = ?2,"
+                        " profile_changed = MAX(?3, profile_changed + 1),"
+                        " seq = " OMEGA_NEXT_SEQ("games") " WHERE ugi = ?1"};
+    stmt.bind(1, ugi).bind(2, profile_name(profile)).bind(3, now_ms());
+    if (stmt.step() != SQLITE_DONE || sqlite3_changes(db_) != 1)
+      return false;
+    ++local_changes_;
+    return true;
+  } catch (...) {
+    return false;
+  }
+}
+
 std::vector<game_record> sqlite_store::list_games() {
   std::vector<game_record> result;
   try {
-    statement stmt{db_, "SELECT g.ugi, g.name, d.name FROM games g"
+    statement stmt{db_, "SELECT g.ugi, g.name, d.name, g.profile FROM games g"
                         " JOIN developers d ON d.id = g.developer_id"
                         " ORDER BY g.created, g.ugi"};
     int rc;
     while ((rc = stmt.step()) == SQLITE_ROW)
-      result.push_back(game_record{stmt.text(0), stmt.text(1), stmt.text(2)});
+      result.push_back(game_record{stmt.text(0), stmt.text(1), stmt.text(2),
+                                   read_profile(stmt.text(3))});
     if (rc != SQLITE_DONE)
       result.clear();
   } catch (...) {

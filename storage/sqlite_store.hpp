@@ -53,6 +53,8 @@ public:
 
   std::optional<game_record> find_game(std::string_view ugi) override;
 
+  uint64_t games_version() override;
+
   replica export_rows(replica_cursor& from, size_t limit) override;
 
   void import_rows(const replica& rows) override;
@@ -73,11 +75,25 @@ public:
   login(std::string_view email, std::string_view password,
         std::string_view origin, std::chrono::seconds lifetime);
 
+  // -- cloud saves (HTTP API) -----------------------------------------------
+
+  /// Writes a slot. Its time is now, or just after the slot's last write if
+  /// that looks later (a clock ahead on another node): a write made here is
+  /// always the latest. False on a database error or an unknown account.
+  bool write_save(const save_key& key, std::string_view data);
+
+  /// Returns a slot's data; empty if it was never written.
+  std::string read_save(const save_key& key);
+
   // -- operator (omega-admin) -----------------------------------------------
 
   /// Adds a game, creating its developer if needed. Returns the new UGI, or
   /// an empty string if the developer already has a game of that name.
-  std::string add_game(std::string_view name, std::string_view developer);
+  std::string add_game(std::string_view name, std::string_view developer,
+                       client_profile profile = client_profile::standard);
+
+  /// Changes a game's profile; false if there is no such game.
+  bool set_profile(std::string_view ugi, client_profile profile);
 
   /// Lists all games, oldest first.
   std::vector<game_record> list_games();
@@ -103,6 +119,10 @@ private:
   hash_cost cost_;
   sqlite3_stmt* find_token_stmt_ = nullptr;
   sqlite3_stmt* find_game_stmt_ = nullptr;
+  sqlite3_stmt* data_version_stmt_ = nullptr;
+  /// Game and save changes made through this connection, which SQLite's
+  /// `data_version` does not count.
+  uint64_t local_changes_ = 0;
 };
 
 } // namespace omega

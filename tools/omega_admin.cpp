@@ -26,10 +26,15 @@ constexpr const char* usage
   = "usage: omega-admin [--data-dir DIR] COMMAND ...\n"
     "\n"
     "commands:\n"
-    "  game add NAME --developer DEV\n"
-    "      registers a game and prints its UGI\n"
+    "  game add NAME --developer DEV [--profile standard|cl5]\n"
+    "      registers a game and prints its UGI; --profile cl5 for games\n"
+    "      built with the CL5 TurboWarp extension (default: standard)\n"
+    "  game set-profile UGI standard|cl5\n"
+    "      changes a game's client profile; connections opened afterwards\n"
+    "      see it, no restart needed\n"
     "  game list\n"
-    "      prints UGI<TAB>NAME<TAB>DEVELOPER per game, oldest first\n"
+    "      prints UGI<TAB>NAME<TAB>DEVELOPER<TAB>PROFILE per game, oldest\n"
+    "      first\n"
     "  game owner UGI NODE...\n"
     "      prints which of the named cluster nodes runs the game when all\n"
     "      of them are up (no data folder needed)\n"
@@ -69,6 +74,7 @@ struct usage_error {
 /// Options that take a value. All of them do: there are no flags but --help.
 const std::set<std::string> known_options = {
   "data-dir", "developer", "email", "password", "origin", "lifetime",
+  "profile",
 };
 
 command_line parse(int argc, char** argv) {
@@ -148,6 +154,13 @@ std::optional<uint64_t> parse_count(const std::string& x) {
   return result;
 }
 
+omega::client_profile parse_profile(const std::string& x) {
+  omega::client_profile result;
+  if (!omega::profile_from_name(x, result))
+    throw usage_error{"unknown profile " + x + " (standard or cl5)"};
+  return result;
+}
+
 std::unique_ptr<omega::sqlite_store>
 open_store(const command_line& cl,
            omega::hash_cost cost = omega::hash_cost::interactive()) {
@@ -162,16 +175,17 @@ open_store(const command_line& cl,
 // -- commands ----------------------------------------------------------------
 
 int game_add(const command_line& cl) {
-  allow_only(cl, {"developer"});
+  allow_only(cl, {"developer", "profile"});
   expect_args(cl, 3);
   auto& name = cl.args[2];
   auto developer = required(cl, "developer");
   if (name.empty() || developer.empty())
     throw usage_error{"game and developer names must not be empty"};
+  auto profile = parse_profile(option(cl, "profile").value_or("standard"));
   auto store = open_store(cl);
   if (!store)
     return exit_error;
-  auto ugi = store->add_game(name, developer);
+  auto ugi = store->add_game(name, developer, profile);
   if (ugi.empty()) {
     std::cerr << "omega-admin: cannot add game (does " << developer
               << " already have a game named " << name << "?)\n";
@@ -189,7 +203,22 @@ int game_list(const command_line& cl) {
     return exit_error;
   for (auto& game : store->list_games())
     std::cout << game.ugi << '\t' << game.name << '\t' << game.developer
-              << '\n';
+              << '\t' << omega::profile_name(game.profile) << '\n';
+  return 0;
+}
+
+int game_set_profile(const command_line& cl) {
+  allow_only(cl, {});
+  expect_args(cl, 4);
+  auto& ugi = cl.args[2];
+  auto profile = parse_profile(cl.args[3]);
+  auto store = open_store(cl);
+  if (!store)
+    return exit_error;
+  if (!store->set_profile(ugi, profile)) {
+    std::cerr << "omega-admin: no game " << ugi << '\n';
+    return exit_error;
+  }
   return 0;
 }
 
@@ -300,6 +329,8 @@ int run(const command_line& cl) {
     return game_add(cl);
   if (cmd == "game list")
     return game_list(cl);
+  if (cmd == "game set-profile")
+    return game_set_profile(cl);
   if (cmd == "game owner")
     return game_owner(cl);
   if (cmd == "user add")

@@ -67,14 +67,34 @@ bool split_listen(const std::string& x, std::string& host, uint16_t& port) {
   return !host.empty();
 }
 
-/// Makes sure a demo game exists and returns its UGI.
-std::string demo_game(omega::sqlite_store& store) {
-  for (auto& g : store.list_games())
-    if (g.name == "Demo Game" && g.developer == "Demo Developer")
-      return g.ugi;
-  if (store.game_count() > 0)
-    return {};
-  return store.add_game("Demo Game", "Demo Developer");
+/// The demo games: one per client profile.
+struct demo_ugis {
+  std::string standard;
+  std::string cl5;
+};
+
+/// Makes sure the demo games exist and returns their UGIs. A data folder
+/// with other games (an operator's) gets none added.
+demo_ugis demo_games(omega::sqlite_store& store) {
+  constexpr const char* developer = "Demo Developer";
+  demo_ugis result;
+  bool others = false;
+  for (auto& g : store.list_games()) {
+    if (g.developer == developer && g.name == "Demo Game")
+      result.standard = g.ugi;
+    else if (g.developer == developer && g.name == "CL5 Demo Game")
+      result.cl5 = g.ugi;
+    else
+      others = true;
+  }
+  if (others)
+    return result;
+  if (result.standard.empty())
+    result.standard = store.add_game("Demo Game", developer);
+  if (result.cl5.empty())
+    result.cl5 = store.add_game("CL5 Demo Game", developer,
+                                omega::client_profile::cl5);
+  return result;
 }
 
 } // namespace
@@ -239,10 +259,10 @@ int main(int argc, char** argv) {
     log(0, "cannot open the data folder " + data_dir + ": " + err);
     return 1;
   }
-  std::string demo_ugi;
+  demo_ugis demo;
   if (vm.count("demo")) {
-    demo_ugi = demo_game(*auth_store);
-    if (demo_ugi.empty())
+    demo = demo_games(*auth_store);
+    if (demo.standard.empty())
       log(1, "--demo: the data folder already has games; no demo game made");
   }
   std::shared_ptr<omega::sqlite_store> dir_store = open_store();
@@ -359,10 +379,17 @@ int main(int argc, char** argv) {
   // Also keeps the linker (with --as-needed) from dropping the library.
   log(3, "malloc: mimalloc " + std::to_string(mi_version()));
 #endif
-  if (!demo_ugi.empty()) {
-    std::cout << "omega: demo game ready. Signaling URL:\n  ws://" << host
-              << ":" << port << "/api/v0/signaling?ugi=" << demo_ugi
-              << "\nRegister:  curl -X POST http://" << host << ":" << port
+  if (!demo.standard.empty()) {
+    auto url = "ws://" + host + ":" + std::to_string(port)
+               + "/api/v0/signaling?ugi=";
+    std::cout << "omega: demo game ready. Signaling URL:\n  " << url
+              << demo.standard << '\n';
+    if (!demo.cl5.empty())
+      std::cout << "CL5 demo game (profile cl5, for the CL5 TurboWarp "
+                   "extensions). Signaling URL:\n  "
+                << url << demo.cl5 << "\n  UGI for the extensions' "
+                << "\"set UGI\" block: " << demo.cl5 << '\n';
+    std::cout << "Register:  curl -X POST http://" << host << ":" << port
               << "/api/v0/register -d "
                  "'{\"username\":\"alice\",\"email\":\"alice@example.com\","
                  "\"password\":\"password123\"}'\n"

@@ -132,21 +132,23 @@ private:
     }
     if (req.method() == http::verb::options)
       return respond(req, 204, {}, {}, origin);
+    std::string accept;
+    if (auto i = req.find(http::field::accept); i != req.end())
+      accept.assign(i->value().data(), i->value().size());
     api_request api{std::string{req.method_string()}, std::string{path},
-                    std::move(req.body()), origin};
+                    std::move(req.body()), origin, std::move(accept)};
     auto self = shared_from_this();
     gw_->with_store([self, api = std::move(api),
                      req = std::move(req)](sqlite_store& store) mutable {
       api_options opts;
       opts.token_lifetime = self->gw_->cfg().token_lifetime;
       auto ctx = self->gw_->ctx;
-      opts.pull_account = [ctx](const std::string& email) {
+      opts.pull = [ctx](const replica_query& query) {
         // This is an API worker thread, never a Beast or CAF one: it may
         // block on the AUTH, which asks the other nodes (at most 3 s each).
         caf::scoped_actor blocking{ctx->sys};
         blocking
-          ->request(ctx->auth, std::chrono::seconds{5}, atom::pull_v,
-                    replica_query{{}, {}, email})
+          ->request(ctx->auth, std::chrono::seconds{5}, atom::pull_v, query)
           .receive([](uint64_t) {}, [](caf::error&) {});
       };
       auto res = handle_api(api, store, opts);

@@ -6,6 +6,8 @@
 #include <string_view>
 #include <vector>
 
+#include "messages/internal.hpp"
+
 /// The account API of PROTOCOL.md section 4 as pure functions: a request in,
 /// a response out. The gateway runs `handle_api` on a worker thread because
 /// argon2id is deliberately slow; nothing here touches sockets.
@@ -21,6 +23,8 @@ struct api_request {
   std::string body;
   /// The request's `Origin` header; empty when absent.
   std::string origin;
+  /// The request's `Accept` header; empty when absent.
+  std::string accept;
 };
 
 struct api_response {
@@ -31,11 +35,17 @@ struct api_response {
 
 struct api_options {
   std::chrono::seconds token_lifetime = std::chrono::hours{24};
-  /// In a cluster: fetches the account with this email from the other
-  /// nodes into the local store (blocking), so a login right after a
-  /// registration on another node works. Called once per failed login.
-  std::function<void(const std::string& email)> pull_account;
+  /// In a cluster: imports what the other nodes have for `query` into the
+  /// local store (blocking): the account of a failed login, the token or
+  /// game of a cloud-save request this node does not know yet, and the
+  /// other nodes' version of a slot before it is loaded (the latest wins).
+  std::function<void(const replica_query& query)> pull;
 };
+
+/// Limits of the cloud saves (`POST /api/v0/save`), as the original server
+/// had them.
+constexpr int32_t max_save_slot = 10;
+constexpr size_t max_save_length = 10000;
 
 /// Returns true for the paths `handle_api` serves.
 bool is_api_path(std::string_view path);
@@ -43,7 +53,7 @@ bool is_api_path(std::string_view path);
 /// Returns true for the signaling WebSocket paths.
 bool is_signaling_path(std::string_view path);
 
-/// Serves `POST /api/v0/register` and `POST /api/v0/login` (and their
+/// Serves `POST /api/v0/register`, `login`, `save` and `load` (and their
 /// `/api/...` aliases). Blocking: hashes passwords and queries `store`.
 api_response handle_api(const api_request& req, sqlite_store& store,
                         const api_options& opts);

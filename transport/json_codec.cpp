@@ -900,6 +900,17 @@ void put_plain_frame(std::string& out, std::string_view op,
   put_frame(out, op, listener, [](object_writer&) {});
 }
 
+/// Writes a notification naming one lobby member (NEW_PEER, ANTICIPATE,
+/// DISCOVER): payload `{id, user, pubkey?}`, no listener.
+template <class Member>
+void put_member_frame(std::string& out, std::string_view op, const Member& x) {
+  put_object_frame(out, op, {}, [&](object_writer& pl) {
+    pl.opt_str("id", x.id);
+    pl.opt_str("user", x.user);
+    pl.opt_str("pubkey", x.pubkey);
+  });
+}
+
 struct event_encoder {
   std::string& out;
 
@@ -946,11 +957,15 @@ struct event_encoder {
   }
 
   void operator()(const evt::new_peer& x) {
-    put_object_frame(out, "NEW_PEER", {}, [&](object_writer& pl) {
-      pl.opt_str("id", x.id);
-      pl.opt_str("user", x.user);
-      pl.opt_str("pubkey", x.pubkey);
-    });
+    put_member_frame(out, "NEW_PEER", x);
+  }
+
+  void operator()(const evt::anticipate& x) {
+    put_member_frame(out, "ANTICIPATE", x);
+  }
+
+  void operator()(const evt::discover& x) {
+    put_member_frame(out, "DISCOVER", x);
   }
 
   void operator()(const evt::peer_gone& x) {
@@ -977,7 +992,14 @@ struct event_encoder {
     // The hot path: the payload text is spliced in as received.
     put_frame(out, opcode_name(x.op), {}, [&](object_writer& env) {
       env.opt_raw("payload", x.payload);
-      env.opt_str("origin", x.origin);
+      if (x.origin_user.empty()) {
+        env.opt_str("origin", x.origin);
+        return;
+      }
+      object_writer origin{env.key("origin")};
+      origin.str("id", x.origin);
+      origin.str("user", x.origin_user);
+      origin.close();
     });
   }
 
@@ -1165,6 +1187,13 @@ public:
     return str_of(member(envelope_, key));
   }
 
+  /// Reads a notification that names a member (`{id, user, pubkey?}`).
+  template <class Member>
+  Member member_notice() {
+    auto& pl = payload_obj();
+    return Member{str(pl, "id"), str(pl, "user"), str(pl, "pubkey")};
+  }
+
   /// Reads the payload as a string.
   std::string payload_str() {
     return str_of(payload_);
@@ -1303,9 +1332,11 @@ std::optional<event> decode_event_impl(std::string_view frame) {
       return evt::new_host{rd.str(pl, "id"), rd.str(pl, "user"),
                            rd.str(pl, "lobby_id"), rd.str(pl, "pubkey")};
     } else if (name == "NEW_PEER") {
-      auto& pl = rd.payload_obj();
-      return evt::new_peer{rd.str(pl, "id"), rd.str(pl, "user"),
-                           rd.str(pl, "pubkey")};
+      return rd.member_notice<evt::new_peer>();
+    } else if (name == "ANTICIPATE") {
+      return rd.member_notice<evt::anticipate>();
+    } else if (name == "DISCOVER") {
+      return rd.member_notice<evt::discover>();
     } else if (name == "PEER_GONE") {
       return evt::peer_gone{rd.payload_str(), std::move(listener)};
     } else if (name == "HOST_GONE") {
@@ -1317,8 +1348,17 @@ std::optional<event> decode_event_impl(std::string_view frame) {
     } else if (name == "LOBBY_CLOSE") {
       return evt::lobby_close{rd.payload_str()};
     } else if (name == "MAKE_OFFER" || name == "MAKE_ANSWER" || name == "ICE") {
-      evt::relayed x{opcode_from_name(name), rd.payload_raw(),
-                     rd.env_str("origin")};
+      evt::relayed x{opcode_from_name(name), rd.payload_raw(), {}, {}};
+      // A `cl5` lobby's origin is an object `{id, user}`.
+      auto origin = member(envelope, "origin");
+      if (origin != nullptr && origin->is_object()) {
+        x.origin = rd.str(origin->get_object(), "id");
+        x.origin_user = rd.str(origin->get_object(), "user");
+        if (x.origin_user.empty())
+          return std::nullopt;
+      } else {
+        x.origin = rd.env_str("origin");
+      }
       if (x.origin.empty())
         return std::nullopt;
       return x;
