@@ -99,8 +99,8 @@ caf::result<joined> lobby_state::admit(join_lobby& req) {
   self->send(req.sink, evt::ack_peer{lobby_id, host->info.id, host->info.user,
                                      host->info.pubkey, req.listener});
   auto rp = self->make_response_promise<joined>();
-  rp.deliver(joined{caf::actor_cast<caf::actor>(self), instance, lobby_id,
-                    profile});
+  rp.deliver(
+    joined{caf::actor_cast<caf::actor>(self), instance, lobby_id, profile});
   self->send(host->sink,
              evt::new_peer{req.peer.id, req.peer.user, req.peer.pubkey});
   peers.push_back(member{req.peer, req.conn, req.sink});
@@ -120,8 +120,8 @@ caf::result<joined> lobby_state::admit_to_mesh(join_lobby& req) {
   self->send(req.sink,
              evt::ack_peer{lobby_id, h.id, h.user, h.pubkey, req.listener});
   auto rp = self->make_response_promise<joined>();
-  rp.deliver(joined{caf::actor_cast<caf::actor>(self), instance, lobby_id,
-                    profile});
+  rp.deliver(
+    joined{caf::actor_cast<caf::actor>(self), instance, lobby_id, profile});
   auto& p = req.peer;
   self->send(host->sink, evt::new_peer{p.id, p.user, p.pubkey});
   for (auto& x : peers) {

@@ -119,7 +119,7 @@ struct relayed {
   std::string origin;
   /// The sender's name, set in `cl5` lobbies only: `origin` then goes on the
   /// wire as `{"id": origin, "user": origin_user}`.
-  std::string origin_user;
+  std::string origin_user{};
 };
 
 /// RELAY_OK: the relay was accepted for delivery.

@@ -148,11 +148,10 @@ struct replica {
   std::vector<account_row> accounts;
   std::vector<game_row> games;
   std::vector<token_row> tokens;
-  std::vector<save_row> saves;
+  std::vector<save_row> saves{};
 
   bool empty() const {
-    return accounts.empty() && games.empty() && tokens.empty()
-           && saves.empty();
+    return accounts.empty() && games.empty() && tokens.empty() && saves.empty();
   }
 
   size_t size() const {
@@ -169,7 +168,7 @@ struct replica_query {
   std::string email;
   /// A cloud save to load: each node answers its version of the slot, so
   /// the asking node loads the latest write. Empty `account_id`: none.
-  save_key save;
+  save_key save{};
 };
 
 bool operator==(const member_info& x, const member_info& y);

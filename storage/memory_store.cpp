@@ -68,8 +68,8 @@ token_row row_of(const std::string& digest, const token_record& t) {
 } // namespace
 
 game_row memory_store::game_row_of(const game_record& g) {
-  return game_row{g.ugi, g.name, {}, g.developer, 0, g.profile,
-                  profile_changed_[g.ugi]};
+  return game_row{
+    g.ugi, g.name, {}, g.developer, 0, g.profile, profile_changed_[g.ugi]};
 }
 
 replica memory_store::export_rows(replica_cursor& from, size_t limit) {

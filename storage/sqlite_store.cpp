@@ -72,7 +72,8 @@ constexpr const char* migrations[] = {
 };
 
 /// The change number of a row written now (see migration 2).
-#define OMEGA_NEXT_SEQ(table) "(SELECT COALESCE(MAX(seq), 0) + 1 FROM " table ")"
+#define OMEGA_NEXT_SEQ(table)                                                  \
+  "(SELECT COALESCE(MAX(seq), 0) + 1 FROM " table ")"
 
 constexpr int schema_version = static_cast<int>(std::size(migrations));
 
@@ -643,10 +644,11 @@ void sqlite_store::import_rows(const replica& rows) {
         developer_id = stmt.text(0);
       }
       {
-        statement stmt{db_, "INSERT OR IGNORE INTO games(ugi, name,"
-                            " developer_id, created, profile, profile_changed,"
-                            " seq) VALUES (?1, ?2, ?3, ?4, ?5, ?6, "
-                            OMEGA_NEXT_SEQ("games") ")"};
+        statement stmt{
+          db_,
+          "INSERT OR IGNORE INTO games(ugi, name,"
+          " developer_id, created, profile, profile_changed,"
+          " seq) VALUES (?1, ?2, ?3, ?4, ?5, ?6, " OMEGA_NEXT_SEQ("games") ")"};
         stmt.bind(1, g.ugi).bind(2, g.name).bind(3, developer_id);
         stmt.bind(4, g.created).bind(5, profile_name(g.profile));
         stmt.bind(6, g.profile_changed).step();
@@ -689,9 +691,9 @@ void sqlite_store::import_rows(const replica& rows) {
           continue;
       }
       // An unknown account fails the foreign key: skipped.
-      statement stmt{db_, "INSERT OR REPLACE INTO saves(" OMEGA_SAVE_COLUMNS
-                          ", seq) VALUES (?1, ?2, ?3, ?4, ?5, "
-                          OMEGA_NEXT_SEQ("saves") ")"};
+      statement stmt{
+        db_, "INSERT OR REPLACE INTO saves(" OMEGA_SAVE_COLUMNS
+             ", seq) VALUES (?1, ?2, ?3, ?4, ?5, " OMEGA_NEXT_SEQ("saves") ")"};
       stmt.bind(1, k.account_id).bind(2, k.ugi).bind(3, int64_t{k.slot});
       stmt.bind(4, sv.data).bind(5, sv.changed).step();
     }
@@ -814,12 +816,13 @@ sqlite_store::login(std::string_view email, std::string_view password,
 
 bool sqlite_store::write_save(const save_key& key, std::string_view data) {
   try {
-    statement stmt{db_, "INSERT INTO saves(" OMEGA_SAVE_COLUMNS ", seq)"
-                        " VALUES (?1, ?2, ?3, ?4, ?5, " OMEGA_NEXT_SEQ("saves")
-                        ") ON CONFLICT(account_id, ugi, slot) DO UPDATE SET"
-                        " data = excluded.data,"
-                        " changed = MAX(excluded.changed, changed + 1),"
-                        " seq = excluded.seq"};
+    statement stmt{
+      db_, "INSERT INTO saves(" OMEGA_SAVE_COLUMNS ", seq)"
+           " VALUES (?1, ?2, ?3, ?4, ?5, " OMEGA_NEXT_SEQ(
+             "saves") ") ON CONFLICT(account_id, ugi, slot) DO UPDATE SET"
+                      " data = excluded.data,"
+                      " changed = MAX(excluded.changed, changed + 1),"
+                      " seq = excluded.seq"};
     stmt.bind(1, key.account_id).bind(2, key.ugi).bind(3, int64_t{key.slot});
     stmt.bind(4, data).bind(5, now_ms());
     if (stmt.step() != SQLITE_DONE)
@@ -871,9 +874,10 @@ std::string sqlite_store::add_game(std::string_view name,
     }
     auto ugi = make_ulid();
     {
-      statement stmt{db_, "INSERT INTO games(ugi, name, developer_id, created,"
-                          " profile, seq) VALUES (?1, ?2, ?3, ?4, ?5, "
-                          OMEGA_NEXT_SEQ("games") ")"};
+      statement stmt{
+        db_, "INSERT INTO games(ugi, name, developer_id, created,"
+             " profile, seq) VALUES (?1, ?2, ?3, ?4, ?5, " OMEGA_NEXT_SEQ(
+               "games") ")"};
       stmt.bind(1, ugi).bind(2, name).bind(3, developer_id).bind(4, now);
       stmt.bind(5, profile_name(profile));
       if (stmt.step() != SQLITE_DONE)

@@ -71,8 +71,8 @@ actor_fixture::~actor_fixture() {
   dir = nullptr;
 }
 
-void actor_fixture::add_game(const std::string& name) {
-  ugis.emplace_back(store->add_game(name, "Demo Developer"));
+void actor_fixture::add_game(const std::string& name, client_profile profile) {
+  ugis.emplace_back(store->add_game(name, "Demo Developer", profile));
 }
 
 game_state& actor_fixture::game_of(size_t game_index) {

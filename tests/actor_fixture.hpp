@@ -72,7 +72,8 @@ protected:
   ~actor_fixture() override;
 
   /// Registers a game; its GAME is spawned on first use.
-  void add_game(const std::string& name);
+  void add_game(const std::string& name,
+                client_profile profile = client_profile::standard);
 
   /// Returns the GAME state of game `game_index` (spawning it if needed).
   game_state& game_of(size_t game_index = 0);

@@ -73,8 +73,7 @@ struct usage_error {
 
 /// Options that take a value. All of them do: there are no flags but --help.
 const std::set<std::string> known_options = {
-  "data-dir", "developer", "email", "password", "origin", "lifetime",
-  "profile",
+  "data-dir", "developer", "email", "password", "origin", "lifetime", "profile",
 };
 
 command_line parse(int argc, char** argv) {
@@ -202,8 +201,8 @@ int game_list(const command_line& cl) {
   if (!store)
     return exit_error;
   for (auto& game : store->list_games())
-    std::cout << game.ugi << '\t' << game.name << '\t' << game.developer
-              << '\t' << omega::profile_name(game.profile) << '\n';
+    std::cout << game.ugi << '\t' << game.name << '\t' << game.developer << '\t'
+              << omega::profile_name(game.profile) << '\n';
   return 0;
 }
 

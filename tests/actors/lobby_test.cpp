@@ -586,3 +586,186 @@ TEST_F(lobby_test, exit_of_a_collected_lobby_does_not_end_its_game) {
 }
 
 } // namespace
+
+// -- the cl5 profile ----------------------------------------------------------
+
+namespace {
+
+/// Lobbies of a game whose profile is `cl5`. The fixture's game starts as
+/// `standard` and is switched before anyone connects: what the operator's
+/// `game set-profile` does to a running server.
+class cl5_lobby_test : public actor_fixture {
+protected:
+  void SetUp() override {
+    store->set_profile(ugis.at(0), client_profile::cl5);
+  }
+
+  /// Joins "L" with `pubkey` as CL5 does and checks the joiner's own
+  /// fan-out: ANTICIPATE naming the host, ACK_PEER, then DISCOVER naming
+  /// each earlier peer in join order; every earlier peer gets ANTICIPATE
+  /// naming the joiner, and the host NEW_PEER.
+  client& enter(const std::string& user, const std::string& pubkey = {}) {
+    auto& p = login(user);
+    p.send(cmd::config_peer{"L", "", pubkey, {}});
+    run();
+    auto& h = *host;
+    EXPECT_EQ(next<evt::anticipate>(p), (evt::anticipate{h.id, "host", "HK"}));
+    EXPECT_EQ(next<evt::ack_peer>(p),
+              (evt::ack_peer{"L", h.id, "host", "HK", {}}));
+    EXPECT_EQ(next<evt::new_peer>(h), (evt::new_peer{p.id, user, pubkey}));
+    for (auto q : peers) {
+      EXPECT_EQ(next<evt::discover>(p), (evt::discover{q->id, q->user, "K"}));
+      EXPECT_EQ(next<evt::anticipate>(*q),
+                (evt::anticipate{p.id, user, pubkey}));
+    }
+    expect_quiet(p);
+    expect_quiet(h);
+    for (auto q : peers)
+      expect_quiet(*q);
+    peers.push_back(&p);
+    return p;
+  }
+
+  /// A host and `n` peers (pubkey "K") in lobby "L".
+  void populate(size_t n, std::string password = {}) {
+    host = &login("host");
+    host_lobby(*host, {"L", false, false, 0, std::move(password), "HK", ""});
+    for (size_t i = 0; i < n; ++i)
+      enter("peer" + std::to_string(i), "K");
+  }
+
+  /// Sends a relay from `from` to `to` and checks both ends.
+  template <class Relay>
+  void relay(client& from, client& to, Relay x, opcode op) {
+    from.send(std::move(x));
+    run();
+    EXPECT_EQ(next<evt::relayed>(to),
+              (evt::relayed{op, R"({"type":0})", from.id, from.user}));
+    EXPECT_EQ(next<evt::relay_ok>(from), (evt::relay_ok{"r"}));
+  }
+
+  client* host = nullptr;
+  std::vector<client*> peers;
+};
+
+} // namespace
+
+TEST_F(cl5_lobby_test, joins_fan_out_to_a_full_mesh_in_the_original_order) {
+  populate(3);
+  auto* st = lobby_of("L");
+  ASSERT_NE(st, nullptr);
+  EXPECT_EQ(st->profile, client_profile::cl5);
+  EXPECT_EQ(st->peers.size(), 3u);
+}
+
+TEST_F(cl5_lobby_test, any_member_relays_to_any_other_member) {
+  populate(2);
+  auto& h = *host;
+  auto& a = *peers[0];
+  auto& b = *peers[1];
+  auto offer = [](const client& to) {
+    return cmd::make_offer{to.id, R"({"type":0})", "r"};
+  };
+  auto answer = [](const client& to) {
+    return cmd::make_answer{to.id, R"({"type":0})", "r"};
+  };
+  auto ice = [](const client& to) {
+    return cmd::ice{to.id, R"({"type":0})", "r"};
+  };
+  relay(h, a, offer(a), opcode::make_offer);
+  relay(a, h, answer(h), opcode::make_answer);
+  relay(b, a, offer(a), opcode::make_offer); // peer to peer, after DISCOVER
+  relay(a, b, answer(b), opcode::make_answer);
+  relay(a, b, ice(b), opcode::ice);
+  relay(b, h, ice(h), opcode::ice);
+  relay(h, b, answer(b), opcode::make_answer); // roles do not matter
+  relay(a, h, offer(h), opcode::make_offer);
+  for (auto c : {&h, &a, &b})
+    expect_quiet(*c);
+}
+
+TEST_F(cl5_lobby_test, relays_outside_the_lobby_are_peer_invalid) {
+  populate(1);
+  auto& a = *peers[0];
+  auto& idle = login("idle");
+  auto& other = login("other");
+  host_lobby(other, {"M", false, false, 0, "", "", ""});
+  skip(idle);                                  // NEW_HOST of M
+  a.send(cmd::make_offer{other.id, "1", "1"}); // member of another lobby
+  a.send(cmd::make_answer{idle.id, "1", "2"}); // lobby-less
+  a.send(cmd::ice{a.id, "1", "3"});            // itself
+  a.send(cmd::ice{{}, "1", "4"});              // no recipient
+  idle.send(cmd::make_offer{a.id, "1", "5"});  // lobby-less sender
+  idle.send(cmd::make_answer{a.id, "1", "6"});
+  idle.send(cmd::ice{a.id, "1", "7"});
+  run();
+  for (auto listener : {"1", "2", "3", "4"})
+    expect_error(a, ec::peer_invalid, listener);
+  for (auto listener : {"5", "6", "7"})
+    expect_error(idle, ec::peer_invalid, listener);
+  for (auto c : {host, &a, &idle, &other})
+    expect_quiet(*c);
+}
+
+TEST_F(cl5_lobby_test, a_departing_or_kicked_peer_is_gone_for_every_member) {
+  populate(3);
+  disconnect(*peers[0]);
+  for (auto c : {host, peers[1], peers[2]})
+    EXPECT_EQ(next<evt::peer_gone>(*c), (evt::peer_gone{peers[0]->id, {}}));
+  host->send(cmd::kick{peers[1]->id, "k"});
+  run();
+  EXPECT_EQ(next<evt::lobby_close>(*peers[1]), (evt::lobby_close{"L"}));
+  EXPECT_EQ(next<evt::peer_gone>(*host), (evt::peer_gone{peers[1]->id, "k"}));
+  EXPECT_EQ(next<evt::peer_gone>(*peers[2]),
+            (evt::peer_gone{peers[1]->id, {}}));
+  for (auto c : {host, peers[1], peers[2]})
+    expect_quiet(*c);
+  EXPECT_EQ(lobby_of("L")->peers.size(), 1u);
+}
+
+TEST_F(cl5_lobby_test, a_blank_password_fails_instead_of_being_required) {
+  populate(0, "pw");
+  auto& p = login("peer");
+  p.send(cmd::config_peer{"L", "", "", "1"});
+  p.send(cmd::config_peer{"L", "PW", "", "2"});
+  run();
+  expect_error(p, ec::password_fail, "1");
+  expect_error(p, ec::password_fail, "2");
+  p.send(cmd::config_peer{"L", "pw", "", "3"});
+  run();
+  EXPECT_EQ(next<evt::anticipate>(p),
+            (evt::anticipate{host->id, "host", "HK"}));
+  EXPECT_EQ(next<evt::password_ack>(p), (evt::password_ack{"3"}));
+  EXPECT_EQ(next<evt::ack_peer>(p).listener, "3");
+  expect_quiet(p);
+}
+
+TEST_F(cl5_lobby_test, host_departure_closes_the_lobby_as_in_standard) {
+  populate(2);
+  auto& idle = login("idle");
+  disconnect(*host);
+  for (auto c : peers) {
+    EXPECT_EQ(next<evt::host_gone>(*c), (evt::host_gone{host->id}));
+    EXPECT_EQ(next<evt::lobby_close>(*c), (evt::lobby_close{"L"}));
+  }
+  EXPECT_EQ(next<evt::lobby_close>(idle), (evt::lobby_close{"L"}));
+}
+
+TEST_F(cl5_lobby_test, a_lobby_keeps_the_profile_it_was_created_with) {
+  populate(1);
+  store->set_profile(ugis.at(0), client_profile::standard);
+  // A newcomer authenticates under `standard` but joins the cl5 lobby: the
+  // lobby's rules apply to it, relays included.
+  auto& late = enter("late", "K");
+  relay(late, *peers[0], cmd::make_offer{peers[0]->id, R"({"type":0})", "r"},
+        opcode::make_offer);
+  // Lobbies created now are standard.
+  auto& h2 = login("host2");
+  host_lobby(h2, {"M", false, false, 0, "", "", ""});
+  auto& p2 = login("peer2");
+  join_lobby(p2, "M");
+  EXPECT_EQ(lobby_of("M")->profile, client_profile::standard);
+  p2.send(cmd::make_offer{h2.id, "1", "x"});
+  run();
+  expect_error(p2, ec::not_host, "x");
+}

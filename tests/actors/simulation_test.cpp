@@ -54,6 +54,14 @@
 //  7. Replies (separate test). Every command gets exactly one direct reply
 //     carrying its listener (PASSWORD_ACK + ACK_PEER count as one), and no
 //     reply carries a listener its client never sent.
+//  8. Profiles (runs whose second game is `cl5`). ANTICIPATE and DISCOVER
+//     come only in the cl5 game: ANTICIPATE to a joiner right before its
+//     acknowledgements and naming its host, or to a peer naming a newcomer;
+//     DISCOVER only to a peer. A cl5 peer may get PEER_GONE and relayed
+//     frames from any member, whose origin names the sender's user (never
+//     in the standard game). While its lobby kept its host since the peer
+//     joined, the peers it learned of (DISCOVER, ANTICIPATE, minus PEER_GONE)
+//     are exactly the lobby's other peers.
 
 #include "tests/actor_fixture.hpp"
 
@@ -113,6 +121,10 @@ struct model {
   std::set<std::string> peers;
   /// While host: true if it created the lobby, so `peers` saw every join.
   bool complete = false;
+  /// While a peer in the cl5 game: the other peers it learned of, and
+  /// whether that view is whole (no host change since it joined).
+  std::set<std::string> mesh{};
+  bool mesh_complete = false;
 };
 
 struct sim_client {
@@ -251,6 +263,11 @@ protected:
     return "s" + std::to_string(++seq);
   }
 
+  /// Whether `s` plays the game whose profile is cl5.
+  bool in_mesh(const sim_client& s) const {
+    return profiles.at(s.game) == client_profile::cl5;
+  }
+
   /// Any client id of either game, or one nobody has.
   std::string random_id() {
     if (chance(10))
@@ -360,6 +377,18 @@ protected:
         return send(s, cmd::lobby_info{cs.lobby_id, next_listener()},
                     opcode::lobby_info);
     } else {
+      // In the cl5 game: peer to peer, any relay.
+      if (in_mesh(s) && chance(25)) {
+        auto to = a_peer();
+        switch (pick(3)) {
+          case 0:
+            return send_relay<cmd::make_offer>(s, to, opcode::make_offer);
+          case 1:
+            return send_relay<cmd::make_answer>(s, to, opcode::make_answer);
+          default:
+            return send_relay<cmd::ice>(s, to, opcode::ice);
+        }
+      }
       // A hostless lobby: mostly race for it.
       if (lobby_host.empty() && chance(60))
         return send(s, cmd::claim_host{next_listener()}, opcode::claim_host);
@@ -488,11 +517,13 @@ protected:
     random_command(pop[pick_of(alive)]);
   }
 
-  void simulate(uint32_t seed_value, size_t steps, bool replies) {
+  void simulate(uint32_t seed_value, size_t steps, bool replies,
+                client_profile second = client_profile::standard) {
     seed = seed_value;
     check_replies = replies;
     rng.seed(seed);
-    add_game("Second Game");
+    add_game("Second Game", second);
+    profiles = {client_profile::standard, second};
     for (size_t game = 0; game < 2; ++game) {
       add_client(game, true);
       for (size_t i = 0; i < max_clients; ++i)
@@ -618,7 +649,7 @@ protected:
             violation(s, idx, 2, "ACK_PEER while in a lobby");
           if (ev.id == me)
             violation(s, idx, 2, "ACK_PEER names the joiner as host");
-          m = model{role::peer, ev.lobby_id, ev.id, {}, false};
+          m = model{role::peer, ev.lobby_id, ev.id, {}, false, {}, true};
           ++acks[key3{ev.id, ev.lobby_id, me}];
         } else if constexpr (std::is_same_v<T, evt::new_host>) {
           mention_lobby(s, idx, ev.lobby_id);
@@ -636,8 +667,37 @@ protected:
             if (!m.peers.insert(ev.id).second)
               violation(s, idx, 4, "NEW_PEER of a present peer");
           }
+        } else if constexpr (std::is_same_v<T, evt::anticipate>) {
+          mention_id(s, idx, ev.id);
+          if (!in_mesh(s))
+            violation(s, idx, 8, "ANTICIPATE in a standard game");
+          if (m.r == role::peer) {
+            if (!m.mesh.insert(ev.id).second && m.mesh_complete)
+              violation(s, idx, 8, "ANTICIPATE of a peer it knew");
+            return;
+          }
+          // A joiner's: its acknowledgements follow at once.
+          auto next = idx + 1;
+          if (next < log.size()
+              && std::holds_alternative<evt::password_ack>(log[next]))
+            ++next;
+          auto ack = next < log.size() ? std::get_if<evt::ack_peer>(&log[next])
+                                       : nullptr;
+          if (m.r != role::none || ack == nullptr || ack->id != ev.id)
+            violation(s, idx, 8, "ANTICIPATE not right before its ACK_PEER");
+        } else if constexpr (std::is_same_v<T, evt::discover>) {
+          mention_id(s, idx, ev.id);
+          if (!in_mesh(s) || m.r != role::peer)
+            violation(s, idx, 8, "DISCOVER to a non-peer or a standard game");
+          else if (!m.mesh.insert(ev.id).second && m.mesh_complete)
+            violation(s, idx, 8, "DISCOVER of a peer it knew");
         } else if constexpr (std::is_same_v<T, evt::peer_gone>) {
           mention_id(s, idx, ev.id);
+          if (m.r == role::peer && in_mesh(s) && ev.listener.empty()) {
+            if (m.mesh.erase(ev.id) == 0 && m.mesh_complete)
+              violation(s, idx, 8, "PEER_GONE of a peer it never knew");
+            return;
+          }
           if (m.r != role::host)
             violation(s, idx, 5, "PEER_GONE to a non-host");
           else if (m.peers.erase(ev.id) == 0 && m.complete)
@@ -671,9 +731,11 @@ protected:
               if (m.r == role::host)
                 m.r = role::peer;
             }
-            // A new host learns nothing about the peers already there.
+            // A new host learns nothing about the peers already there, nor
+            // a peer about a host turned peer.
             m.peers.clear();
             m.complete = false;
+            m.mesh_complete = false;
             m.host = ev.id;
             ++reclaims[key3{me, ev.lobby_id, ev.id}];
           }
@@ -703,7 +765,7 @@ protected:
           mention_id(s, idx, ev.origin);
           if (m.r == role::none)
             violation(s, idx, 5, "relayed frame to a lobby-less client");
-          else if (m.r == role::peer && ev.origin != m.host)
+          else if (m.r == role::peer && ev.origin != m.host && !in_mesh(s))
             violation(s, idx, 5, "relayed frame to a peer not from its host");
           auto i = relays.find(ev.payload);
           if (i == relays.end()) {
@@ -711,6 +773,9 @@ protected:
             return;
           }
           auto& rec = i->second;
+          auto user = in_mesh(s) ? pop[rec.from].c->user : std::string{};
+          if (ev.origin_user != user)
+            violation(s, idx, 8, "relayed frame with the wrong origin user");
           if (pop[rec.from].c->id != ev.origin || rec.recipient != me
               || rec.op != ev.op)
             violation(s, idx, 5, "relayed frame differs from what was sent");
@@ -787,6 +852,27 @@ protected:
     check_states();
     check_queries();
     check_cross();
+    check_mesh();
+  }
+
+  /// 8: each cl5 peer with a whole view knows exactly the other peers.
+  void check_mesh() {
+    for (auto& s : pop) {
+      if (!s.alive || !in_mesh(s) || s.m.r != role::peer || !s.m.mesh_complete)
+        continue;
+      auto st = peek(s.m.lobby, s.game);
+      if (st == nullptr)
+        continue; // invariant 2 reports it
+      std::set<std::string> others;
+      for (auto& p : st->peers)
+        if (p.info.id != s.c->id)
+          others.insert(p.info.id);
+      if (others != s.m.mesh)
+        ADD_FAILURE() << where() << "invariant 8: " << s.c->user << " knows "
+                      << s.m.mesh.size() << " peers of " << s.m.lobby
+                      << ", which has " << others.size()
+                      << " others\n  log tail:" << tail(s, 16);
+    }
   }
 
   /// 1, 2, 3, 6: LOBBY states against CONNECTION mirrors and models.
@@ -1099,6 +1185,8 @@ protected:
   uint64_t seq = 0;
   size_t next_user = 0;
   std::vector<sim_client> pop;
+  /// The profile of each game.
+  std::vector<client_profile> profiles;
   std::map<std::string, size_t> id_index;
   std::map<std::string, relay_record> relays;
   std::map<std::string, size_t> kicks_sent;
@@ -1140,6 +1228,20 @@ TEST_F(simulation_test, seed_3_keeps_invariants) {
 // Invariant 7 on its own, so that a lost reply does not hide the others.
 TEST_F(simulation_test, every_command_gets_exactly_one_reply) {
   simulate(1, steps, true);
+}
+
+// The second game's lobbies follow the cl5 profile (invariant 8); the first
+// stays standard on the same actors.
+TEST_F(simulation_test, seed_4_keeps_invariants_with_a_cl5_game) {
+  simulate(4, steps, false, client_profile::cl5);
+}
+
+TEST_F(simulation_test, seed_5_keeps_invariants_with_a_cl5_game) {
+  simulate(31337, steps, false, client_profile::cl5);
+}
+
+TEST_F(simulation_test, every_command_gets_one_reply_with_a_cl5_game) {
+  simulate(4, steps, true, client_profile::cl5);
 }
 
 } // namespace

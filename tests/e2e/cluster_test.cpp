@@ -7,10 +7,13 @@
 #include <chrono>
 #include <csignal>
 #include <fstream>
+#include <iostream>
 #include <memory>
 #include <random>
 #include <sstream>
 #include <string>
+#include <string_view>
+#include <thread>
 #include <tuple>
 #include <vector>
 
@@ -94,6 +97,24 @@ json::object next_frame(ws_client& c,
   if (ec || !jv.is_object())
     return {};
   return jv.as_object();
+}
+
+/// The next frame whose opcode is `op`, skipping what a fresh client may
+/// see meanwhile: broadcasts of other lobbies of the game (NEW_HOST,
+/// LOBBY_CLOSE) and, in a cl5 game, ANTICIPATE. Empty if none came.
+json::object next_of(ws_client& c, std::string_view op) {
+  for (int i = 0; i < 20; ++i) {
+    auto f = next_frame(c);
+    auto got = member(f, "opcode");
+    if (got == op)
+      return f;
+    if (got != "NEW_HOST" && got != "LOBBY_CLOSE" && got != "ANTICIPATE") {
+      ADD_FAILURE() << c.name() << ": expected " << op << ", got "
+                    << (f.empty() ? c.error() : json::serialize(f));
+      return {};
+    }
+  }
+  return {};
 }
 
 /// A connected client and its account.
@@ -230,6 +251,38 @@ protected:
     auto got = to->expect(op);
     EXPECT_EQ(got["payload"], payload) << json::serialize(got);
     EXPECT_EQ(member(got, "origin"), from.acc.id) << json::serialize(got);
+  }
+
+  /// Relays a MAKE_OFFER in a new lobby `lobby` of `ugi` from a new host
+  /// `ha` on node `hi` to a new peer `pa` on node `pi`, and returns the
+  /// relayed frame's `origin` (null if the probe failed): an id string in a
+  /// standard game, `{id, user}` in a cl5 one.
+  json::value probe_origin(const std::string& ugi, size_t hi, size_t pi,
+                           const account& ha, const account& pa,
+                           const std::string& lobby) {
+    ws_client h{"probe host@" + names_[hi]};
+    ws_client p{"probe peer@" + names_[pi]};
+    auto path = "/api/v0/signaling?ugi=" + ugi;
+    if (!h.connect(node(hi).port(), path) || !p.connect(node(pi).port(), path))
+      return nullptr;
+    h.send_command("INIT", json::value(ha.token), {}, "init");
+    p.send_command("INIT", json::value(pa.token), {}, "init");
+    if (next_of(h, "INIT_OK").empty() || next_of(p, "INIT_OK").empty())
+      return nullptr;
+    h.send_command("CONFIG_HOST", json::object{{"lobby_id", lobby}}, {},
+                   "host");
+    if (next_of(h, "ACK_HOST").empty())
+      return nullptr;
+    p.send_command("CONFIG_PEER", json::object{{"lobby_id", lobby}}, {},
+                   "peer");
+    if (next_of(p, "ACK_PEER").empty() || next_of(h, "NEW_PEER").empty())
+      return nullptr;
+    h.send_command("MAKE_OFFER", json::object{{"sdp", "probe"}}, pa.id, "r");
+    if (next_of(h, "RELAY_OK").empty())
+      return nullptr;
+    auto f = next_of(p, "MAKE_OFFER");
+    auto i = f.find("origin");
+    return i != f.end() ? i->value() : json::value(nullptr);
   }
 
   std::array<std::string, nodes> names_;
@@ -447,4 +500,71 @@ TEST_F(cluster_test, a_frozen_node_is_dropped_after_the_heartbeat_timeout) {
   EXPECT_GE(took, 900ms) << "dropped before the node timeout";
   EXPECT_TRUE(node(x).wait_log("node " + names_[y] + " left", 5s));
   kill(node(y).pid(), SIGCONT);
+}
+
+TEST_F(cluster_test, a_cl5_profile_reaches_every_node) {
+  auto made = node(0).admin({"user", "add-many", "pr", "120"});
+  auto pool = parse_accounts(made.out);
+  ASSERT_EQ(pool.size(), 120u) << made.out;
+  size_t used = 0;
+  int probes = 0;
+  // Probes with fresh clients (the profile applies to new connections)
+  // until a relay carries an `origin` object, for at most 10 s; returns the
+  // last origin seen.
+  auto until_cl5 = [&](const std::string& ugi, size_t hi, size_t pi) {
+    json::value origin;
+    auto deadline = std::chrono::steady_clock::now() + 10s;
+    while (used + 2 <= pool.size()) {
+      auto& ha = pool[used++];
+      auto& pa = pool[used++];
+      origin = probe_origin(ugi, hi, pi, ha, pa,
+                            "probe-" + std::to_string(++probes));
+      if (origin.is_object()) {
+        EXPECT_EQ(origin,
+                  json::value(json::object{{"id", ha.id}, {"user", ha.user}}));
+        break;
+      }
+      if (std::chrono::steady_clock::now() > deadline)
+        break;
+      std::this_thread::sleep_for(200ms);
+    }
+    return origin;
+  };
+  // A game added with --profile cl5 on n0 is cl5 for clients of n1 and n2.
+  auto cl5_ugi = node(0).add_game("Cluster CL5 Game", "Cluster Dev", "cl5");
+  ASSERT_FALSE(cl5_ugi.empty());
+  auto origin = until_cl5(cl5_ugi, 1, 2);
+  EXPECT_TRUE(origin.is_object()) << "last origin: " << origin;
+  // The standard game is standard everywhere until set-profile on n0.
+  auto& ha = pool[used++];
+  auto& pa = pool[used++];
+  EXPECT_EQ(probe_origin(ugi_, 2, 1, ha, pa, "standard"), json::value(ha.id));
+  auto set = node(0).admin({"game", "set-profile", ugi_, "cl5"});
+  ASSERT_EQ(set.status, 0);
+  origin = until_cl5(ugi_, 2, 1);
+  EXPECT_TRUE(origin.is_object()) << "last origin: " << origin;
+  std::cout << "profiles: " << probes << " probes" << std::endl;
+}
+
+TEST_F(cluster_test, a_cloud_save_is_the_same_through_every_node) {
+  auto& a = accounts_.at(next_++);
+  auto res = http_save(node(1).port(), a.token, ugi_, 1, "from n1");
+  ASSERT_EQ(res.status, 200u) << res.error << res.body;
+  EXPECT_EQ(res.body, "OK");
+  // At once, through the other nodes.
+  for (size_t i : {2u, 0u}) {
+    auto got = http_load(node(i).port(), a.token, ugi_, 1);
+    EXPECT_EQ(got.status, 200u) << names_[i] << ": " << got.error;
+    EXPECT_EQ(got.body, "from n1") << names_[i];
+  }
+  // A later save through n2 wins, loaded through n1 (and n0).
+  res = http_save(node(2).port(), a.token, ugi_, 1, "from n2");
+  ASSERT_EQ(res.status, 200u) << res.error << res.body;
+  for (size_t i : {1u, 0u}) {
+    auto got = http_load(node(i).port(), a.token, ugi_, 1);
+    EXPECT_EQ(got.status, 200u) << names_[i] << ": " << got.error;
+    EXPECT_EQ(got.body, "from n2") << names_[i];
+  }
+  // Another slot is empty everywhere.
+  EXPECT_EQ(http_load(node(1).port(), a.token, ugi_, 2).body, "");
 }

@@ -96,6 +96,15 @@ void reap(pid_t pid, int& status) {
   }
 }
 
+/// The UGI that a successful `omega-admin game add` printed.
+std::string printed_ugi(run_result res) {
+  if (res.status != 0)
+    return {};
+  while (!res.out.empty() && (res.out.back() == '\n' || res.out.back() == '\r'))
+    res.out.pop_back();
+  return res.out;
+}
+
 } // namespace
 
 // -- run_program --------------------------------------------------------------
@@ -297,12 +306,14 @@ run_result server_process::admin(const std::vector<std::string>& args) const {
 
 std::string server_process::add_game(const std::string& name,
                                      const std::string& developer) const {
-  auto res = admin({"game", "add", name, "--developer", developer});
-  if (res.status != 0)
-    return {};
-  while (!res.out.empty() && (res.out.back() == '\n' || res.out.back() == '\r'))
-    res.out.pop_back();
-  return res.out;
+  return printed_ugi(admin({"game", "add", name, "--developer", developer}));
+}
+
+std::string server_process::add_game(const std::string& name,
+                                     const std::string& developer,
+                                     const std::string& profile) const {
+  return printed_ugi(admin(
+    {"game", "add", name, "--developer", developer, "--profile", profile}));
 }
 
 std::string server_process::log() const {

@@ -93,6 +93,11 @@ public:
   std::string add_game(const std::string& name,
                        const std::string& developer) const;
 
+  /// Registers a game with a client profile (`--profile`, e.g. "cl5") and
+  /// returns its UGI (empty on failure).
+  std::string add_game(const std::string& name, const std::string& developer,
+                       const std::string& profile) const;
+
   bool running() const {
     return pid_ > 0;
   }

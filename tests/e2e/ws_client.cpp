@@ -106,12 +106,35 @@ http_request(uint16_t port, http::verb method, const std::string& target,
   return result;
 }
 
-http_result http_post(uint16_t port, const std::string& target,
-                      const std::string& body, const std::string& origin) {
-  std::vector<std::pair<std::string, std::string>> headers;
+http_result
+http_post(uint16_t port, const std::string& target, const std::string& body,
+          const std::string& origin,
+          const std::vector<std::pair<std::string, std::string>>& headers) {
+  std::vector<std::pair<std::string, std::string>> all;
   if (!origin.empty())
-    headers.emplace_back("Origin", origin);
-  return http_request(port, http::verb::post, target, body, headers);
+    all.emplace_back("Origin", origin);
+  all.insert(all.end(), headers.begin(), headers.end());
+  return http_request(port, http::verb::post, target, body, all);
+}
+
+http_result http_save(uint16_t port, const std::string& token,
+                      const std::string& ugi, const json::value& slot,
+                      const std::string& data, const std::string& origin) {
+  return http_post(port, "/api/v0/save",
+                   json::serialize(json::object{{"token", token},
+                                                {"ugi", ugi},
+                                                {"save_slot", slot},
+                                                {"save_data", data}}),
+                   origin);
+}
+
+http_result http_load(uint16_t port, const std::string& token,
+                      const std::string& ugi, const json::value& slot,
+                      const std::string& origin) {
+  return http_post(port, "/api/v0/load",
+                   json::serialize(json::object{
+                     {"token", token}, {"ugi", ugi}, {"save_slot", slot}}),
+                   origin);
 }
 
 // -- ws_client ----------------------------------------------------------------

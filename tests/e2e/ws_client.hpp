@@ -77,9 +77,29 @@ http_request(uint16_t port, boost::beast::http::verb method,
              = {},
              std::chrono::milliseconds timeout = default_timeout);
 
-/// POSTs a JSON `body`, with an `Origin` header unless `origin` is empty.
-http_result http_post(uint16_t port, const std::string& target,
-                      const std::string& body, const std::string& origin = {});
+/// POSTs a JSON `body`, with an `Origin` header unless `origin` is empty,
+/// and with `headers`.
+http_result
+http_post(uint16_t port, const std::string& target, const std::string& body,
+          const std::string& origin = {},
+          const std::vector<std::pair<std::string, std::string>>& headers = {});
+
+/// The header that asks `POST /api/v0/register` for its JSON answer
+/// `{id, username}`: without it a success is the plain `OK` that the CL5
+/// account extension expects.
+inline const std::pair<std::string, std::string> accept_json{
+  "Accept", "application/json"};
+
+/// POSTs `/api/v0/save` `{token, ugi, save_slot, save_data}` (a cloud save).
+http_result http_save(uint16_t port, const std::string& token,
+                      const std::string& ugi, const boost::json::value& slot,
+                      const std::string& data, const std::string& origin = {});
+
+/// POSTs `/api/v0/load` `{token, ugi, save_slot}`; the body of a 200 is the
+/// slot's text.
+http_result http_load(uint16_t port, const std::string& token,
+                      const std::string& ugi, const boost::json::value& slot,
+                      const std::string& origin = {});
 
 /// One WebSocket connection to the server on 127.0.0.1. Not thread-safe:
 /// each client belongs to one thread at a time. A timed-out operation

@@ -123,12 +123,12 @@ TEST(sqlite_store, creates_folder_and_schema) {
   ASSERT_NE(store, nullptr);
   EXPECT_TRUE(std::filesystem::exists(dir + "/omega.db"));
   auto db = dir + "/omega.db";
-  EXPECT_EQ(query_one(db, "PRAGMA user_version"), "1");
+  EXPECT_EQ(query_one(db, "PRAGMA user_version"), "2");
   EXPECT_EQ(query_one(db, "PRAGMA journal_mode"), "wal");
   auto tables = query(db, "SELECT name FROM sqlite_master WHERE type = 'table'"
                           " ORDER BY name");
   std::vector<std::vector<std::string>> expected{
-    {"accounts"}, {"developers"}, {"games"}, {"tokens"}};
+    {"accounts"}, {"developers"}, {"games"}, {"saves"}, {"tokens"}};
   EXPECT_EQ(tables, expected);
   EXPECT_EQ(query_one(db, "SELECT COUNT(*) FROM sqlite_master"
                           " WHERE type = 'index' AND tbl_name = 'tokens'"
@@ -161,7 +161,7 @@ TEST(sqlite_store, data_persists_across_reopen) {
   auto store = open_store(tmp.path());
   ASSERT_NE(store, nullptr);
   // Reopening a current database leaves the schema alone.
-  EXPECT_EQ(query_one(tmp.db(), "PRAGMA user_version"), "1");
+  EXPECT_EQ(query_one(tmp.db(), "PRAGMA user_version"), "2");
   EXPECT_EQ(query_one(tmp.db(), "SELECT group_concat(sql, ';')"
                                 " FROM sqlite_master"),
             schema);
@@ -179,12 +179,12 @@ TEST(sqlite_store, data_persists_across_reopen) {
 TEST(sqlite_store, refuses_newer_schema) {
   temp_dir tmp;
   ASSERT_NE(open_store(tmp.path()), nullptr);
-  query(tmp.db(), "PRAGMA user_version = 2");
+  query(tmp.db(), "PRAGMA user_version = 3");
   std::string error;
   auto store = sqlite_store::open(tmp.path(), error, hash_cost::minimal());
   EXPECT_EQ(store, nullptr);
   EXPECT_EQ(error, "database schema is newer than this omega");
-  EXPECT_EQ(query_one(tmp.db(), "PRAGMA user_version"), "2");
+  EXPECT_EQ(query_one(tmp.db(), "PRAGMA user_version"), "3");
 }
 
 TEST(sqlite_store, reports_unusable_folder) {
@@ -385,7 +385,7 @@ TEST(sqlite_store, stores_token_digests_only) {
   // Nor anywhere else in the database, once everything is in the main file.
   store.reset();
   query(tmp.db(), "PRAGMA wal_checkpoint(TRUNCATE)");
-  for (auto& table : {"developers", "games", "accounts", "tokens"}) {
+  for (auto& table : {"developers", "games", "accounts", "tokens", "saves"}) {
     auto all = query(tmp.db(), std::string{"SELECT * FROM "} + table);
     for (auto& row : all)
       for (auto& column : row)
@@ -525,4 +525,172 @@ TEST(sqlite_store, instances_share_the_file) {
   auto token = admin->issue_token("alice", "", 1h);
   ASSERT_TRUE(token);
   EXPECT_TRUE(server->find_token(*token));
+}
+
+// -- client profiles ----------------------------------------------------------
+
+TEST(sqlite_store, games_have_a_profile_that_can_change) {
+  temp_dir tmp;
+  auto store = open_store(tmp.path());
+  ASSERT_NE(store, nullptr);
+  auto pong = store->add_game("Pong", "Atari");
+  auto tank = store->add_game("Tank", "Atari", client_profile::cl5);
+  EXPECT_EQ(store->find_game(pong)->profile, client_profile::standard);
+  EXPECT_EQ(store->find_game(tank)->profile, client_profile::cl5);
+  EXPECT_TRUE(store->set_profile(pong, client_profile::cl5));
+  EXPECT_EQ(store->find_game(pong)->profile, client_profile::cl5);
+  EXPECT_FALSE(store->set_profile("01NOSUCHGAME0000000000000", {}));
+  auto games = store->list_games();
+  ASSERT_EQ(games.size(), 2u);
+  EXPECT_EQ(games[0].profile, client_profile::cl5);
+  EXPECT_EQ(games[1].profile, client_profile::cl5);
+}
+
+TEST(sqlite_store, games_version_moves_when_another_process_sets_a_profile) {
+  temp_dir tmp;
+  auto server = open_store(tmp.path());
+  auto admin = open_store(tmp.path());
+  ASSERT_NE(server, nullptr);
+  ASSERT_NE(admin, nullptr);
+  auto ugi = admin->add_game("Pong", "Atari");
+  auto before = server->games_version();
+  EXPECT_EQ(server->games_version(), before); // nothing happened meanwhile
+  ASSERT_TRUE(admin->set_profile(ugi, client_profile::cl5));
+  EXPECT_NE(server->games_version(), before);
+  // And when this connection imports a change.
+  auto second = server->games_version();
+  replica_cursor all;
+  auto rows = admin->export_rows(all, 100);
+  rows.games.at(0).profile_changed += 1000;
+  rows.games.at(0).profile = client_profile::standard;
+  server->import_rows(rows);
+  EXPECT_NE(server->games_version(), second);
+  EXPECT_EQ(server->find_game(ugi)->profile, client_profile::standard);
+}
+
+TEST(sqlite_store, a_version_1_database_is_upgraded_with_standard_games) {
+  temp_dir tmp;
+  {
+    auto store = open_store(tmp.path());
+    ASSERT_NE(store, nullptr);
+  }
+  // Back to the first schema, holding one game, as an older omega left it.
+  query(tmp.db(), "DROP TABLE saves");
+  query(tmp.db(), "DROP INDEX games_seq");
+  query(tmp.db(), "ALTER TABLE games DROP COLUMN seq");
+  query(tmp.db(), "ALTER TABLE games DROP COLUMN profile_changed");
+  query(tmp.db(), "ALTER TABLE games DROP COLUMN profile");
+  query(tmp.db(), "INSERT INTO developers VALUES ('D1', 'Atari', 0)");
+  query(tmp.db(), "INSERT INTO games VALUES ('G1', 'Pong', 'D1', 0)");
+  query(tmp.db(), "PRAGMA user_version = 1");
+  auto store = open_store(tmp.path());
+  ASSERT_NE(store, nullptr);
+  EXPECT_EQ(query_one(tmp.db(), "PRAGMA user_version"), "2");
+  auto game = store->find_game("G1");
+  ASSERT_TRUE(game);
+  EXPECT_EQ(game->profile, client_profile::standard);
+  replica_cursor all;
+  auto rows = store->export_rows(all, 100);
+  ASSERT_EQ(rows.games.size(), 1u);
+  EXPECT_EQ(rows.games[0].ugi, "G1");
+}
+
+TEST(sqlite_store, the_latest_profile_change_wins_between_nodes) {
+  temp_dir a_dir;
+  temp_dir b_dir;
+  auto a = open_store(a_dir.path());
+  auto b = open_store(b_dir.path());
+  ASSERT_NE(a, nullptr);
+  ASSERT_NE(b, nullptr);
+  auto ugi = a->add_game("Pong", "Atari");
+  replica_cursor a_pushed;
+  replica_cursor b_pushed;
+  b->import_rows(a->export_rows(a_pushed, 100));
+  EXPECT_EQ(b->find_game(ugi)->profile, client_profile::standard);
+  // A change on A reaches B through the next push: the cursor follows
+  // changes, not only new rows.
+  ASSERT_TRUE(a->set_profile(ugi, client_profile::cl5));
+  auto rows = a->export_rows(a_pushed, 100);
+  ASSERT_EQ(rows.games.size(), 1u);
+  b->import_rows(rows);
+  EXPECT_EQ(b->find_game(ugi)->profile, client_profile::cl5);
+  // B re-exports what it imported; A takes nothing older back.
+  b->export_rows(b_pushed, 100);
+  ASSERT_TRUE(b->set_profile(ugi, client_profile::standard));
+  auto stale = rows; // A's cl5 change, older than B's
+  a->import_rows(b->export_rows(b_pushed, 100));
+  EXPECT_EQ(a->find_game(ugi)->profile, client_profile::standard);
+  b->import_rows(stale);
+  EXPECT_EQ(b->find_game(ugi)->profile, client_profile::standard);
+  // A's import was a change, which A passes on to its other peers.
+  EXPECT_EQ(a->export_rows(a_pushed, 100).games.size(), 1u);
+}
+
+// -- cloud saves --------------------------------------------------------------
+
+TEST(sqlite_store, saves_are_per_account_game_and_slot) {
+  temp_dir tmp;
+  auto store = open_store(tmp.path());
+  ASSERT_NE(store, nullptr);
+  std::string alice;
+  std::string bob;
+  ASSERT_EQ(store->register_account("alice", "a@example.com", good_password,
+                                    &alice),
+            register_status::ok);
+  ASSERT_EQ(store->register_account("bob", "b@example.com", good_password,
+                                    &bob),
+            register_status::ok);
+  auto pong = store->add_game("Pong", "Atari");
+  auto tank = store->add_game("Tank", "Atari");
+  EXPECT_EQ(store->read_save({alice, pong, 1}), "");
+  ASSERT_TRUE(store->write_save({alice, pong, 1}, "level 3"));
+  ASSERT_TRUE(store->write_save({alice, pong, 2}, "level 9"));
+  EXPECT_EQ(store->read_save({alice, pong, 1}), "level 3");
+  EXPECT_EQ(store->read_save({alice, pong, 2}), "level 9");
+  EXPECT_EQ(store->read_save({alice, tank, 1}), "");
+  EXPECT_EQ(store->read_save({bob, pong, 1}), "");
+  ASSERT_TRUE(store->write_save({alice, pong, 1}, "level 4"));
+  EXPECT_EQ(store->read_save({alice, pong, 1}), "level 4");
+  EXPECT_FALSE(store->write_save({"01NOBODY00000000000000000", pong, 1}, "x"));
+}
+
+TEST(sqlite_store, the_latest_save_wins_between_nodes) {
+  temp_dir a_dir;
+  temp_dir b_dir;
+  auto a = open_store(a_dir.path());
+  auto b = open_store(b_dir.path());
+  ASSERT_NE(a, nullptr);
+  ASSERT_NE(b, nullptr);
+  std::string id;
+  ASSERT_EQ(a->register_account("alice", "a@example.com", good_password, &id),
+            register_status::ok);
+  auto ugi = a->add_game("Pong", "Atari");
+  replica_cursor a_pushed;
+  replica_cursor b_pushed;
+  ASSERT_TRUE(a->write_save({id, ugi, 1}, "from a"));
+  b->import_rows(a->export_rows(a_pushed, 100));
+  EXPECT_EQ(b->read_save({id, ugi, 1}), "from a");
+  b->export_rows(b_pushed, 100);
+  // B writes later: its version wins on both nodes, even against A's old
+  // row arriving again.
+  ASSERT_TRUE(b->write_save({id, ugi, 1}, "from b"));
+  auto b_rows = b->export_rows(b_pushed, 100);
+  ASSERT_EQ(b_rows.saves.size(), 1u);
+  a->import_rows(b_rows);
+  EXPECT_EQ(a->read_save({id, ugi, 1}), "from b");
+  auto old = a->lookup(replica_query{{}, {}, {}, {id, ugi, 1}});
+  ASSERT_EQ(old.saves.size(), 1u);
+  EXPECT_EQ(old.saves[0].data, "from b");
+  // A write here always wins here, even over a row stamped ahead (another
+  // node's clock running fast).
+  auto ahead = old;
+  ahead.saves[0].data = "from the future";
+  ahead.saves[0].changed += 60 * 60 * 1000;
+  a->import_rows(ahead);
+  EXPECT_EQ(a->read_save({id, ugi, 1}), "from the future");
+  ASSERT_TRUE(a->write_save({id, ugi, 1}, "now"));
+  EXPECT_EQ(a->read_save({id, ugi, 1}), "now");
+  auto row = a->lookup(replica_query{{}, {}, {}, {id, ugi, 1}});
+  ASSERT_EQ(row.saves.size(), 1u);
+  EXPECT_GT(row.saves[0].changed, ahead.saves[0].changed);
 }
