@@ -2,6 +2,7 @@
 
 #include <cstdint>
 #include <string>
+#include <variant>
 #include <vector>
 
 #include <caf/actor.hpp>
@@ -18,23 +19,27 @@
 
 namespace omega {
 
+/// An interface that takes each alternative of a variant as a message: the
+/// variants of messages/ are the one list of commands and events.
+template <class Variant>
+struct reacts_to_each_t;
+
+template <class... Ts>
+struct reacts_to_each_t<std::variant<Ts...>> {
+  using type = caf::typed_actor<caf::reacts_to<Ts>...>;
+};
+
+template <class Variant>
+using reacts_to_each = typename reacts_to_each_t<Variant>::type;
+
 // -- SINK -------------------------------------------------------------------
 
 /// The SINK: the transport side of one client connection. It turns each event
 /// into one frame; a VIOLATION also closes the socket. Tests stand in for the
 /// socket with a recording SINK.
-using sink_actor = caf::typed_actor<
-  caf::reacts_to<evt::keepalive>, caf::reacts_to<evt::init_ok>,
-  caf::reacts_to<evt::ack_host>, caf::reacts_to<evt::password_ack>,
-  caf::reacts_to<evt::ack_peer>, caf::reacts_to<evt::new_host>,
-  caf::reacts_to<evt::new_peer>, caf::reacts_to<evt::anticipate>,
-  caf::reacts_to<evt::discover>, caf::reacts_to<evt::peer_gone>,
-  caf::reacts_to<evt::host_gone>, caf::reacts_to<evt::host_reclaim>,
-  caf::reacts_to<evt::lobby_close>, caf::reacts_to<evt::relayed>,
-  caf::reacts_to<evt::relay_ok>, caf::reacts_to<evt::lock_state>,
-  caf::reacts_to<evt::size_state>, caf::reacts_to<evt::lobby_list>,
-  caf::reacts_to<evt::lobby_info>, caf::reacts_to<evt::error_reply>,
-  caf::reacts_to<evt::violation>, caf::reacts_to<read_gate>>;
+using sink_actor = reacts_to_each<event>::extend<
+  // From its CONNECTION: stop or resume reading the socket.
+  caf::reacts_to<read_gate>>;
 
 // -- CONNECTION -------------------------------------------------------------
 
@@ -43,16 +48,8 @@ using sink_actor = caf::typed_actor<
 /// senders to its SINK; the LOBBY sends lobby events (relays, RELAY_OK,
 /// NEW_PEER, ...) straight to the SINK, which saves two actor hops per relay,
 /// and tells the CONNECTION about a role change before the client can see it.
-using connection_actor = caf::typed_actor<
-  // Commands decoded by the transport, one per client frame.
-  caf::reacts_to<cmd::keepalive>, caf::reacts_to<cmd::init>,
-  caf::reacts_to<cmd::config_host>, caf::reacts_to<cmd::config_peer>,
-  caf::reacts_to<cmd::make_offer>, caf::reacts_to<cmd::make_answer>,
-  caf::reacts_to<cmd::ice>, caf::reacts_to<cmd::claim_host>,
-  caf::reacts_to<cmd::transfer_host>, caf::reacts_to<cmd::lock>,
-  caf::reacts_to<cmd::unlock>, caf::reacts_to<cmd::size>,
-  caf::reacts_to<cmd::kick>, caf::reacts_to<cmd::lobby_list>,
-  caf::reacts_to<cmd::lobby_info>, caf::reacts_to<cmd::bad_frame>,
+using connection_actor = reacts_to_each<command>::extend<
+  // Besides each command (one per client frame):
   // From the GAME: a new lobby host, forwarded while lobby-less.
   caf::reacts_to<evt::new_host>,
   // From the LOBBY: updates the role mirror only (the LOBBY sends the
@@ -102,24 +99,6 @@ struct joined {
   client_profile profile = client_profile::standard;
 };
 
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, create_lobby& x) {
-  return f(caf::meta::type_name("create_lobby"), x.config, x.host, x.conn,
-           x.sink, x.profile);
-}
-
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, join_lobby& x) {
-  return f(caf::meta::type_name("join_lobby"), x.lobby_id, x.password, x.peer,
-           x.conn, x.sink, x.listener);
-}
-
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, joined& x) {
-  return f(caf::meta::type_name("joined"), x.lobby, x.instance, x.lobby_id,
-           x.profile);
-}
-
 // -- LOBBY ------------------------------------------------------------------
 
 /// The LOBBY: one per lobby. Owns host, peers in join order, password digest,
@@ -152,11 +131,6 @@ struct hosting {
   lobby_actor lobby;
   uint64_t instance = 0;
 };
-
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, hosting& x) {
-  return f(caf::meta::type_name("hosting"), x.lobby, x.instance);
-}
 
 // -- GAME -------------------------------------------------------------------
 
@@ -196,17 +170,6 @@ struct cluster_view {
   node_card self;
   std::vector<node_card> peers;
 };
-
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, node_card& x) {
-  return f(caf::meta::type_name("node_card"), x.name, x.node, x.directory,
-           x.auth);
-}
-
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, cluster_view& x) {
-  return f(caf::meta::type_name("cluster_view"), x.self, x.peers);
-}
 
 // -- DIRECTORY --------------------------------------------------------------
 

@@ -1,40 +1,46 @@
 #include "messages/commands.hpp"
 
-#include <cstring>
+#include <array>
+#include <string_view>
+#include <type_traits>
 
 namespace omega {
 
 namespace {
 
-struct entry {
-  opcode op;
-  const char* name;
-};
+template <class T>
+constexpr std::string_view wire_name_of() {
+  if constexpr (std::is_same_v<T, cmd::bad_frame>)
+    return {};
+  else
+    return T::wire_name;
+}
 
-constexpr entry opcodes[] = {
-  {opcode::keepalive, "KEEPALIVE"},
-  {opcode::init, "INIT"},
-  {opcode::config_host, "CONFIG_HOST"},
-  {opcode::config_peer, "CONFIG_PEER"},
-  {opcode::make_offer, "MAKE_OFFER"},
-  {opcode::make_answer, "MAKE_ANSWER"},
-  {opcode::ice, "ICE"},
-  {opcode::claim_host, "CLAIM_HOST"},
-  {opcode::transfer_host, "TRANSFER_HOST"},
-  {opcode::lock, "LOCK"},
-  {opcode::unlock, "UNLOCK"},
-  {opcode::size, "SIZE"},
-  {opcode::kick, "KICK"},
-  {opcode::lobby_list, "LOBBY_LIST"},
-  {opcode::lobby_info, "LOBBY_INFO"},
-};
+/// The wire names in `command` order, which is the order of `opcode` after
+/// `none` and `unknown`.
+template <class... Ts>
+constexpr auto wire_names(const std::variant<Ts...>*) {
+  return std::array<std::string_view, sizeof...(Ts)>{wire_name_of<Ts>()...};
+}
+
+constexpr auto names = wire_names(static_cast<const command*>(nullptr));
+
+constexpr size_t first_named = static_cast<size_t>(opcode::keepalive);
+
+// Every command but `bad_frame` has an opcode.
+static_assert(static_cast<size_t>(opcode::lobby_info) + 1 - first_named
+              == names.size() - 1);
+static_assert(names[static_cast<size_t>(opcode::config_host) - first_named]
+              == cmd::config_host::wire_name);
+static_assert(names[static_cast<size_t>(opcode::lobby_info) - first_named]
+              == cmd::lobby_info::wire_name);
 
 } // namespace
 
 const char* opcode_name(opcode x) {
-  for (auto& e : opcodes)
-    if (e.op == x)
-      return e.name;
+  auto i = static_cast<size_t>(x);
+  if (i >= first_named && i - first_named < names.size() - 1)
+    return names[i - first_named].data();
   return x == opcode::none ? "" : "UNKNOWN";
 }
 
@@ -43,87 +49,10 @@ std::string to_string(opcode x) {
 }
 
 opcode opcode_from_name(std::string_view x) {
-  for (auto& e : opcodes)
-    if (x == e.name)
-      return e.op;
+  for (size_t i = 0; i + 1 < names.size(); ++i)
+    if (x == names[i])
+      return static_cast<opcode>(first_named + i);
   return opcode::unknown;
 }
-
-namespace cmd {
-
-bool operator==(const keepalive& x, const keepalive& y) {
-  return x.payload == y.payload && x.listener == y.listener;
-}
-
-bool operator==(const init& x, const init& y) {
-  return x.token == y.token && x.listener == y.listener;
-}
-
-bool operator==(const config_host& x, const config_host& y) {
-  return x.lobby_id == y.lobby_id
-         && x.allow_host_reclaim == y.allow_host_reclaim
-         && x.allow_peers_to_claim_host == y.allow_peers_to_claim_host
-         && x.max_peers == y.max_peers && x.password == y.password
-         && x.pubkey == y.pubkey && x.listener == y.listener;
-}
-
-bool operator==(const config_peer& x, const config_peer& y) {
-  return x.lobby_id == y.lobby_id && x.password == y.password
-         && x.pubkey == y.pubkey && x.listener == y.listener;
-}
-
-bool operator==(const make_offer& x, const make_offer& y) {
-  return x.recipient == y.recipient && x.payload == y.payload
-         && x.listener == y.listener;
-}
-
-bool operator==(const make_answer& x, const make_answer& y) {
-  return x.recipient == y.recipient && x.payload == y.payload
-         && x.listener == y.listener;
-}
-
-bool operator==(const ice& x, const ice& y) {
-  return x.recipient == y.recipient && x.payload == y.payload
-         && x.listener == y.listener;
-}
-
-bool operator==(const claim_host& x, const claim_host& y) {
-  return x.listener == y.listener;
-}
-
-bool operator==(const transfer_host& x, const transfer_host& y) {
-  return x.target == y.target && x.listener == y.listener;
-}
-
-bool operator==(const lock& x, const lock& y) {
-  return x.listener == y.listener;
-}
-
-bool operator==(const unlock& x, const unlock& y) {
-  return x.listener == y.listener;
-}
-
-bool operator==(const size& x, const size& y) {
-  return x.max_peers == y.max_peers && x.listener == y.listener;
-}
-
-bool operator==(const kick& x, const kick& y) {
-  return x.target == y.target && x.listener == y.listener;
-}
-
-bool operator==(const lobby_list& x, const lobby_list& y) {
-  return x.listener == y.listener;
-}
-
-bool operator==(const lobby_info& x, const lobby_info& y) {
-  return x.lobby_id == y.lobby_id && x.listener == y.listener;
-}
-
-bool operator==(const bad_frame& x, const bad_frame& y) {
-  return x.op == y.op && x.code == y.code && x.reason == y.reason
-         && x.close == y.close && x.listener == y.listener;
-}
-
-} // namespace cmd
 
 } // namespace omega

@@ -5,11 +5,12 @@
 #include <string_view>
 #include <variant>
 
-#include <caf/meta/type_name.hpp>
 
 #include "messages/error.hpp"
+#include "messages/fields.hpp"
 
-/// Client -> server commands: one struct per opcode of PROTOCOL.md section 2.
+/// Client -> server commands: one struct per opcode of PROTOCOL.md section 2,
+/// each with its `wire_name`.
 ///
 /// Conventions shared by every struct here:
 /// - `listener` is the client's correlation string; empty means absent (the
@@ -21,8 +22,10 @@
 
 namespace omega {
 
-/// Every client opcode the server knows. `unknown` stands for an opcode
-/// string outside this list; `none` for a frame whose opcode is unreadable.
+/// Every client opcode the server knows, in the order of the `command`
+/// variant (each command's `wire_name` is its name; commands.cpp checks the
+/// count). `unknown` stands for an opcode string outside this list; `none`
+/// for a frame whose opcode is unreadable.
 enum class opcode : uint8_t {
   none,
   unknown,
@@ -52,24 +55,33 @@ opcode opcode_from_name(std::string_view x);
 /// Returns the wire name; lets CAF print messages holding an opcode.
 std::string to_string(opcode x);
 
+/// True for the three opcodes a lobby relays (MAKE_OFFER, MAKE_ANSWER, ICE).
+constexpr bool is_relay(opcode x) {
+  return x == opcode::make_offer || x == opcode::make_answer
+         || x == opcode::ice;
+}
+
 /// Commands live in their own namespace because several share a name with an
 /// event of the same opcode (LOCK, SIZE, LOBBY_INFO, ...).
 namespace cmd {
 
 /// KEEPALIVE: echoed back with the same payload.
 struct keepalive {
+  static constexpr std::string_view wire_name = "KEEPALIVE";
   std::string payload;
   std::string listener;
 };
 
 /// INIT: authenticates the connection with a session token.
 struct init {
+  static constexpr std::string_view wire_name = "INIT";
   std::string token;
   std::string listener;
 };
 
 /// CONFIG_HOST: creates a lobby with the sender as its host.
 struct config_host {
+  static constexpr std::string_view wire_name = "CONFIG_HOST";
   std::string lobby_id;
   bool allow_host_reclaim = false;
   bool allow_peers_to_claim_host = false;
@@ -81,6 +93,7 @@ struct config_host {
 
 /// CONFIG_PEER: joins an existing lobby as a peer.
 struct config_peer {
+  static constexpr std::string_view wire_name = "CONFIG_PEER";
   std::string lobby_id;
   std::string password;
   std::string pubkey;
@@ -89,6 +102,7 @@ struct config_peer {
 
 /// MAKE_OFFER: relays an SDP offer from a host to one of its peers.
 struct make_offer {
+  static constexpr std::string_view wire_name = "MAKE_OFFER";
   std::string recipient;
   std::string payload;
   std::string listener;
@@ -96,6 +110,7 @@ struct make_offer {
 
 /// MAKE_ANSWER: relays an SDP answer from a peer to its host.
 struct make_answer {
+  static constexpr std::string_view wire_name = "MAKE_ANSWER";
   std::string recipient;
   std::string payload;
   std::string listener;
@@ -103,6 +118,7 @@ struct make_answer {
 
 /// ICE: relays an ICE candidate along a host<->peer link.
 struct ice {
+  static constexpr std::string_view wire_name = "ICE";
   std::string recipient;
   std::string payload;
   std::string listener;
@@ -110,44 +126,52 @@ struct ice {
 
 /// CLAIM_HOST: a peer of a hostless lobby asks to become its host.
 struct claim_host {
+  static constexpr std::string_view wire_name = "CLAIM_HOST";
   std::string listener;
 };
 
 /// TRANSFER_HOST: the host hands the lobby to one of its peers.
 struct transfer_host {
+  static constexpr std::string_view wire_name = "TRANSFER_HOST";
   std::string target;
   std::string listener;
 };
 
 /// LOCK: the host closes the lobby to new peers.
 struct lock {
+  static constexpr std::string_view wire_name = "LOCK";
   std::string listener;
 };
 
 /// UNLOCK: the host opens the lobby to new peers again.
 struct unlock {
+  static constexpr std::string_view wire_name = "UNLOCK";
   std::string listener;
 };
 
 /// SIZE: the host changes `max_peers` (0 = unlimited).
 struct size {
+  static constexpr std::string_view wire_name = "SIZE";
   uint32_t max_peers = 0;
   std::string listener;
 };
 
 /// KICK: the host removes one of its peers.
 struct kick {
+  static constexpr std::string_view wire_name = "KICK";
   std::string target;
   std::string listener;
 };
 
 /// LOBBY_LIST: asks for the game's lobbies that have no password.
 struct lobby_list {
+  static constexpr std::string_view wire_name = "LOBBY_LIST";
   std::string listener;
 };
 
 /// LOBBY_INFO: asks for one lobby's public details.
 struct lobby_info {
+  static constexpr std::string_view wire_name = "LOBBY_INFO";
   std::string lobby_id;
   std::string listener;
 };
@@ -175,112 +199,11 @@ using command
                  make_answer, ice, claim_host, transfer_host, lock, unlock,
                  size, kick, lobby_list, lobby_info, bad_frame>;
 
-// -- equality, for tests and round trips ------------------------------------
+/// True for the alternatives of `command`: the messages of this namespace.
+template <class T>
+constexpr bool is_command_v = is_alternative_v<T, command>;
 
-bool operator==(const keepalive& x, const keepalive& y);
-bool operator==(const init& x, const init& y);
-bool operator==(const config_host& x, const config_host& y);
-bool operator==(const config_peer& x, const config_peer& y);
-bool operator==(const make_offer& x, const make_offer& y);
-bool operator==(const make_answer& x, const make_answer& y);
-bool operator==(const ice& x, const ice& y);
-bool operator==(const claim_host& x, const claim_host& y);
-bool operator==(const transfer_host& x, const transfer_host& y);
-bool operator==(const lock& x, const lock& y);
-bool operator==(const unlock& x, const unlock& y);
-bool operator==(const size& x, const size& y);
-bool operator==(const kick& x, const kick& y);
-bool operator==(const lobby_list& x, const lobby_list& y);
-bool operator==(const lobby_info& x, const lobby_info& y);
-bool operator==(const bad_frame& x, const bad_frame& y);
-
-// -- inspect ----------------------------------------------------------------
-
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, keepalive& x) {
-  return f(caf::meta::type_name("keepalive"), x.payload, x.listener);
-}
-
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, init& x) {
-  return f(caf::meta::type_name("init"), x.token, x.listener);
-}
-
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, config_host& x) {
-  return f(caf::meta::type_name("config_host"), x.lobby_id,
-           x.allow_host_reclaim, x.allow_peers_to_claim_host, x.max_peers,
-           x.password, x.pubkey, x.listener);
-}
-
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, config_peer& x) {
-  return f(caf::meta::type_name("config_peer"), x.lobby_id, x.password,
-           x.pubkey, x.listener);
-}
-
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, make_offer& x) {
-  return f(caf::meta::type_name("make_offer"), x.recipient, x.payload,
-           x.listener);
-}
-
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, make_answer& x) {
-  return f(caf::meta::type_name("make_answer"), x.recipient, x.payload,
-           x.listener);
-}
-
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, ice& x) {
-  return f(caf::meta::type_name("ice"), x.recipient, x.payload, x.listener);
-}
-
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, claim_host& x) {
-  return f(caf::meta::type_name("claim_host"), x.listener);
-}
-
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, transfer_host& x) {
-  return f(caf::meta::type_name("transfer_host"), x.target, x.listener);
-}
-
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, lock& x) {
-  return f(caf::meta::type_name("lock"), x.listener);
-}
-
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, unlock& x) {
-  return f(caf::meta::type_name("unlock"), x.listener);
-}
-
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, size& x) {
-  return f(caf::meta::type_name("size"), x.max_peers, x.listener);
-}
-
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, kick& x) {
-  return f(caf::meta::type_name("kick"), x.target, x.listener);
-}
-
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, lobby_list& x) {
-  return f(caf::meta::type_name("lobby_list"), x.listener);
-}
-
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, lobby_info& x) {
-  return f(caf::meta::type_name("lobby_info"), x.lobby_id, x.listener);
-}
-
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, bad_frame& x) {
-  return f(caf::meta::type_name("bad_frame"), x.op, x.code, x.reason, x.close,
-           x.listener);
-}
+OMEGA_FIELDS_OPERATIONS(is_command_v)
 
 } // namespace cmd
 

@@ -2,16 +2,20 @@
 
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <variant>
 #include <vector>
 
-#include <caf/meta/type_name.hpp>
 
 #include "messages/commands.hpp"
 #include "messages/error.hpp"
+#include "messages/fields.hpp"
 
 /// Server -> client events: one struct per opcode of PROTOCOL.md sections 2
 /// (replies) and 3 (notifications). The codec turns each into one frame.
+///
+/// `wire_name` is the frame's opcode; the three events without one take it
+/// from a field (`relayed::op`, `lock_state::locked`, `error_reply::code`).
 ///
 /// Same conventions as commands.hpp: an empty `listener` or optional string
 /// is absent; `payload` members are JSON text, empty when absent. Only
@@ -22,12 +26,14 @@ namespace omega::evt {
 
 /// KEEPALIVE reply, echoing the command's payload.
 struct keepalive {
+  static constexpr std::string_view wire_name = "KEEPALIVE";
   std::string payload;
   std::string listener;
 };
 
 /// INIT_OK: the connection is authenticated.
 struct init_ok {
+  static constexpr std::string_view wire_name = "INIT_OK";
   std::string user;
   std::string id;
   std::string game;
@@ -37,17 +43,20 @@ struct init_ok {
 
 /// ACK_HOST: the sender now hosts `lobby_id`.
 struct ack_host {
+  static constexpr std::string_view wire_name = "ACK_HOST";
   std::string lobby_id;
   std::string listener;
 };
 
 /// PASSWORD_ACK: the password was right (sent just before ACK_PEER).
 struct password_ack {
+  static constexpr std::string_view wire_name = "PASSWORD_ACK";
   std::string listener;
 };
 
 /// ACK_PEER: the sender joined `lobby_id`; `id`/`user`/`pubkey` name the host.
 struct ack_peer {
+  static constexpr std::string_view wire_name = "ACK_PEER";
   std::string lobby_id;
   std::string id;
   std::string user;
@@ -57,6 +66,7 @@ struct ack_peer {
 
 /// NEW_HOST: a password-less lobby was created or got a new host.
 struct new_host {
+  static constexpr std::string_view wire_name = "NEW_HOST";
   std::string id;
   std::string user;
   std::string lobby_id;
@@ -65,6 +75,7 @@ struct new_host {
 
 /// NEW_PEER: a peer joined the host's lobby.
 struct new_peer {
+  static constexpr std::string_view wire_name = "NEW_PEER";
   std::string id;
   std::string user;
   std::string pubkey;
@@ -73,6 +84,7 @@ struct new_peer {
 /// ANTICIPATE (`cl5` profile): the receiver is about to get an offer from
 /// this member; its public key decrypts it.
 struct anticipate {
+  static constexpr std::string_view wire_name = "ANTICIPATE";
   std::string id;
   std::string user;
   std::string pubkey;
@@ -81,6 +93,7 @@ struct anticipate {
 /// DISCOVER (`cl5` profile): the receiver just joined and offers to this
 /// peer, which was inside already.
 struct discover {
+  static constexpr std::string_view wire_name = "DISCOVER";
   std::string id;
   std::string user;
   std::string pubkey;
@@ -88,17 +101,20 @@ struct discover {
 
 /// PEER_GONE: a peer left or was kicked.
 struct peer_gone {
+  static constexpr std::string_view wire_name = "PEER_GONE";
   std::string id;
   std::string listener;
 };
 
 /// HOST_GONE: the host disconnected.
 struct host_gone {
+  static constexpr std::string_view wire_name = "HOST_GONE";
   std::string id;
 };
 
 /// HOST_RECLAIM: the lobby has a new host.
 struct host_reclaim {
+  static constexpr std::string_view wire_name = "HOST_RECLAIM";
   std::string id;
   std::string user;
   std::string lobby_id;
@@ -107,6 +123,7 @@ struct host_reclaim {
 
 /// LOBBY_CLOSE: the lobby is gone for the receiver (destroyed, or kicked).
 struct lobby_close {
+  static constexpr std::string_view wire_name = "LOBBY_CLOSE";
   std::string lobby_id;
 };
 
@@ -124,6 +141,7 @@ struct relayed {
 
 /// RELAY_OK: the relay was accepted for delivery.
 struct relay_ok {
+  static constexpr std::string_view wire_name = "RELAY_OK";
   std::string listener;
 };
 
@@ -136,6 +154,7 @@ struct lock_state {
 
 /// SIZE reply.
 struct size_state {
+  static constexpr std::string_view wire_name = "SIZE";
   std::string lobby_id;
   uint32_t max_peers = 0;
   std::string listener;
@@ -143,6 +162,7 @@ struct size_state {
 
 /// LOBBY_LIST reply.
 struct lobby_list {
+  static constexpr std::string_view wire_name = "LOBBY_LIST";
   std::vector<std::string> lobby_ids;
   std::string listener;
 };
@@ -150,6 +170,7 @@ struct lobby_list {
 /// LOBBY_INFO reply; the host fields are empty (left out) while the lobby is
 /// hostless.
 struct lobby_info {
+  static constexpr std::string_view wire_name = "LOBBY_INFO";
   std::string lobby_id;
   std::string host_id;
   std::string host_user;
@@ -170,6 +191,7 @@ struct error_reply {
 
 /// VIOLATION: the transport sends it, then closes with `close`.
 struct violation {
+  static constexpr std::string_view wire_name = "VIOLATION";
   std::string reason;
   uint16_t close = 0;
   std::string listener;
@@ -182,145 +204,11 @@ using event
                  relayed, relay_ok, lock_state, size_state, lobby_list,
                  lobby_info, error_reply, violation, anticipate, discover>;
 
-// -- equality, for tests and invariant checks -------------------------------
+/// True for the alternatives of `event`: the messages of this namespace.
+template <class T>
+constexpr bool is_event_v = is_alternative_v<T, event>;
 
-bool operator==(const keepalive& x, const keepalive& y);
-bool operator==(const init_ok& x, const init_ok& y);
-bool operator==(const ack_host& x, const ack_host& y);
-bool operator==(const password_ack& x, const password_ack& y);
-bool operator==(const ack_peer& x, const ack_peer& y);
-bool operator==(const new_host& x, const new_host& y);
-bool operator==(const new_peer& x, const new_peer& y);
-bool operator==(const anticipate& x, const anticipate& y);
-bool operator==(const discover& x, const discover& y);
-bool operator==(const peer_gone& x, const peer_gone& y);
-bool operator==(const host_gone& x, const host_gone& y);
-bool operator==(const host_reclaim& x, const host_reclaim& y);
-bool operator==(const lobby_close& x, const lobby_close& y);
-bool operator==(const relayed& x, const relayed& y);
-bool operator==(const relay_ok& x, const relay_ok& y);
-bool operator==(const lock_state& x, const lock_state& y);
-bool operator==(const size_state& x, const size_state& y);
-bool operator==(const lobby_list& x, const lobby_list& y);
-bool operator==(const lobby_info& x, const lobby_info& y);
-bool operator==(const error_reply& x, const error_reply& y);
-bool operator==(const violation& x, const violation& y);
-
-// -- inspect ----------------------------------------------------------------
-
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, keepalive& x) {
-  return f(caf::meta::type_name("evt::keepalive"), x.payload, x.listener);
-}
-
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, init_ok& x) {
-  return f(caf::meta::type_name("init_ok"), x.user, x.id, x.game, x.developer,
-           x.listener);
-}
-
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, ack_host& x) {
-  return f(caf::meta::type_name("ack_host"), x.lobby_id, x.listener);
-}
-
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, password_ack& x) {
-  return f(caf::meta::type_name("password_ack"), x.listener);
-}
-
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, ack_peer& x) {
-  return f(caf::meta::type_name("ack_peer"), x.lobby_id, x.id, x.user, x.pubkey,
-           x.listener);
-}
-
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, new_host& x) {
-  return f(caf::meta::type_name("new_host"), x.id, x.user, x.lobby_id,
-           x.pubkey);
-}
-
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, new_peer& x) {
-  return f(caf::meta::type_name("new_peer"), x.id, x.user, x.pubkey);
-}
-
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, anticipate& x) {
-  return f(caf::meta::type_name("anticipate"), x.id, x.user, x.pubkey);
-}
-
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, discover& x) {
-  return f(caf::meta::type_name("discover"), x.id, x.user, x.pubkey);
-}
-
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, peer_gone& x) {
-  return f(caf::meta::type_name("peer_gone"), x.id, x.listener);
-}
-
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, host_gone& x) {
-  return f(caf::meta::type_name("host_gone"), x.id);
-}
-
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, host_reclaim& x) {
-  return f(caf::meta::type_name("host_reclaim"), x.id, x.user, x.lobby_id,
-           x.listener);
-}
-
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, lobby_close& x) {
-  return f(caf::meta::type_name("lobby_close"), x.lobby_id);
-}
-
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, relayed& x) {
-  return f(caf::meta::type_name("relayed"), x.op, x.payload, x.origin,
-           x.origin_user);
-}
-
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, relay_ok& x) {
-  return f(caf::meta::type_name("relay_ok"), x.listener);
-}
-
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, lock_state& x) {
-  return f(caf::meta::type_name("lock_state"), x.lobby_id, x.locked,
-           x.listener);
-}
-
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, size_state& x) {
-  return f(caf::meta::type_name("size_state"), x.lobby_id, x.max_peers,
-           x.listener);
-}
-
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, lobby_list& x) {
-  return f(caf::meta::type_name("evt::lobby_list"), x.lobby_ids, x.listener);
-}
-
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, lobby_info& x) {
-  return f(caf::meta::type_name("evt::lobby_info"), x.lobby_id, x.host_id,
-           x.host_user, x.max_peers, x.current_peers, x.locked,
-           x.password_required, x.listener);
-}
-
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, error_reply& x) {
-  return f(caf::meta::type_name("error_reply"), x.code, x.reason, x.listener);
-}
-
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, violation& x) {
-  return f(caf::meta::type_name("violation"), x.reason, x.close, x.listener);
-}
+OMEGA_FIELDS_OPERATIONS(is_event_v)
 
 } // namespace omega::evt
 

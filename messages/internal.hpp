@@ -5,9 +5,9 @@
 #include <string_view>
 #include <vector>
 
-#include <caf/meta/type_name.hpp>
-
 #include "messages/commands.hpp"
+#include "messages/events.hpp"
+#include "messages/fields.hpp"
 
 /// Messages between actors that carry no actor handle. The ones that do live
 /// next to the interfaces in actors/actors.hpp.
@@ -171,80 +171,10 @@ struct replica_query {
   save_key save{};
 };
 
-bool operator==(const member_info& x, const member_info& y);
-bool operator==(const relay& x, const relay& y);
-bool operator==(const lobby_closed& x, const lobby_closed& y);
+/// True for the messages above and those in actors/actors.hpp.
+template <class T>
+constexpr bool is_internal_message_v = is_plain_message_v<T, command, event>;
 
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, member_info& x) {
-  return f(caf::meta::type_name("member_info"), x.id, x.user, x.pubkey);
-}
-
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, authenticate& x) {
-  return f(caf::meta::type_name("authenticate"), x.token, x.origin, x.ugi);
-}
-
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, session_info& x) {
-  return f(caf::meta::type_name("session_info"), x.id, x.user, x.game,
-           x.developer, x.profile);
-}
-
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, relay& x) {
-  return f(caf::meta::type_name("relay"), x.op, x.sender, x.recipient,
-           x.payload, x.listener);
-}
-
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, read_gate& x) {
-  return f(caf::meta::type_name("read_gate"), x.open);
-}
-
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, lobby_closed& x) {
-  return f(caf::meta::type_name("lobby_closed"), x.lobby_id, x.instance);
-}
-
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, account_row& x) {
-  return f(caf::meta::type_name("account_row"), x.id, x.username, x.email,
-           x.password_hash, x.created);
-}
-
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, game_row& x) {
-  return f(caf::meta::type_name("game_row"), x.ugi, x.name, x.developer_id,
-           x.developer, x.created, x.profile, x.profile_changed);
-}
-
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, save_key& x) {
-  return f(caf::meta::type_name("save_key"), x.account_id, x.ugi, x.slot);
-}
-
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, save_row& x) {
-  return f(caf::meta::type_name("save_row"), x.key, x.data, x.changed);
-}
-
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, token_row& x) {
-  return f(caf::meta::type_name("token_row"), x.digest, x.account_id, x.issued,
-           x.expires, x.origin);
-}
-
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, replica& x) {
-  return f(caf::meta::type_name("replica"), x.accounts, x.games, x.tokens,
-           x.saves);
-}
-
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, replica_query& x) {
-  return f(caf::meta::type_name("replica_query"), x.token_digest, x.ugi,
-           x.email, x.save);
-}
+OMEGA_FIELDS_OPERATIONS(is_internal_message_v)
 
 } // namespace omega

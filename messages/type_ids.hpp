@@ -87,6 +87,11 @@ CAF_BEGIN_TYPE_ID_BLOCK(omega, caf::first_custom_type_id)
   CAF_ADD_TYPE_ID(omega, (omega::replica))
   CAF_ADD_TYPE_ID(omega, (omega::replica_query))
   CAF_ADD_TYPE_ID(omega, (omega::read_gate))
+  CAF_ADD_TYPE_ID(omega, (omega::account_row))
+  CAF_ADD_TYPE_ID(omega, (omega::game_row))
+  CAF_ADD_TYPE_ID(omega, (omega::token_row))
+  CAF_ADD_TYPE_ID(omega, (omega::save_key))
+  CAF_ADD_TYPE_ID(omega, (omega::save_row))
 
 CAF_END_TYPE_ID_BLOCK(omega)
 

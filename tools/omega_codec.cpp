@@ -10,6 +10,7 @@
 
 #include <caf/deep_to_string.hpp>
 
+#include "messages/type_ids.hpp"
 #include "transport/json_codec.hpp"
 
 namespace {

@@ -915,12 +915,12 @@ struct event_encoder {
   std::string& out;
 
   void operator()(const evt::keepalive& x) {
-    put_frame(out, "KEEPALIVE", x.listener,
+    put_frame(out, x.wire_name, x.listener,
               [&](object_writer& env) { env.opt_raw("payload", x.payload); });
   }
 
   void operator()(const evt::init_ok& x) {
-    put_object_frame(out, "INIT_OK", x.listener, [&](object_writer& pl) {
+    put_object_frame(out, x.wire_name, x.listener, [&](object_writer& pl) {
       pl.opt_str("user", x.user);
       pl.opt_str("id", x.id);
       pl.opt_str("game", x.game);
@@ -929,17 +929,17 @@ struct event_encoder {
   }
 
   void operator()(const evt::ack_host& x) {
-    put_object_frame(out, "ACK_HOST", x.listener, [&](object_writer& pl) {
+    put_object_frame(out, x.wire_name, x.listener, [&](object_writer& pl) {
       pl.opt_str("lobby_id", x.lobby_id);
     });
   }
 
   void operator()(const evt::password_ack& x) {
-    put_plain_frame(out, "PASSWORD_ACK", x.listener);
+    put_plain_frame(out, x.wire_name, x.listener);
   }
 
   void operator()(const evt::ack_peer& x) {
-    put_object_frame(out, "ACK_PEER", x.listener, [&](object_writer& pl) {
+    put_object_frame(out, x.wire_name, x.listener, [&](object_writer& pl) {
       pl.opt_str("lobby_id", x.lobby_id);
       pl.opt_str("id", x.id);
       pl.opt_str("user", x.user);
@@ -948,7 +948,7 @@ struct event_encoder {
   }
 
   void operator()(const evt::new_host& x) {
-    put_object_frame(out, "NEW_HOST", {}, [&](object_writer& pl) {
+    put_object_frame(out, x.wire_name, {}, [&](object_writer& pl) {
       pl.opt_str("id", x.id);
       pl.opt_str("user", x.user);
       pl.opt_str("lobby_id", x.lobby_id);
@@ -957,27 +957,27 @@ struct event_encoder {
   }
 
   void operator()(const evt::new_peer& x) {
-    put_member_frame(out, "NEW_PEER", x);
+    put_member_frame(out, x.wire_name, x);
   }
 
   void operator()(const evt::anticipate& x) {
-    put_member_frame(out, "ANTICIPATE", x);
+    put_member_frame(out, x.wire_name, x);
   }
 
   void operator()(const evt::discover& x) {
-    put_member_frame(out, "DISCOVER", x);
+    put_member_frame(out, x.wire_name, x);
   }
 
   void operator()(const evt::peer_gone& x) {
-    put_string_frame(out, "PEER_GONE", x.id, x.listener);
+    put_string_frame(out, x.wire_name, x.id, x.listener);
   }
 
   void operator()(const evt::host_gone& x) {
-    put_string_frame(out, "HOST_GONE", x.id, {});
+    put_string_frame(out, x.wire_name, x.id, {});
   }
 
   void operator()(const evt::host_reclaim& x) {
-    put_object_frame(out, "HOST_RECLAIM", x.listener, [&](object_writer& pl) {
+    put_object_frame(out, x.wire_name, x.listener, [&](object_writer& pl) {
       pl.opt_str("id", x.id);
       pl.opt_str("user", x.user);
       pl.opt_str("lobby_id", x.lobby_id);
@@ -985,7 +985,7 @@ struct event_encoder {
   }
 
   void operator()(const evt::lobby_close& x) {
-    put_string_frame(out, "LOBBY_CLOSE", x.lobby_id, {});
+    put_string_frame(out, x.wire_name, x.lobby_id, {});
   }
 
   void operator()(const evt::relayed& x) {
@@ -1004,11 +1004,11 @@ struct event_encoder {
   }
 
   void operator()(const evt::relay_ok& x) {
-    put_plain_frame(out, "RELAY_OK", x.listener);
+    put_plain_frame(out, x.wire_name, x.listener);
   }
 
   void operator()(const evt::lock_state& x) {
-    auto op = x.locked ? "LOCK" : "UNLOCK";
+    auto op = opcode_name(x.locked ? opcode::lock : opcode::unlock);
     put_object_frame(out, op, x.listener, [&](object_writer& pl) {
       pl.opt_str("lobby_id", x.lobby_id);
       pl.boolean("locked", x.locked);
@@ -1016,14 +1016,14 @@ struct event_encoder {
   }
 
   void operator()(const evt::size_state& x) {
-    put_object_frame(out, "SIZE", x.listener, [&](object_writer& pl) {
+    put_object_frame(out, x.wire_name, x.listener, [&](object_writer& pl) {
       pl.opt_str("lobby_id", x.lobby_id);
       pl.number("max_peers", x.max_peers);
     });
   }
 
   void operator()(const evt::lobby_list& x) {
-    put_frame(out, "LOBBY_LIST", x.listener, [&](object_writer& env) {
+    put_frame(out, x.wire_name, x.listener, [&](object_writer& env) {
       auto& dst = env.key("payload");
       dst += '[';
       for (size_t i = 0; i < x.lobby_ids.size(); ++i) {
@@ -1038,7 +1038,7 @@ struct event_encoder {
   }
 
   void operator()(const evt::lobby_info& x) {
-    put_object_frame(out, "LOBBY_INFO", x.listener, [&](object_writer& pl) {
+    put_object_frame(out, x.wire_name, x.listener, [&](object_writer& pl) {
       pl.opt_str("lobby_id", x.lobby_id);
       pl.opt_str("lobby_host_id", x.host_id);
       pl.opt_str("lobby_host_username", x.host_user);
@@ -1054,7 +1054,7 @@ struct event_encoder {
   }
 
   void operator()(const evt::violation& x) {
-    put_string_frame(out, "VIOLATION", x.reason, x.listener);
+    put_string_frame(out, x.wire_name, x.reason, x.listener);
   }
 };
 
@@ -1310,44 +1310,44 @@ std::optional<event> decode_event_impl(std::string_view frame) {
   event_reader rd{envelope};
   auto listener = rd.env_str("listener");
   auto result = [&]() -> std::optional<event> {
-    if (name == "KEEPALIVE") {
+    if (name == evt::keepalive::wire_name) {
       return evt::keepalive{rd.payload_raw(), std::move(listener)};
-    } else if (name == "INIT_OK") {
+    } else if (name == evt::init_ok::wire_name) {
       auto& pl = rd.payload_obj();
       return evt::init_ok{rd.str(pl, "user"), rd.str(pl, "id"),
                           rd.str(pl, "game"), rd.str(pl, "developer"),
                           std::move(listener)};
-    } else if (name == "ACK_HOST") {
+    } else if (name == evt::ack_host::wire_name) {
       auto& pl = rd.payload_obj();
       return evt::ack_host{rd.str(pl, "lobby_id"), std::move(listener)};
-    } else if (name == "PASSWORD_ACK") {
+    } else if (name == evt::password_ack::wire_name) {
       return evt::password_ack{std::move(listener)};
-    } else if (name == "ACK_PEER") {
+    } else if (name == evt::ack_peer::wire_name) {
       auto& pl = rd.payload_obj();
       return evt::ack_peer{rd.str(pl, "lobby_id"), rd.str(pl, "id"),
                            rd.str(pl, "user"), rd.str(pl, "pubkey"),
                            std::move(listener)};
-    } else if (name == "NEW_HOST") {
+    } else if (name == evt::new_host::wire_name) {
       auto& pl = rd.payload_obj();
       return evt::new_host{rd.str(pl, "id"), rd.str(pl, "user"),
                            rd.str(pl, "lobby_id"), rd.str(pl, "pubkey")};
-    } else if (name == "NEW_PEER") {
+    } else if (name == evt::new_peer::wire_name) {
       return rd.member_notice<evt::new_peer>();
-    } else if (name == "ANTICIPATE") {
+    } else if (name == evt::anticipate::wire_name) {
       return rd.member_notice<evt::anticipate>();
-    } else if (name == "DISCOVER") {
+    } else if (name == evt::discover::wire_name) {
       return rd.member_notice<evt::discover>();
-    } else if (name == "PEER_GONE") {
+    } else if (name == evt::peer_gone::wire_name) {
       return evt::peer_gone{rd.payload_str(), std::move(listener)};
-    } else if (name == "HOST_GONE") {
+    } else if (name == evt::host_gone::wire_name) {
       return evt::host_gone{rd.payload_str()};
-    } else if (name == "HOST_RECLAIM") {
+    } else if (name == evt::host_reclaim::wire_name) {
       auto& pl = rd.payload_obj();
       return evt::host_reclaim{rd.str(pl, "id"), rd.str(pl, "user"),
                                rd.str(pl, "lobby_id"), std::move(listener)};
-    } else if (name == "LOBBY_CLOSE") {
+    } else if (name == evt::lobby_close::wire_name) {
       return evt::lobby_close{rd.payload_str()};
-    } else if (name == "MAKE_OFFER" || name == "MAKE_ANSWER" || name == "ICE") {
+    } else if (is_relay(opcode_from_name(name))) {
       evt::relayed x{opcode_from_name(name), rd.payload_raw(), {}, {}};
       // A `cl5` lobby's origin is an object `{id, user}`.
       auto origin = member(envelope, "origin");
@@ -1362,11 +1362,11 @@ std::optional<event> decode_event_impl(std::string_view frame) {
       if (x.origin.empty())
         return std::nullopt;
       return x;
-    } else if (name == "RELAY_OK") {
+    } else if (name == evt::relay_ok::wire_name) {
       return evt::relay_ok{std::move(listener)};
-    } else if (name == "LOCK" || name == "UNLOCK") {
+    } else if (name == opcode_name(opcode::lock) || name == opcode_name(opcode::unlock)) {
       auto& pl = rd.payload_obj();
-      evt::lock_state x{rd.str(pl, "lobby_id"), name == "LOCK",
+      evt::lock_state x{rd.str(pl, "lobby_id"), name == opcode_name(opcode::lock),
                         std::move(listener)};
       // The opcode decides; a contradicting `locked` member is malformed.
       auto locked = member(pl, "locked");
@@ -1374,13 +1374,13 @@ std::optional<event> decode_event_impl(std::string_view frame) {
           && (!locked->is_bool() || locked->get_bool() != x.locked))
         return std::nullopt;
       return x;
-    } else if (name == "SIZE") {
+    } else if (name == evt::size_state::wire_name) {
       auto& pl = rd.payload_obj();
       return evt::size_state{rd.str(pl, "lobby_id"), rd.count(pl, "max_peers"),
                              std::move(listener)};
-    } else if (name == "LOBBY_LIST") {
+    } else if (name == evt::lobby_list::wire_name) {
       return evt::lobby_list{rd.payload_strings(), std::move(listener)};
-    } else if (name == "LOBBY_INFO") {
+    } else if (name == evt::lobby_info::wire_name) {
       auto& pl = rd.payload_obj();
       return evt::lobby_info{rd.str(pl, "lobby_id"),
                              rd.str(pl, "lobby_host_id"),
@@ -1390,7 +1390,7 @@ std::optional<event> decode_event_impl(std::string_view frame) {
                              rd.boolean(pl, "locked"),
                              rd.boolean(pl, "password_required"),
                              std::move(listener)};
-    } else if (name == "VIOLATION") {
+    } else if (name == evt::violation::wire_name) {
       // The close code travels in the WebSocket close frame, not here.
       return evt::violation{rd.payload_str(), 0, std::move(listener)};
     }

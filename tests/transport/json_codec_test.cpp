@@ -10,6 +10,8 @@
 #include <caf/deep_to_string.hpp>
 #include <gtest/gtest.h>
 
+#include "messages/type_ids.hpp"
+
 /// Table-driven tests of the JSON codec against PROTOCOL.md sections 1-3.
 /// Every expectation compares whole structs (reasons and close codes
 /// included), so any drift in the wire contract fails a row.
