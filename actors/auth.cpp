@@ -23,16 +23,6 @@ constexpr size_t push_batch = 500;
 /// long; a larger backlog continues with the next tick.
 constexpr int max_push_batches = 100;
 
-void release(auth_pointer self, const std::string& account,
-             const caf::actor_addr& addr) {
-  auto& st = self->state;
-  if (auto i = st.sessions.find(account);
-      i != st.sessions.end() && i->second == addr) {
-    st.accounts.erase(addr);
-    st.sessions.erase(i);
-  }
-}
-
 /// Asks every peer for the rows that answer `query` and imports them; then
 /// calls `done(rows imported)`.
 template <class Done>
@@ -74,7 +64,8 @@ void reserve_at_peers(auth_pointer self, session_info info,
       }
       for (auto& peer : v->granted)
         self->send(peer, atom::release_v, info.id, handle);
-      release(self, info.id, caf::actor_cast<caf::actor_addr>(conn));
+      self->state.sessions.release(info.id,
+                                   caf::actor_cast<caf::actor_addr>(conn));
       rp.deliver(caf::make_error(ec::session_exists));
     },
     atom::reserve_v, info.id, handle);
@@ -128,8 +119,7 @@ void check(auth_pointer self, authenticate req, caf::strong_actor_ptr conn,
     return;
   }
   auto addr = caf::actor_cast<caf::actor_addr>(conn);
-  st.sessions.emplace(tok->account_id, addr);
-  st.accounts.emplace(addr, tok->account_id);
+  st.sessions.add(tok->account_id, addr);
   self->monitor(conn);
   session_info info{tok->account_id, tok->user, game->name, game->developer,
                     game->profile};
@@ -138,17 +128,49 @@ void check(auth_pointer self, authenticate req, caf::strong_actor_ptr conn,
 
 } // namespace
 
+// -- session_table ----------------------------------------------------------
+
+size_t session_table::count(const std::string& account) const {
+  return holders_.count(account);
+}
+
+const caf::actor_addr* session_table::holder(const std::string& account) const {
+  if (auto i = holders_.find(account); i != holders_.end())
+    return &i->second;
+  return nullptr;
+}
+
+void session_table::add(const std::string& account,
+                        const caf::actor_addr& addr) {
+  holders_.emplace(account, addr);
+  accounts_.emplace(addr, account);
+}
+
+void session_table::release(const std::string& account,
+                            const caf::actor_addr& addr) {
+  if (auto i = holders_.find(account);
+      i != holders_.end() && i->second == addr) {
+    accounts_.erase(addr);
+    holders_.erase(i);
+  }
+}
+
+void session_table::release(const caf::actor_addr& addr) {
+  if (auto i = accounts_.find(addr); i != accounts_.end()) {
+    holders_.erase(i->second);
+    accounts_.erase(i);
+  }
+}
+
+// -- AUTH -------------------------------------------------------------------
+
 auth_actor::behavior_type
 auth(auth_pointer self, std::shared_ptr<auth_store> store, clock_function now,
      caf::timespan push_interval) {
   self->state.store = std::move(store);
   self->state.now = now ? std::move(now) : [] { return wall_clock::now(); };
   self->set_down_handler([=](const caf::down_msg& msg) {
-    auto& st = self->state;
-    if (auto i = st.accounts.find(msg.source); i != st.accounts.end()) {
-      st.sessions.erase(i->second);
-      st.accounts.erase(i);
-    }
+    self->state.sessions.release(msg.source);
   });
   return {
     [=](authenticate& req) -> caf::result<session_info> {
@@ -173,17 +195,17 @@ auth(auth_pointer self, std::shared_ptr<auth_store> store, clock_function now,
         const connection_actor& conn) -> bool {
       auto& st = self->state;
       auto addr = caf::actor_cast<caf::actor_addr>(conn);
-      if (auto i = st.sessions.find(account); i != st.sessions.end())
-        return i->second == addr;
-      st.sessions.emplace(account, addr);
-      st.accounts.emplace(addr, account);
+      if (auto holder = st.sessions.holder(account))
+        return *holder == addr;
+      st.sessions.add(account, addr);
       // Released when the CONNECTION ends or its node is lost.
       self->monitor(conn);
       return true;
     },
     [=](atom::release, const std::string& account,
         const connection_actor& conn) {
-      release(self, account, caf::actor_cast<caf::actor_addr>(conn));
+      self->state.sessions.release(account,
+                                   caf::actor_cast<caf::actor_addr>(conn));
     },
     [=](const cluster_view& view) {
       auto& st = self->state;

@@ -19,15 +19,41 @@ namespace omega {
 /// without waiting.
 using clock_function = std::function<wall_clock::time_point()>;
 
+/// Which CONNECTION holds each account's one live session, kept both ways:
+/// by account for the INIT check, by CONNECTION to release a session when
+/// its actor goes down. One class so that no edit updates only one side.
+class session_table {
+public:
+  /// 1 if someone holds `account`'s session, else 0.
+  size_t count(const std::string& account) const;
+
+  /// The holder of `account`'s session; nullptr if there is none.
+  const caf::actor_addr* holder(const std::string& account) const;
+
+  /// Records `addr` as holding `account`'s session; a session already held
+  /// stays with its holder.
+  void add(const std::string& account, const caf::actor_addr& addr);
+
+  /// Releases `account`'s session if `addr` holds it.
+  void release(const std::string& account, const caf::actor_addr& addr);
+
+  /// Releases the session `addr` holds, if any.
+  void release(const caf::actor_addr& addr);
+
+private:
+  /// Account id -> its holder.
+  std::unordered_map<std::string, caf::actor_addr> holders_;
+  /// Holder -> its account id.
+  std::unordered_map<caf::actor_addr, std::string> accounts_;
+};
+
 struct auth_state {
   /// Token and game storage; only this actor touches it.
   std::shared_ptr<auth_store> store;
   clock_function now;
-  /// Account id -> its one live CONNECTION: an authenticated one on this
-  /// node, or one a peer AUTH reserved for its node.
-  std::unordered_map<std::string, caf::actor_addr> sessions;
-  /// The reverse, to release a session when its CONNECTION goes down.
-  std::unordered_map<caf::actor_addr, std::string> accounts;
+  /// Each account's one live CONNECTION: an authenticated one on this node,
+  /// or one a peer AUTH reserved for its node.
+  session_table sessions;
   /// The peer AUTHs of a cluster, by node name.
   std::map<std::string, auth_actor> peers;
   /// Games already read from the store, by UGI: saves a SQLite query on

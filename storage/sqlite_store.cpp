@@ -1,274 +1,41 @@
+/// The SQLite store: opening the file, the INIT path's lookups, accounts,
+/// tokens, cloud saves and the operator's games. The schema lives in
+/// sqlite_schema.cpp, replication in sqlite_replication.cpp.
+
 #include "storage/sqlite_store.hpp"
 
 #include <algorithm>
 #include <cstdint>
 #include <exception>
 #include <filesystem>
-#include <iterator>
-#include <limits>
 #include <map>
 #include <mutex>
 #include <utility>
 
 #include <sodium.h>
-#include <sqlite3.h>
+
+#include "storage/sqlite_detail.hpp"
 
 namespace omega {
 
+using sqlite_detail::exec;
+using sqlite_detail::now_ms;
+using sqlite_detail::read_profile;
+using sqlite_detail::statement;
+using sqlite_detail::transaction;
+
 namespace {
-
-// -- schema ------------------------------------------------------------------
-
-/// The migrations, in order: `PRAGMA user_version` counts how many of them a
-/// database has seen. Never edit an entry once released; append a new one.
-/// Times are unix milliseconds, ids ULIDs.
-constexpr const char* migrations[] = {
-  // 1: the initial schema.
-  "CREATE TABLE developers ("
-  "  id TEXT PRIMARY KEY,"
-  "  name TEXT UNIQUE NOT NULL,"
-  "  created INTEGER"
-  ");"
-  "CREATE TABLE games ("
-  "  ugi TEXT PRIMARY KEY,"
-  "  name TEXT NOT NULL,"
-  "  developer_id TEXT NOT NULL REFERENCES developers(id),"
-  "  created INTEGER,"
-  "  UNIQUE(developer_id, name)"
-  ");"
-  "CREATE TABLE accounts ("
-  "  id TEXT PRIMARY KEY,"
-  "  username TEXT NOT NULL UNIQUE COLLATE NOCASE,"
-  "  email TEXT NOT NULL UNIQUE COLLATE NOCASE,"
-  "  password_hash TEXT NOT NULL,"
-  "  created INTEGER"
-  ");"
-  "CREATE TABLE tokens ("
-  "  digest TEXT PRIMARY KEY,"
-  "  account_id TEXT NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,"
-  "  issued INTEGER NOT NULL,"
-  "  expires INTEGER NOT NULL,"
-  "  origin TEXT NOT NULL DEFAULT ''"
-  ");"
-  "CREATE INDEX tokens_expires ON tokens(expires);",
-  // 2: game profiles and cloud saves. Both change in place, so each row
-  // carries a change number (`seq`, one more than the table's largest on
-  // every write) that replication follows instead of the rowid.
-  "ALTER TABLE games ADD COLUMN profile TEXT NOT NULL DEFAULT 'standard';"
-  "ALTER TABLE games ADD COLUMN profile_changed INTEGER NOT NULL DEFAULT 0;"
-  "ALTER TABLE games ADD COLUMN seq INTEGER NOT NULL DEFAULT 0;"
-  "UPDATE games SET seq = rowid;"
-  "CREATE INDEX games_seq ON games(seq);"
-  "CREATE TABLE saves ("
-  "  account_id TEXT NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,"
-  "  ugi TEXT NOT NULL,"
-  "  slot INTEGER NOT NULL,"
-  "  data TEXT NOT NULL,"
-  "  changed INTEGER NOT NULL,"
-  "  seq INTEGER NOT NULL,"
-  "  PRIMARY KEY (account_id, ugi, slot)"
-  ");"
-  "CREATE INDEX saves_seq ON saves(seq);",
-};
-
-/// The change number of a row written now (see migration 2).
-#define OMEGA_NEXT_SEQ(table)                                                  \
-  "(SELECT COALESCE(MAX(seq), 0) + 1 FROM " table ")"
-
-constexpr int schema_version = static_cast<int>(std::size(migrations));
 
 /// Tokens expired for longer than this are dropped on open. The grace period
 /// keeps recently expired tokens around so AUTH can still tell "expired"
 /// from "unknown".
 constexpr int64_t purge_grace_ms = 24 * 60 * 60 * 1000;
 
-// -- time --------------------------------------------------------------------
-
-int64_t now_ms() {
-  return to_unix_ms(wall_clock::now());
-}
-
-/// Reads a stored profile name; a name this omega does not know (written by
-/// a newer one) reads as the default.
-client_profile read_profile(const std::string& name) {
-  auto result = client_profile::standard;
-  profile_from_name(name, result);
-  return result;
-}
-
-// -- SQLite helpers ----------------------------------------------------------
-
-/// A prepared statement that finalizes itself, or borrows one of the cached
-/// statements of the INIT path (`sqlite_store::cached`) and resets it. Other
-/// store functions prepare their statements afresh: they are not hot enough
-/// for a cache to pay for its bookkeeping.
-class statement {
-public:
-  statement(sqlite3* db, const char* sql) {
-    ok_ = sqlite3_prepare_v2(db, sql, -1, &stmt_, nullptr) == SQLITE_OK;
-    owned_ = true;
-  }
-
-  /// Uses a cached statement (see `sqlite_store::cached`) without owning it.
-  explicit statement(sqlite3_stmt* cached) : stmt_(cached) {
-    ok_ = cached != nullptr;
-  }
-
-  statement(const statement&) = delete;
-  statement& operator=(const statement&) = delete;
-
-  ~statement() {
-    if (owned_)
-      sqlite3_finalize(stmt_);
-    else if (stmt_ != nullptr)
-      sqlite3_reset(stmt_); // release read locks now, not at the next use
-  }
-
-  statement& bind(int index, std::string_view x) {
-    // A null data pointer would bind SQL NULL, not an empty string, and
-    // trip the NOT NULL constraints.
-    auto data = x.data() != nullptr ? x.data() : "";
-    if (x.size() > static_cast<size_t>(std::numeric_limits<int>::max()))
-      ok_ = false;
-    if (ok_)
-      ok_ = sqlite3_bind_text(stmt_, index, data, static_cast<int>(x.size()),
-                              SQLITE_TRANSIENT)
-            == SQLITE_OK;
-    return *this;
-  }
-
-  statement& bind(int index, int64_t x) {
-    if (ok_)
-      ok_ = sqlite3_bind_int64(stmt_, index, x) == SQLITE_OK;
-    return *this;
-  }
-
-  /// Runs one step; returns SQLITE_ROW, SQLITE_DONE or an error code. A
-  /// failed prepare or bind surfaces here, so callers check only once.
-  int step() {
-    return ok_ ? sqlite3_step(stmt_) : SQLITE_ERROR;
-  }
-
-  std::string text(int column) const {
-    auto str = sqlite3_column_text(stmt_, column);
-    if (str == nullptr)
-      return {};
-    return std::string(
-      reinterpret_cast<const char*>(str),
-      static_cast<size_t>(sqlite3_column_bytes(stmt_, column)));
-  }
-
-  int64_t int64(int column) const {
-    return sqlite3_column_int64(stmt_, column);
-  }
-
-private:
-  sqlite3_stmt* stmt_ = nullptr;
-  bool ok_ = false;
-  bool owned_ = false;
-};
-
-/// Runs SQL without parameters (schema scripts, transaction control).
-bool exec(sqlite3* db, const char* sql, std::string* error = nullptr) {
-  char* msg = nullptr;
-  auto rc = sqlite3_exec(db, sql, nullptr, nullptr, &msg);
-  if (rc != SQLITE_OK && error != nullptr)
-    *error = msg != nullptr ? msg : sqlite3_errstr(rc);
-  sqlite3_free(msg);
-  return rc == SQLITE_OK;
-}
-
 /// Whether the last failure on `db` was a UNIQUE or PRIMARY KEY violation,
 /// i.e. a duplicate rather than a broken database.
 bool is_duplicate(sqlite3* db) {
   auto rc = sqlite3_extended_errcode(db);
   return rc == SQLITE_CONSTRAINT_UNIQUE || rc == SQLITE_CONSTRAINT_PRIMARYKEY;
-}
-
-/// A write transaction that rolls back unless committed. IMMEDIATE takes the
-/// write lock up front, so a concurrent writer makes us wait (busy timeout)
-/// at BEGIN instead of failing halfway through.
-class transaction {
-public:
-  explicit transaction(sqlite3* db) : db_(db) {
-    active_ = exec(db_, "BEGIN IMMEDIATE");
-  }
-
-  transaction(const transaction&) = delete;
-  transaction& operator=(const transaction&) = delete;
-
-  ~transaction() {
-    if (active_)
-      exec(db_, "ROLLBACK");
-  }
-
-  bool ok() const {
-    return active_;
-  }
-
-  bool commit() {
-    if (!active_ || !exec(db_, "COMMIT"))
-      return false;
-    active_ = false;
-    return true;
-  }
-
-private:
-  sqlite3* db_;
-  bool active_ = false;
-};
-
-std::optional<int> user_version(sqlite3* db) {
-  statement stmt{db, "PRAGMA user_version"};
-  if (stmt.step() != SQLITE_ROW)
-    return std::nullopt;
-  return static_cast<int>(stmt.int64(0));
-}
-
-/// Brings the schema up to `schema_version`, one migration per transaction.
-/// The version is re-read inside each transaction so that two processes
-/// opening a fresh database at once do not both apply the same migration.
-/// An up-to-date database is only read here.
-bool migrate(sqlite3* db, std::string& error) {
-  auto check = [&](std::optional<int> version) {
-    if (!version)
-      error = std::string{"cannot read schema version: "} + sqlite3_errmsg(db);
-    else if (*version > schema_version)
-      error = "database schema is newer than this omega";
-    else
-      return true;
-    return false;
-  };
-  auto version = user_version(db);
-  if (!check(version))
-    return false;
-  while (*version < schema_version) {
-    transaction tx{db};
-    if (!tx.ok()) {
-      error = std::string{"cannot start migration: "} + sqlite3_errmsg(db);
-      return false;
-    }
-    version = user_version(db);
-    if (!check(version))
-      return false;
-    if (*version == schema_version)
-      break; // Another process migrated while we waited for the lock.
-    auto next = std::to_string(*version + 1);
-    // PRAGMA takes no parameters; the value is our own integer.
-    auto set_version = "PRAGMA user_version = " + next;
-    std::string msg;
-    if (!exec(db, migrations[*version], &msg)
-        || !exec(db, set_version.c_str(), &msg)) {
-      error = "migration " + next + " failed: " + msg;
-      return false;
-    }
-    if (!tx.commit()) {
-      error = "migration " + next + " failed: " + sqlite3_errmsg(db);
-      return false;
-    }
-    ++*version;
-  }
-  return true;
 }
 
 // -- validation --------------------------------------------------------------
@@ -454,7 +221,7 @@ std::unique_ptr<sqlite_store> sqlite_store::open(const std::string& data_dir,
       error = "cannot configure " + path + ": " + msg;
       return nullptr;
     }
-    if (!migrate(db, error))
+    if (!sqlite_detail::migrate(db, error))
       return nullptr;
     // Housekeeping only: a failure here does not make the store unusable.
     statement purge{db, "DELETE FROM tokens WHERE expires < ?1"};
@@ -507,245 +274,6 @@ uint64_t sqlite_store::games_version() {
   statement stmt{cached(data_version_stmt_, "PRAGMA data_version")};
   auto version = stmt.step() == SQLITE_ROW ? stmt.int64(0) : 0;
   return (static_cast<uint64_t>(version) << 32) ^ local_changes_;
-}
-
-// -- replication
-// ---------------------------------------------------------------
-
-namespace {
-
-account_row read_account(const statement& stmt, int first) {
-  return account_row{stmt.text(first), stmt.text(first + 1),
-                     stmt.text(first + 2), stmt.text(first + 3),
-                     stmt.int64(first + 4)};
-}
-
-token_row read_token(const statement& stmt, int first) {
-  return token_row{stmt.text(first), stmt.text(first + 1),
-                   stmt.int64(first + 2), stmt.int64(first + 3),
-                   stmt.text(first + 4)};
-}
-
-/// The columns `read_game` reads, from `games g JOIN developers d`.
-#define OMEGA_GAME_COLUMNS                                                     \
-  "g.ugi, g.name, g.developer_id, d.name, g.created, g.profile,"               \
-  " g.profile_changed"
-
-game_row read_game(const statement& stmt, int first) {
-  return game_row{stmt.text(first),      stmt.text(first + 1),
-                  stmt.text(first + 2),  stmt.text(first + 3),
-                  stmt.int64(first + 4), read_profile(stmt.text(first + 5)),
-                  stmt.int64(first + 6)};
-}
-
-/// The columns `read_save` reads.
-#define OMEGA_SAVE_COLUMNS "account_id, ugi, slot, data, changed"
-
-save_row read_save_row(const statement& stmt, int first) {
-  return save_row{{stmt.text(first), stmt.text(first + 1),
-                   static_cast<int32_t>(stmt.int64(first + 2))},
-                  stmt.text(first + 3),
-                  stmt.int64(first + 4)};
-}
-
-/// Whether `(changed, text)` is a later write than `(old_changed,
-/// old_text)`: the latest time wins, a tie goes to the larger text so that
-/// every node settles on the same row.
-bool newer(int64_t changed, const std::string& text, int64_t old_changed,
-           const std::string& old_text) {
-  return changed > old_changed || (changed == old_changed && text > old_text);
-}
-
-} // namespace
-
-replica sqlite_store::export_rows(replica_cursor& from, size_t limit) {
-  replica result;
-  auto max = static_cast<int64_t>(limit);
-  try {
-    {
-      statement stmt{db_, "SELECT rowid, id, username, email, password_hash,"
-                          " created FROM accounts WHERE rowid > ?1"
-                          " ORDER BY rowid LIMIT ?2"};
-      stmt.bind(1, from.accounts).bind(2, max);
-      while (stmt.step() == SQLITE_ROW) {
-        from.accounts = stmt.int64(0);
-        result.accounts.push_back(read_account(stmt, 1));
-      }
-    }
-    {
-      statement stmt{db_, "SELECT g.seq, " OMEGA_GAME_COLUMNS " FROM games g"
-                          " JOIN developers d ON d.id = g.developer_id"
-                          " WHERE g.seq > ?1 ORDER BY g.seq LIMIT ?2"};
-      stmt.bind(1, from.games).bind(2, max);
-      while (stmt.step() == SQLITE_ROW) {
-        from.games = stmt.int64(0);
-        result.games.push_back(read_game(stmt, 1));
-      }
-    }
-    {
-      // The cursor moves over expired tokens too; they are just not sent.
-      statement stmt{db_, "SELECT rowid, digest, account_id, issued, expires,"
-                          " origin FROM tokens WHERE rowid > ?1"
-                          " ORDER BY rowid LIMIT ?2"};
-      stmt.bind(1, from.tokens).bind(2, max);
-      auto now = now_ms();
-      while (stmt.step() == SQLITE_ROW) {
-        from.tokens = stmt.int64(0);
-        auto row = read_token(stmt, 1);
-        if (row.expires > now)
-          result.tokens.push_back(std::move(row));
-      }
-    }
-    {
-      statement stmt{db_, "SELECT seq, " OMEGA_SAVE_COLUMNS " FROM saves"
-                          " WHERE seq > ?1 ORDER BY seq LIMIT ?2"};
-      stmt.bind(1, from.saves).bind(2, max);
-      while (stmt.step() == SQLITE_ROW) {
-        from.saves = stmt.int64(0);
-        result.saves.push_back(read_save_row(stmt, 1));
-      }
-    }
-  } catch (...) {
-    // Whatever was read so far is consistent; the rest follows next time.
-  }
-  return result;
-}
-
-void sqlite_store::import_rows(const replica& rows) {
-  if (rows.empty())
-    return;
-  try {
-    transaction tx{db_};
-    if (!tx.ok())
-      return;
-    // Each row on its own: a clash (a username or game name another row
-    // holds here) or a missing account skips that row only.
-    for (auto& a : rows.accounts) {
-      statement stmt{db_, "INSERT OR IGNORE INTO accounts(id, username, email,"
-                          " password_hash, created)"
-                          " VALUES (?1, ?2, ?3, ?4, ?5)"};
-      stmt.bind(1, a.id).bind(2, a.username).bind(3, a.email);
-      stmt.bind(4, a.password_hash).bind(5, a.created).step();
-    }
-    for (auto& g : rows.games) {
-      {
-        statement stmt{db_, "INSERT OR IGNORE INTO developers(id, name,"
-                            " created) VALUES (?1, ?2, ?3)"};
-        stmt.bind(1, g.developer_id).bind(2, g.developer).bind(3, g.created);
-        stmt.step();
-      }
-      // A developer of that name may exist here under another id.
-      std::string developer_id;
-      {
-        statement stmt{db_, "SELECT id FROM developers WHERE name = ?1"};
-        stmt.bind(1, g.developer);
-        if (stmt.step() != SQLITE_ROW)
-          continue;
-        developer_id = stmt.text(0);
-      }
-      {
-        statement stmt{
-          db_,
-          "INSERT OR IGNORE INTO games(ugi, name,"
-          " developer_id, created, profile, profile_changed,"
-          " seq) VALUES (?1, ?2, ?3, ?4, ?5, ?6, " OMEGA_NEXT_SEQ("games") ")"};
-        stmt.bind(1, g.ugi).bind(2, g.name).bind(3, developer_id);
-        stmt.bind(4, g.created).bind(5, profile_name(g.profile));
-        stmt.bind(6, g.profile_changed).step();
-      }
-      // A game known here already takes the later profile.
-      std::string profile;
-      int64_t changed = 0;
-      {
-        statement stmt{db_, "SELECT profile, profile_changed FROM games"
-                            " WHERE ugi = ?1"};
-        stmt.bind(1, g.ugi);
-        if (stmt.step() != SQLITE_ROW)
-          continue;
-        profile = stmt.text(0);
-        changed = stmt.int64(1);
-      }
-      if (!newer(g.profile_changed, profile_name(g.profile), changed, profile))
-        continue;
-      statement stmt{db_, "UPDATE games SET profile = ?2, profile_changed = ?3,"
-                          " seq = " OMEGA_NEXT_SEQ("games") " WHERE ugi = ?1"};
-      stmt.bind(1, g.ugi).bind(2, profile_name(g.profile));
-      stmt.bind(3, g.profile_changed).step();
-    }
-    for (auto& t : rows.tokens) {
-      // A token of an unknown account fails its foreign key: skipped.
-      statement stmt{db_, "INSERT OR IGNORE INTO tokens(digest, account_id,"
-                          " issued, expires, origin)"
-                          " VALUES (?1, ?2, ?3, ?4, ?5)"};
-      stmt.bind(1, t.digest).bind(2, t.account_id).bind(3, t.issued);
-      stmt.bind(4, t.expires).bind(5, t.origin).step();
-    }
-    for (auto& sv : rows.saves) {
-      auto& k = sv.key;
-      {
-        statement stmt{db_, "SELECT data, changed FROM saves WHERE"
-                            " account_id = ?1 AND ugi = ?2 AND slot = ?3"};
-        stmt.bind(1, k.account_id).bind(2, k.ugi).bind(3, int64_t{k.slot});
-        if (stmt.step() == SQLITE_ROW
-            && !newer(sv.changed, sv.data, stmt.int64(1), stmt.text(0)))
-          continue;
-      }
-      // An unknown account fails the foreign key: skipped.
-      statement stmt{
-        db_, "INSERT OR REPLACE INTO saves(" OMEGA_SAVE_COLUMNS
-             ", seq) VALUES (?1, ?2, ?3, ?4, ?5, " OMEGA_NEXT_SEQ("saves") ")"};
-      stmt.bind(1, k.account_id).bind(2, k.ugi).bind(3, int64_t{k.slot});
-      stmt.bind(4, sv.data).bind(5, sv.changed).step();
-    }
-    if (tx.commit())
-      ++local_changes_;
-  } catch (...) {
-    // The transaction rolls back; the rows come again with the next push.
-  }
-}
-
-replica sqlite_store::lookup(const replica_query& query) {
-  replica result;
-  try {
-    if (!query.token_digest.empty()) {
-      statement stmt{db_, "SELECT t.digest, t.account_id, t.issued, t.expires,"
-                          " t.origin, a.id, a.username, a.email,"
-                          " a.password_hash, a.created FROM tokens t"
-                          " JOIN accounts a ON a.id = t.account_id"
-                          " WHERE t.digest = ?1"};
-      stmt.bind(1, query.token_digest);
-      if (stmt.step() == SQLITE_ROW) {
-        result.tokens.push_back(read_token(stmt, 0));
-        result.accounts.push_back(read_account(stmt, 5));
-      }
-    }
-    if (!query.email.empty()) {
-      statement stmt{db_, "SELECT id, username, email, password_hash, created"
-                          " FROM accounts WHERE email = ?1"};
-      stmt.bind(1, query.email);
-      if (stmt.step() == SQLITE_ROW)
-        result.accounts.push_back(read_account(stmt, 0));
-    }
-    if (!query.ugi.empty()) {
-      statement stmt{db_, "SELECT " OMEGA_GAME_COLUMNS " FROM games g"
-                          " JOIN developers d ON d.id = g.developer_id"
-                          " WHERE g.ugi = ?1"};
-      stmt.bind(1, query.ugi);
-      if (stmt.step() == SQLITE_ROW)
-        result.games.push_back(read_game(stmt, 0));
-    }
-    if (!query.save.account_id.empty()) {
-      auto& k = query.save;
-      statement stmt{db_, "SELECT " OMEGA_SAVE_COLUMNS " FROM saves WHERE"
-                          " account_id = ?1 AND ugi = ?2 AND slot = ?3"};
-      stmt.bind(1, k.account_id).bind(2, k.ugi).bind(3, int64_t{k.slot});
-      if (stmt.step() == SQLITE_ROW)
-        result.saves.push_back(read_save_row(stmt, 0));
-    }
-  } catch (...) {
-    // An answer with fewer rows: the asking node reports the token unknown.
-  }
-  return result;
 }
 
 register_status sqlite_store::register_account(std::string_view username,

@@ -8,7 +8,7 @@
 #include <string_view>
 #include <vector>
 
-#include "storage/auth_store.hpp"
+#include "storage/account_store.hpp"
 
 struct sqlite3;
 struct sqlite3_stmt;
@@ -26,9 +26,6 @@ struct hash_cost {
   static hash_cost minimal();
 };
 
-/// Outcome of `register_account`.
-enum class register_status { ok, invalid, taken };
-
 /// The embedded store: one SQLite file in the data folder holding
 /// developers, games, accounts (argon2id hashes) and session tokens (only
 /// their digests). The schema is created on first open and upgraded by
@@ -37,7 +34,7 @@ enum class register_status { ok, invalid, taken };
 /// One instance is one SQLite connection: use each instance from one thread
 /// at a time. Several instances (threads, processes such as omega-admin) may
 /// share the file; it runs in WAL mode with a busy timeout.
-class sqlite_store : public auth_store {
+class sqlite_store : public account_store {
 public:
   ~sqlite_store() override;
 
@@ -61,29 +58,20 @@ public:
 
   replica lookup(const replica_query& query) override;
 
-  // -- accounts (HTTP API) --------------------------------------------------
+  // -- account_store --------------------------------------------------------
 
-  /// Validates (username 3-20 of [A-Za-z0-9_.-], a plausible email, password
-  /// 8-128 characters) and creates an account. Sets `id` on success.
-  register_status
-  register_account(std::string_view username, std::string_view email,
-                   std::string_view password, std::string* id = nullptr);
+  register_status register_account(std::string_view username,
+                                   std::string_view email,
+                                   std::string_view password,
+                                   std::string* id = nullptr) override;
 
-  /// Checks email and password; on success issues a token bound to `origin`
-  /// (empty = any origin) valid for `lifetime`. Returns the token.
   std::optional<std::string>
   login(std::string_view email, std::string_view password,
-        std::string_view origin, std::chrono::seconds lifetime);
+        std::string_view origin, std::chrono::seconds lifetime) override;
 
-  // -- cloud saves (HTTP API) -----------------------------------------------
+  bool write_save(const save_key& key, std::string_view data) override;
 
-  /// Writes a slot. Its time is now, or just after the slot's last write if
-  /// that looks later (a clock ahead on another node): a write made here is
-  /// always the latest. False on a database error or an unknown account.
-  bool write_save(const save_key& key, std::string_view data);
-
-  /// Returns a slot's data; empty if it was never written.
-  std::string read_save(const save_key& key);
+  std::string read_save(const save_key& key) override;
 
   // -- operator (omega-admin) -----------------------------------------------
 

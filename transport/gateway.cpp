@@ -21,7 +21,7 @@
 #include <caf/scheduler/abstract_coordinator.hpp>
 #include <caf/scoped_actor.hpp>
 
-#include "storage/sqlite_store.hpp"
+#include "storage/account_store.hpp"
 #include "transport/event_loop.hpp"
 #include "transport/http_api.hpp"
 #include "transport/websocket_session.hpp"
@@ -72,7 +72,7 @@ struct gateway::impl {
   net::thread_pool api_pool;
   store_factory stores;
   std::mutex store_mtx;
-  std::vector<std::unique_ptr<sqlite_store>> idle_stores;
+  std::vector<std::unique_ptr<account_store>> idle_stores;
   std::atomic<bool> stopped{false};
 };
 
@@ -141,7 +141,7 @@ private:
                     std::move(req.body()), origin, std::move(accept)};
     auto self = shared_from_this();
     gw_->with_store([self, api = std::move(api),
-                     req = std::move(req)](sqlite_store& store) mutable {
+                     req = std::move(req)](account_store& store) mutable {
       api_options opts;
       opts.token_lifetime = self->gw_->cfg().token_lifetime;
       auto ctx = self->gw_->ctx;
@@ -206,7 +206,7 @@ private:
 template <class F>
 void gateway::impl::with_store(F f) {
   net::post(api_pool, [self = this, f = std::move(f)]() mutable {
-    std::unique_ptr<sqlite_store> store;
+    std::unique_ptr<account_store> store;
     {
       std::lock_guard<std::mutex> guard{self->store_mtx};
       if (!self->idle_stores.empty()) {

@@ -14,7 +14,7 @@
 
 namespace omega {
 
-class sqlite_store;
+class account_store;
 
 /// Settings of the gateway: the Beast side of the server.
 struct gateway_config {
@@ -44,7 +44,7 @@ struct gateway_config {
 };
 
 /// Opens a store connection for an API worker thread.
-using store_factory = std::function<std::unique_ptr<sqlite_store>()>;
+using store_factory = std::function<std::unique_ptr<account_store>()>;
 
 /// The gateway: one TCP port serving the HTTP API and the signaling
 /// WebSocket. Each WebSocket gets a CONNECTION actor and a SINK; Beast

@@ -4,7 +4,7 @@
 
 #include <boost/json.hpp>
 
-#include "storage/sqlite_store.hpp"
+#include "storage/account_store.hpp"
 #include "transport/json_codec.hpp"
 
 namespace omega {
@@ -80,7 +80,7 @@ api_response text(unsigned status, std::string body) {
 
 /// The account extension counts a registration as done only if the body is
 /// exactly `OK`; a client that asks for JSON gets the new account.
-api_response register_route(const api_request& req, sqlite_store& store) {
+api_response register_route(const api_request& req, account_store& store) {
   std::vector<std::string> f;
   if (!read_fields(req.body, {"username", "email", "password"}, f))
     return json_error(400, "expected {\"username\",\"email\",\"password\"}");
@@ -102,7 +102,7 @@ api_response register_route(const api_request& req, sqlite_store& store) {
   return json_error(500, "internal error");
 }
 
-api_response login_route(const api_request& req, sqlite_store& store,
+api_response login_route(const api_request& req, account_store& store,
                          const api_options& opts) {
   std::vector<std::string> f;
   if (!read_fields(req.body, {"email", "password"}, f))
@@ -196,7 +196,7 @@ save_request parse_save(std::string_view body, bool with_data,
 /// malformed body (400), an unknown game (404), a token that is unknown,
 /// expired or bound to another origin (401). Rows this node lacks are
 /// pulled from the other nodes first.
-api_response save_route(const api_request& req, sqlite_store& store,
+api_response save_route(const api_request& req, account_store& store,
                         const api_options& opts, bool is_save) {
   std::string error;
   auto sr = parse_save(req.body, is_save, error);
@@ -234,7 +234,7 @@ api_response save_route(const api_request& req, sqlite_store& store,
 
 } // namespace
 
-api_response handle_api(const api_request& req, sqlite_store& store,
+api_response handle_api(const api_request& req, account_store& store,
                         const api_options& opts) {
   auto route = api_route(req.path);
   if (!is_api_path(req.path))

@@ -14,7 +14,7 @@
 
 namespace omega {
 
-class sqlite_store;
+class account_store;
 
 struct api_request {
   std::string method;
@@ -55,7 +55,7 @@ bool is_signaling_path(std::string_view path);
 
 /// Serves `POST /api/v0/register`, `login`, `save` and `load` (and their
 /// `/api/...` aliases). Blocking: hashes passwords and queries `store`.
-api_response handle_api(const api_request& req, sqlite_store& store,
+api_response handle_api(const api_request& req, account_store& store,
                         const api_options& opts);
 
 /// Returns true if `origin` may use the API (an empty list allows any).
