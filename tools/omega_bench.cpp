@@ -53,6 +53,7 @@
 
 #include "messages/commands.hpp"
 #include "messages/events.hpp"
+#include "transport/client_codec.hpp"
 #include "transport/json_codec.hpp"
 
 namespace {

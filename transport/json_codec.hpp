@@ -47,16 +47,6 @@ cmd::bad_frame oversized_frame(size_t limit);
 /// are left out; `listener` is echoed when set.
 std::string encode(const event& x);
 
-/// Encodes a client command as a text frame: the client side of the
-/// protocol, for test clients and the load generator. For every command `c`
-/// the codec accepts, `decode(encode_command(c)) == c`.
-std::string encode_command(const command& x);
-
-/// Decodes a server frame into an event: the client side of the protocol,
-/// for test clients and the load generator. Returns `std::nullopt` for a
-/// frame that is not a well-formed server event.
-std::optional<event> decode_event(std::string_view frame);
-
 namespace detail {
 
 /// `decode` without its DOM-free path for relays and KEEPALIVE: the
