@@ -1,5 +1,7 @@
 #include "actors/connection.hpp"
 
+#include <optional>
+#include <tuple>
 #include <type_traits>
 
 #include <caf/sec.hpp>
@@ -18,19 +20,14 @@ std::string context_text(const caf::error& err) {
   return {};
 }
 
-/// Every command except KEEPALIVE, INIT and an unreadable frame needs an
-/// authenticated connection.
+/// CLAIM_HOST and the host's commands: the LOBBY decides them, given the
+/// sender, once the role mirror lets them through.
 template <class T>
-struct needs_init : std::true_type {};
-
-template <>
-struct needs_init<cmd::keepalive> : std::false_type {};
-
-template <>
-struct needs_init<cmd::init> : std::false_type {};
-
-template <>
-struct needs_init<cmd::bad_frame> : std::false_type {};
+constexpr bool is_lobby_command_v
+  = std::disjunction_v<std::is_same<T, cmd::claim_host>,
+                       std::is_same<T, cmd::transfer_host>,
+                       std::is_same<T, cmd::lock>, std::is_same<T, cmd::unlock>,
+                       std::is_same<T, cmd::size>, std::is_same<T, cmd::kick>>;
 
 /// An inspector (in CAF's sense) that adds up the strings of a message: what
 /// holding a command back costs, give or take its fixed size.
@@ -58,6 +55,15 @@ size_t held_bytes(command& x) {
   string_bytes f;
   std::visit([&f](auto& c) { inspect(f, c); }, x);
   return sizeof(command) + f.total;
+}
+
+/// One handler per command, in `command` order (the relays first): each
+/// goes to `on_command`.
+template <class... Ts>
+auto command_handlers(connection_actor::stateful_pointer<connection_state> self,
+                      const std::variant<Ts...>*) {
+  return std::make_tuple(
+    [self](Ts& x) { self->state.on_command(std::move(x)); }...);
 }
 
 } // namespace
@@ -97,13 +103,52 @@ void connection_state::dispatch(command&& x) {
   std::visit(
     [this](auto& c) {
       using type = std::decay_t<decltype(c)>;
-      if constexpr (needs_init<type>::value) {
-        if (!authenticated)
-          return fail(ec::config_required, std::move(c.listener));
+      if constexpr (std::is_same_v<type, cmd::bad_frame>) {
+        handle(c);
+      } else if (auto code = refusal(opcode_of<type>)) {
+        fail(*code, std::move(c.listener));
+      } else if constexpr (is_relay(opcode_of<type>)) {
+        forward_relay(opcode_of<type>, c);
+      } else if constexpr (is_lobby_command_v<type>) {
+        self->send(lobby, std::move(c), id);
+      } else {
+        handle(c);
       }
-      handle(c);
     },
     x);
+}
+
+std::optional<ec> connection_state::refusal(opcode op) const {
+  // Relays' role errors are not here: they depend on the profile
+  // (`forward_relay`), and a malformed relay is refused as malformed.
+  switch (op) {
+    case opcode::keepalive:
+      return std::nullopt;
+    case opcode::init:
+      return authenticated ? std::optional{ec::session_exists} : std::nullopt;
+    default:
+      if (!authenticated)
+        return ec::config_required;
+  }
+  switch (op) {
+    case opcode::config_host:
+    case opcode::config_peer:
+      if (current == role::host)
+        return ec::already_host;
+      if (current == role::peer)
+        return ec::already_peer;
+      return std::nullopt;
+    case opcode::claim_host:
+      return current != role::peer ? std::optional{ec::not_peer} : std::nullopt;
+    case opcode::transfer_host:
+    case opcode::lock:
+    case opcode::unlock:
+    case opcode::size:
+    case opcode::kick:
+      return current != role::host ? std::optional{ec::not_host} : std::nullopt;
+    default:
+      return std::nullopt;
+  }
 }
 
 void connection_state::resume() {
@@ -145,8 +190,6 @@ void connection_state::handle(cmd::keepalive& x) {
 }
 
 void connection_state::handle(cmd::init& x) {
-  if (authenticated)
-    return fail(ec::session_exists, std::move(x.listener));
   busy = true;
   auth_pending = true;
   self
@@ -174,10 +217,6 @@ void connection_state::handle(cmd::init& x) {
 }
 
 void connection_state::handle(cmd::config_host& x) {
-  if (current == role::host)
-    return fail(ec::already_host, std::move(x.listener));
-  if (current == role::peer)
-    return fail(ec::already_peer, std::move(x.listener));
   busy = true;
   auto listener = x.listener;
   auto lid = x.lobby_id;
@@ -208,10 +247,6 @@ void connection_state::handle(cmd::config_host& x) {
 }
 
 void connection_state::handle(cmd::config_peer& x) {
-  if (current == role::peer)
-    return fail(ec::already_peer, std::move(x.listener));
-  if (current == role::host)
-    return fail(ec::already_host, std::move(x.listener));
   busy = true;
   auto listener = x.listener;
   auto lid = x.lobby_id;
@@ -261,54 +296,6 @@ void connection_state::forward_relay(opcode op, Relay& x) {
                           std::move(x.listener)});
 }
 
-void connection_state::handle(cmd::make_offer& x) {
-  forward_relay(opcode::make_offer, x);
-}
-
-void connection_state::handle(cmd::make_answer& x) {
-  forward_relay(opcode::make_answer, x);
-}
-
-void connection_state::handle(cmd::ice& x) {
-  forward_relay(opcode::ice, x);
-}
-
-void connection_state::handle(cmd::claim_host& x) {
-  if (current != role::peer)
-    return fail(ec::not_peer, std::move(x.listener));
-  self->send(lobby, std::move(x), id);
-}
-
-void connection_state::handle(cmd::transfer_host& x) {
-  if (current != role::host)
-    return fail(ec::not_host, std::move(x.listener));
-  self->send(lobby, std::move(x), id);
-}
-
-void connection_state::handle(cmd::lock& x) {
-  if (current != role::host)
-    return fail(ec::not_host, std::move(x.listener));
-  self->send(lobby, std::move(x), id);
-}
-
-void connection_state::handle(cmd::unlock& x) {
-  if (current != role::host)
-    return fail(ec::not_host, std::move(x.listener));
-  self->send(lobby, std::move(x), id);
-}
-
-void connection_state::handle(cmd::size& x) {
-  if (current != role::host)
-    return fail(ec::not_host, std::move(x.listener));
-  self->send(lobby, std::move(x), id);
-}
-
-void connection_state::handle(cmd::kick& x) {
-  if (current != role::host)
-    return fail(ec::not_host, std::move(x.listener));
-  self->send(lobby, std::move(x), id);
-}
-
 void connection_state::handle(cmd::lobby_list& x) {
   auto listener = x.listener;
   auto ticket = await_game(x);
@@ -348,41 +335,8 @@ void connection_state::handle(cmd::bad_frame& x) {
     return fail(ec::warning, std::move(x.listener), std::move(x.reason));
   // A known opcode with a bad payload: the state checks that PROTOCOL.md
   // puts before VIOLATION come first.
-  switch (x.op) {
-    case opcode::keepalive:
-      break;
-    case opcode::init:
-      if (authenticated)
-        return fail(ec::session_exists, std::move(x.listener));
-      break;
-    case opcode::config_host:
-      if (!authenticated)
-        return fail(ec::config_required, std::move(x.listener));
-      if (current == role::host)
-        return fail(ec::already_host, std::move(x.listener));
-      if (current == role::peer)
-        return fail(ec::already_peer, std::move(x.listener));
-      break;
-    case opcode::config_peer:
-      if (!authenticated)
-        return fail(ec::config_required, std::move(x.listener));
-      if (current == role::peer)
-        return fail(ec::already_peer, std::move(x.listener));
-      if (current == role::host)
-        return fail(ec::already_host, std::move(x.listener));
-      break;
-    case opcode::size:
-    case opcode::transfer_host:
-    case opcode::kick:
-      if (!authenticated)
-        return fail(ec::config_required, std::move(x.listener));
-      if (current != role::host)
-        return fail(ec::not_host, std::move(x.listener));
-      break;
-    default:
-      if (!authenticated)
-        return fail(ec::config_required, std::move(x.listener));
-  }
+  if (auto code = refusal(x.op))
+    return fail(*code, std::move(x.listener));
   violate(std::move(x.reason), x.close, std::move(x.listener));
 }
 
@@ -501,62 +455,62 @@ void connection_state::on_down(const caf::down_msg& msg) {
   if (lobby && msg.source == lobby.address()) {
     // The LOBBY ended without closing (it failed, or its node is gone): the
     // lobby is over for this client.
-    auto lid = lobby_id;
-    leave_lobby();
-    self->send(sink, evt::lobby_close{std::move(lid)});
-    return;
-  }
-  if (game && msg.source == game.address()) {
-    // The GAME is gone, and its lobbies with it. Answer what waited on it,
-    // then find the game again (the DIRECTORY spawns a fresh GAME).
-    if (current != role::none) {
-      auto lid = lobby_id;
-      leave_lobby();
-      self->send(sink, evt::lobby_close{std::move(lid)});
-    }
-    // Commands that waited on it go to the GAME that takes over, ahead of
-    // the ones stashed behind them; answers of the lost GAME that still come
-    // are stale (`settle`).
-    std::vector<command> again;
-    for (auto& kvp : game_waiters) {
-      // A join that the client saw acknowledged happened, in a lobby that
-      // died with this GAME (a lobby lives on its GAME's node); the LOBBY's
-      // reply was lost on the way. Asking the next GAME would answer
-      // LOBBY_NOTFOUND after ACK_PEER.
-      auto join = std::get_if<cmd::config_peer>(&kvp.second);
-      if (join == nullptr || !end_acked_join(join->lobby_id))
-        again.emplace_back(std::move(kvp.second));
-    }
-    game_waiters.clear();
-    if (self->clock().now() - game_found >= std::chrono::seconds{1})
-      game_retries = 0;
-    if (++game_retries > max_game_retries) {
-      for (auto& x : again)
-        fail(ec::warning, std::visit([](auto& c) { return c.listener; }, x),
-             "game unavailable, try again");
-      again.clear();
-    }
-    for (auto& x : again)
-      stash_bytes += held_bytes(x);
-    stash.insert(stash.begin() + static_cast<ptrdiff_t>(stash_head),
-                 std::make_move_iterator(again.begin()),
-                 std::make_move_iterator(again.end()));
-    game = nullptr;
-    if (game_retries <= 1) {
-      lookup_game();
-    } else {
-      busy = true; // commands wait in the stash until the GAME is back
-      self->delayed_send(self, game_retry_delay(game_retries), atom::tick_v);
-    }
-    return;
-  }
-  if (msg.source == auth.address() && !authenticated) {
+    end_lobby();
+  } else if (game && msg.source == game.address()) {
+    on_game_down();
+  } else if (msg.source == auth.address() && !authenticated) {
     violate("authentication service unavailable", close_code::internal_error,
             {});
-    return;
-  }
-  if (msg.source == directory.address() && !game)
+  } else if (msg.source == directory.address() && !game) {
     violate("game directory unavailable", close_code::internal_error, {});
+  }
+}
+
+void connection_state::end_lobby() {
+  auto lid = lobby_id;
+  leave_lobby();
+  self->send(sink, evt::lobby_close{std::move(lid)});
+}
+
+void connection_state::on_game_down() {
+  // The GAME is gone, and its lobbies with it. Answer what waited on it,
+  // then find the game again (the DIRECTORY spawns a fresh GAME).
+  if (current != role::none)
+    end_lobby();
+  // Commands that waited on it go to the GAME that takes over, ahead of
+  // the ones stashed behind them; answers of the lost GAME that still come
+  // are stale (`settle`).
+  std::vector<command> again;
+  for (auto& kvp : game_waiters) {
+    // A join that the client saw acknowledged happened, in a lobby that
+    // died with this GAME (a lobby lives on its GAME's node); the LOBBY's
+    // reply was lost on the way. Asking the next GAME would answer
+    // LOBBY_NOTFOUND after ACK_PEER.
+    auto join = std::get_if<cmd::config_peer>(&kvp.second);
+    if (join == nullptr || !end_acked_join(join->lobby_id))
+      again.emplace_back(std::move(kvp.second));
+  }
+  game_waiters.clear();
+  if (self->clock().now() - game_found >= std::chrono::seconds{1})
+    game_retries = 0;
+  if (++game_retries > max_game_retries) {
+    for (auto& x : again)
+      fail(ec::warning, std::visit([](auto& c) { return c.listener; }, x),
+           "game unavailable, try again");
+    again.clear();
+  }
+  for (auto& x : again)
+    stash_bytes += held_bytes(x);
+  stash.insert(stash.begin() + static_cast<ptrdiff_t>(stash_head),
+               std::make_move_iterator(again.begin()),
+               std::make_move_iterator(again.end()));
+  game = nullptr;
+  if (game_retries <= 1) {
+    lookup_game();
+  } else {
+    busy = true; // commands wait in the stash until the GAME is back
+    self->delayed_send(self, game_retry_delay(game_retries), atom::tick_v);
+  }
 }
 
 // -- behavior ---------------------------------------------------------------
@@ -576,26 +530,7 @@ connection(connection_actor::stateful_pointer<connection_state> self,
   self->set_down_handler([=](caf::down_msg& msg) { self->state.on_down(msg); });
   st.lookup_game();
   using role = connection_state::role;
-  return {
-    // Commands from the transport. CAF 0.17 tries the handlers in order,
-    // comparing `type_info`s, so the relay commands (nearly all traffic)
-    // come first.
-    [=](cmd::make_offer& x) { self->state.on_command(std::move(x)); },
-    [=](cmd::make_answer& x) { self->state.on_command(std::move(x)); },
-    [=](cmd::ice& x) { self->state.on_command(std::move(x)); },
-    [=](cmd::keepalive& x) { self->state.on_command(std::move(x)); },
-    [=](cmd::init& x) { self->state.on_command(std::move(x)); },
-    [=](cmd::config_host& x) { self->state.on_command(std::move(x)); },
-    [=](cmd::config_peer& x) { self->state.on_command(std::move(x)); },
-    [=](cmd::claim_host& x) { self->state.on_command(std::move(x)); },
-    [=](cmd::transfer_host& x) { self->state.on_command(std::move(x)); },
-    [=](cmd::lock& x) { self->state.on_command(std::move(x)); },
-    [=](cmd::unlock& x) { self->state.on_command(std::move(x)); },
-    [=](cmd::size& x) { self->state.on_command(std::move(x)); },
-    [=](cmd::kick& x) { self->state.on_command(std::move(x)); },
-    [=](cmd::lobby_list& x) { self->state.on_command(std::move(x)); },
-    [=](cmd::lobby_info& x) { self->state.on_command(std::move(x)); },
-    [=](cmd::bad_frame& x) { self->state.on_command(std::move(x)); },
+  auto others = std::make_tuple(
     // Notifications and replies: update the role mirror, then forward.
     [=](evt::new_host& x) {
       auto& st = self->state;
@@ -632,8 +567,14 @@ connection(connection_actor::stateful_pointer<connection_state> self,
       // A paused lookup of a lost GAME (`on_down`) is due.
       if (!self->state.game)
         self->state.lookup_game();
+    });
+  return std::apply(
+    [](auto&&... handlers) {
+      return connection_actor::behavior_type{
+        std::forward<decltype(handlers)>(handlers)...};
     },
-  };
+    std::tuple_cat(command_handlers(self, static_cast<const command*>(nullptr)),
+                   others));
 }
 
 } // namespace omega

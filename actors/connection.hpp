@@ -3,6 +3,7 @@
 #include <chrono>
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
 #include <variant>
 #include <vector>
@@ -141,6 +142,11 @@ struct connection_state {
   void lookup_game();
   /// Handles the end of the LOBBY, GAME, AUTH or DIRECTORY.
   void on_down(const caf::down_msg& msg);
+  /// The GAME is gone: end the lobby role, send what waited on it to the
+  /// GAME that takes over, and look that one up.
+  void on_game_down();
+  /// Ends the lobby role and tells the client LOBBY_CLOSE.
+  void end_lobby();
 
   /// Entry point for every client command.
   void on_command(command&& x);
@@ -151,19 +157,15 @@ struct connection_state {
   /// Lets the SINK read again once little is held.
   void reopen_reads();
 
+  /// The state checks PROTOCOL.md puts before anything else a command does
+  /// (CONFIG_REQUIRED, SESSION_EXISTS, ALREADY_*, NOT_HOST, NOT_PEER): one
+  /// row per opcode, for commands and for malformed frames alike.
+  std::optional<ec> refusal(opcode op) const;
+
   void handle(cmd::keepalive& x);
   void handle(cmd::init& x);
   void handle(cmd::config_host& x);
   void handle(cmd::config_peer& x);
-  void handle(cmd::make_offer& x);
-  void handle(cmd::make_answer& x);
-  void handle(cmd::ice& x);
-  void handle(cmd::claim_host& x);
-  void handle(cmd::transfer_host& x);
-  void handle(cmd::lock& x);
-  void handle(cmd::unlock& x);
-  void handle(cmd::size& x);
-  void handle(cmd::kick& x);
   void handle(cmd::lobby_list& x);
   void handle(cmd::lobby_info& x);
   void handle(cmd::bad_frame& x);

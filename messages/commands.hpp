@@ -3,8 +3,8 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <variant>
-
 
 #include "messages/error.hpp"
 #include "messages/fields.hpp"
@@ -29,13 +29,13 @@ namespace omega {
 enum class opcode : uint8_t {
   none,
   unknown,
+  make_offer,
+  make_answer,
+  ice,
   keepalive,
   init,
   config_host,
   config_peer,
-  make_offer,
-  make_answer,
-  ice,
   claim_host,
   transfer_host,
   lock,
@@ -193,15 +193,38 @@ struct bad_frame {
   std::string listener;
 };
 
-/// One decoded client frame: a command, or the error reply it deserves.
+/// One decoded client frame: a command, or the error reply it deserves. The
+/// relays come first: nearly all traffic, and CAF 0.17 tries a behavior's
+/// handlers in this order.
 using command
-  = std::variant<keepalive, init, config_host, config_peer, make_offer,
-                 make_answer, ice, claim_host, transfer_host, lock, unlock,
-                 size, kick, lobby_list, lobby_info, bad_frame>;
+  = std::variant<make_offer, make_answer, ice, keepalive, init, config_host,
+                 config_peer, claim_host, transfer_host, lock, unlock, size,
+                 kick, lobby_list, lobby_info, bad_frame>;
 
 /// True for the alternatives of `command`: the messages of this namespace.
 template <class T>
 constexpr bool is_command_v = is_alternative_v<T, command>;
+
+/// The position of `T` in `command`.
+template <class T, class... Ts>
+constexpr size_t index_in(const std::variant<Ts...>*) {
+  constexpr bool same[] = {std::is_same_v<T, Ts>...};
+  for (size_t i = 0; i < sizeof...(Ts); ++i)
+    if (same[i])
+      return i;
+  return sizeof...(Ts);
+}
+
+} // namespace cmd
+
+/// The opcode of command `T` (not `cmd::bad_frame`): `opcode` follows the
+/// order of `command`.
+template <class T>
+constexpr opcode opcode_of = static_cast<opcode>(
+  static_cast<size_t>(opcode::make_offer)
+  + cmd::index_in<T>(static_cast<const cmd::command*>(nullptr)));
+
+namespace cmd {
 
 OMEGA_FIELDS_OPERATIONS(is_command_v)
 
