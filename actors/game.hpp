@@ -10,16 +10,9 @@
 #include <caf/stateful_actor.hpp>
 
 #include "actors/actors.hpp"
+#include "actors/lobby.hpp"
 
 namespace omega {
-
-/// Lobby rules the operator configures.
-struct lobby_settings {
-  /// The server's limit for `max_peers` and SIZE.
-  uint32_t max_peers_limit = 100;
-  /// How long a hostless lobby waits for CLAIM_HOST before the server picks.
-  std::chrono::milliseconds claim_timeout = std::chrono::seconds{30};
-};
 
 struct game_state {
   struct lobby_entry {

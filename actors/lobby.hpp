@@ -1,6 +1,7 @@
 #pragma once
 
 #include <array>
+#include <chrono>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -9,9 +10,14 @@
 #include <caf/stateful_actor.hpp>
 
 #include "actors/actors.hpp"
-#include "actors/game.hpp"
 
 namespace omega {
+
+/// Lobby rules the operator configures.
+struct lobby_settings {
+  /// How long a hostless lobby waits for CLAIM_HOST before the server picks.
+  std::chrono::milliseconds claim_timeout = std::chrono::seconds{30};
+};
 
 struct lobby_state {
   /// One member: how clients see it and where its CONNECTION is.

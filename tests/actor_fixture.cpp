@@ -49,14 +49,8 @@ actor_fixture::actor_fixture()
 actor_fixture::~actor_fixture() {
   // End every actor explicitly: they hold each other's handles, so nothing
   // would end on its own and the actor system would wait forever.
-  auto& dst = dynamic_cast<directory_actor::stateful_base<directory_state>&>(
-                *caf::actor_cast<caf::abstract_actor*>(dir))
-                .state;
-  for (auto& kvp : dst.games) {
-    auto& st = dynamic_cast<game_actor::stateful_base<game_state>&>(
-                 *caf::actor_cast<caf::abstract_actor*>(kvp.second))
-                 .state;
-    for (auto& lobby : st.lobbies)
+  for (auto& kvp : deref<directory_state>(dir).games) {
+    for (auto& lobby : deref<game_state>(kvp.second).lobbies)
       caf::anon_send_exit(lobby.second.handle, caf::exit_reason::user_shutdown);
   }
   for (auto& c : clients) {
@@ -76,16 +70,32 @@ void actor_fixture::add_game(const std::string& name, client_profile profile) {
 }
 
 game_state& actor_fixture::game_of(size_t game_index) {
-  auto self = caf::scoped_actor{sys};
-  auto rh = self->request(dir, caf::infinite, caf::get_atom_v,
-                          ugis.at(game_index));
-  run();
+  auto reply = round_trip<game_actor>(dir, caf::get_atom_v,
+                                      ugis.at(game_index));
   game_actor g;
-  rh.receive([&](game_actor& x) { g = std::move(x); },
-             [&](caf::error& err) { ADD_FAILURE() << sys.render(err); });
-  return dynamic_cast<game_actor::stateful_base<game_state>&>(
-           *caf::actor_cast<caf::abstract_actor*>(g))
-    .state;
+  if (reply)
+    g = std::move(*reply);
+  else
+    ADD_FAILURE() << sys.render(reply.error());
+  return deref<game_state>(g);
+}
+
+game_actor actor_fixture::game_handle(size_t index) {
+  auto& st = deref<directory_state>(dir);
+  auto i = st.games.find(ugis.at(index));
+  if (i == st.games.end())
+    return {};
+  return i->second;
+}
+
+lobby_state* actor_fixture::peek(const std::string& lobby_id, size_t index) {
+  if (!game_handle(index))
+    return nullptr;
+  auto& gst = game_state_of(index);
+  auto i = gst.lobbies.find(lobby_id);
+  if (i == gst.lobbies.end())
+    return nullptr;
+  return &deref<lobby_state>(i->second.handle);
 }
 
 client& actor_fixture::connect(const std::string& user, std::string origin,
@@ -139,15 +149,7 @@ lobby_state* actor_fixture::lobby_of(const std::string& lobby_id,
   auto i = st.lobbies.find(lobby_id);
   if (i == st.lobbies.end())
     return nullptr;
-  return &dynamic_cast<lobby_actor::stateful_base<lobby_state>&>(
-            *caf::actor_cast<caf::abstract_actor*>(i->second.handle))
-            .state;
-}
-
-connection_state& actor_fixture::state_of(client& c) {
-  return dynamic_cast<connection_actor::stateful_base<connection_state>&>(
-           *caf::actor_cast<caf::abstract_actor*>(c.conn))
-    .state;
+  return &deref<lobby_state>(i->second.handle);
 }
 
 } // namespace omega::test

@@ -3,6 +3,7 @@
 #include <chrono>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <gtest/gtest.h>
@@ -32,6 +33,16 @@ sink_actor::behavior_type recording_sink(sink_actor::pointer self,
 
 /// Returns the opcode-ish name of an event, for failure messages.
 std::string describe(const event& x);
+
+/// The state of the stateful typed actor behind `h`, like `deref<T>(h)` in
+/// CAF's test DSL: tests read (and check) state directly, without a
+/// request, which would run the scheduler and settle what the test pins.
+/// Only for an actor that still runs: a finished actor has no state.
+template <class State, class Handle>
+State& deref(const Handle& h) {
+  using impl = typename Handle::template stateful_base<State>;
+  return dynamic_cast<impl&>(*caf::actor_cast<caf::abstract_actor*>(h)).state;
+}
 
 /// One simulated client: its CONNECTION and what its SINK recorded.
 struct client {
@@ -78,6 +89,22 @@ protected:
   /// Returns the GAME state of game `game_index` (spawning it if needed).
   game_state& game_of(size_t game_index = 0);
 
+  // -- access without running ---------------------------------------------
+
+  /// Returns the GAME of game `index`, or an invalid handle if it was not
+  /// spawned yet, without running the scheduler (`game_of` runs it, which
+  /// would settle a race under test).
+  game_actor game_handle(size_t index = 0);
+
+  /// Returns the state of the GAME of game `index`, which must exist,
+  /// without running the scheduler.
+  game_state& game_state_of(size_t index = 0) {
+    return deref<game_state>(game_handle(index));
+  }
+
+  /// Like `lobby_of`, but never runs the scheduler.
+  lobby_state* peek(const std::string& lobby_id, size_t index = 0);
+
   /// Creates an account with a token, and a connected but not yet
   /// authenticated client of `game` (the first game by default).
   client& connect(const std::string& user, std::string origin = {},
@@ -89,6 +116,23 @@ protected:
   /// Runs until no actor has anything left to do.
   size_t run() {
     return sched.run();
+  }
+
+  /// Sends `xs` to `dest` as a request, runs until every actor is idle and
+  /// returns the reply. The test coordinator's clock stands still, so a
+  /// request that nobody answers would never time out: it comes back as
+  /// `sec::request_timeout` instead of hanging the test.
+  template <class Result, class Handle, class... Ts>
+  caf::expected<Result> round_trip(const Handle& dest, Ts&&... xs) {
+    caf::scoped_actor self{sys};
+    auto rh = self->request(dest, caf::infinite, std::forward<Ts>(xs)...);
+    run();
+    if (!self->has_next_message())
+      return caf::make_error(caf::sec::request_timeout);
+    caf::expected<Result> result = caf::make_error(caf::sec::request_timeout);
+    rh.receive([&](Result& x) { result = std::move(x); },
+               [&](caf::error& err) { result = std::move(err); });
+    return result;
   }
 
   /// Advances the simulated clock (fires due timeouts) and runs.
@@ -147,7 +191,9 @@ protected:
   lobby_state* lobby_of(const std::string& lobby_id, size_t game_index = 0);
 
   /// Returns the CONNECTION state of a client.
-  connection_state& state_of(client& c);
+  connection_state& state_of(client& c) {
+    return deref<connection_state>(c.conn);
+  }
 
   config cfg;
   caf::actor_system sys;

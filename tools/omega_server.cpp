@@ -315,7 +315,6 @@ int main(int argc, char** argv) {
   omega::add_message_types(cfg);
   caf::actor_system sys{cfg};
   omega::lobby_settings settings;
-  settings.max_peers_limit = max_peers;
   settings.claim_timeout
     = std::chrono::milliseconds{static_cast<long>(claim_timeout * 1000)};
   auto auth = sys.spawn(omega::auth,

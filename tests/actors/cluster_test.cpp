@@ -23,30 +23,15 @@ protected:
   }
 
   ~two_node_test() override {
-    auto& dst = dir_state(dir_b);
+    auto& dst = deref<directory_state>(dir_b);
     for (auto& ugi : dst.local) {
-      auto& st = dynamic_cast<game_actor::stateful_base<game_state>&>(
-                   *caf::actor_cast<caf::abstract_actor*>(dst.games[ugi]))
-                   .state;
-      for (auto& lobby : st.lobbies)
+      for (auto& lobby : deref<game_state>(dst.games[ugi]).lobbies)
         caf::anon_send_exit(lobby.second.handle,
                             caf::exit_reason::user_shutdown);
     }
     caf::anon_send_exit(dir_b, caf::exit_reason::user_shutdown);
     caf::anon_send_exit(auth_b, caf::exit_reason::user_shutdown);
     run();
-  }
-
-  static directory_state& dir_state(const directory_actor& d) {
-    return dynamic_cast<directory_actor::stateful_base<directory_state>&>(
-             *caf::actor_cast<caf::abstract_actor*>(d))
-      .state;
-  }
-
-  static auth_state& auth_state_of(const auth_actor& a) {
-    return dynamic_cast<auth_actor::stateful_base<auth_state>&>(
-             *caf::actor_cast<caf::abstract_actor*>(a))
-      .state;
   }
 
   /// Tells both nodes about each other (the NODE actor's job).
@@ -136,8 +121,9 @@ TEST_F(two_node_test, clients_on_two_nodes_reach_the_owners_game) {
     next<evt::relay_ok>(peer);
     EXPECT_EQ(next<evt::relayed>(host).origin, peer.id);
     // One GAME, on its owner, known to both directories.
-    auto& owner_dir = dir_state(std::string{node} == "a" ? dir : dir_b);
-    auto& other_dir = dir_state(std::string{node} == "a" ? dir_b : dir);
+    auto owner_is_a = std::string{node} == "a";
+    auto& owner_dir = deref<directory_state>(owner_is_a ? dir : dir_b);
+    auto& other_dir = deref<directory_state>(owner_is_a ? dir_b : dir);
     auto& ugi = ugis[g];
     EXPECT_EQ(owner_dir.local.count(ugi), 1u);
     EXPECT_EQ(other_dir.local.count(ugi), 0u);
@@ -164,8 +150,9 @@ TEST_F(two_node_test, the_owner_adopts_a_game_placed_while_it_was_away) {
   run();
   auto list = next<evt::lobby_list>(late);
   EXPECT_EQ(list.lobby_ids, std::vector<std::string>{"kept"});
-  EXPECT_EQ(dir_state(dir).local.count(ugis[g]), 0u);
-  EXPECT_EQ(dir_state(dir).games[ugis[g]], dir_state(dir_b).games[ugis[g]]);
+  EXPECT_EQ(deref<directory_state>(dir).local.count(ugis[g]), 0u);
+  EXPECT_EQ(deref<directory_state>(dir).games[ugis[g]],
+            deref<directory_state>(dir_b).games[ugis[g]]);
 }
 
 TEST_F(two_node_test, one_session_per_account_across_nodes) {
@@ -178,10 +165,10 @@ TEST_F(two_node_test, one_session_per_account_across_nodes) {
   expect_error(second, ec::session_exists, "dup");
   // Node b now holds a reservation for first's CONNECTION, released when
   // that CONNECTION ends.
-  EXPECT_EQ(auth_state_of(auth_b).sessions.count(first.id), 1u);
+  EXPECT_EQ(deref<auth_state>(auth_b).sessions.count(first.id), 1u);
   disconnect(first);
-  EXPECT_EQ(auth_state_of(auth_b).sessions.count(first.id), 0u);
-  EXPECT_EQ(auth_state_of(auth).sessions.count(first.id), 0u);
+  EXPECT_EQ(deref<auth_state>(auth_b).sessions.count(first.id), 0u);
+  EXPECT_EQ(deref<auth_state>(auth).sessions.count(first.id), 0u);
   second.send(cmd::init{first.token, "again"});
   run();
   EXPECT_EQ(next<evt::init_ok>(second).id, first.id);
@@ -208,8 +195,8 @@ TEST_F(two_node_test, racing_inits_on_two_nodes_never_admit_both) {
   }
   EXPECT_LE(admitted, 1);
   // Whatever the outcome, no reservation is left behind for a refused one.
-  auto held = auth_state_of(auth).sessions.count(on_a.id)
-              + auth_state_of(auth_b).sessions.count(on_a.id);
+  auto held = deref<auth_state>(auth).sessions.count(on_a.id)
+              + deref<auth_state>(auth_b).sessions.count(on_a.id);
   EXPECT_EQ(held, admitted == 1 ? 2u : 0u);
 }
 
@@ -238,11 +225,11 @@ TEST_F(two_node_test, a_lost_peer_releases_its_reservations) {
   c.send(cmd::init{c.token, {}});
   run();
   next<evt::init_ok>(c);
-  EXPECT_EQ(auth_state_of(auth).sessions.count(c.id), 1u);
+  EXPECT_EQ(deref<auth_state>(auth).sessions.count(c.id), 1u);
   // Node b's CONNECTION ends as it would when its node is lost: a's AUTH
   // learns it through its monitor.
   disconnect(c);
-  EXPECT_EQ(auth_state_of(auth).sessions.count(c.id), 0u);
+  EXPECT_EQ(deref<auth_state>(auth).sessions.count(c.id), 0u);
   // An unknown token stays unknown on both nodes.
   auto& stranger = connect_b("stranger");
   stranger.send(cmd::init{"no-such-token", "x"});

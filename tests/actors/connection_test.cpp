@@ -3,9 +3,6 @@
 #include <map>
 #include <type_traits>
 
-#include <caf/after.hpp>
-#include <caf/scoped_actor.hpp>
-
 using namespace omega;
 using namespace omega::test;
 
@@ -422,16 +419,9 @@ TEST_F(auth_test, a_game_added_while_running_is_found) {
   // AUTH keeps game rows it has read; one it did not find must not stick.
   auto& c = connect("alice");
   const std::string later = "01LATERGAME000000000000000";
-  caf::scoped_actor self{sys};
   auto ask = [&](const std::string& ugi) {
-    self->send(auth, authenticate{c.token, "", ugi});
-    run();
-    std::string result;
-    self->receive([&](session_info& x) { result = "ok " + x.game; },
-                  [&](caf::error& err) { result = sys.render(err); },
-                  caf::after(std::chrono::seconds{0}) >>
-                    [&] { result = "no reply"; });
-    return result;
+    auto reply = round_trip<session_info>(auth, authenticate{c.token, "", ugi});
+    return reply ? "ok " + reply->game : sys.render(reply.error());
   };
   EXPECT_NE(ask(later).find("unknown game"), std::string::npos);
   replica rows;

@@ -570,9 +570,7 @@ namespace {
 // it every lobby of the game. The test delivers exactly that exit message.
 TEST_F(lobby_test, exit_of_a_collected_lobby_does_not_end_its_game) {
   populate(open_lobby("L"), 1);
-  auto& dst = dynamic_cast<directory_actor::stateful_base<directory_state>&>(
-                *caf::actor_cast<caf::abstract_actor*>(dir))
-                .state;
+  auto& dst = deref<directory_state>(dir);
   ASSERT_EQ(dst.games.size(), 1u);
   auto game = dst.games.begin()->second;
   caf::anon_send_exit(game, caf::exit_reason::unreachable);

@@ -2,8 +2,6 @@
 
 #include <algorithm>
 
-#include "actors/directory.hpp"
-
 // Races between clients: several commands are queued before the scheduler
 // runs, and `step` (prioritize + run_once) forces the order in which the
 // LOBBY, the GAME and the CONNECTIONs see them. Every test pins one order and
@@ -38,38 +36,6 @@ cmd::config_host claim_policy(std::string id) {
 class race_fixture : public actor_fixture {
 protected:
   // -- access without running -----------------------------------------------
-
-  /// Returns the GAME of game `index` without running the scheduler
-  /// (`game_of` runs it, which would settle the race under test).
-  game_actor game_handle(size_t index = 0) {
-    auto& st = dynamic_cast<directory_actor::stateful_base<directory_state>&>(
-                 *caf::actor_cast<caf::abstract_actor*>(dir))
-                 .state;
-    auto i = st.games.find(ugis.at(index));
-    if (i == st.games.end())
-      return {};
-    return i->second;
-  }
-
-  game_state& game_state_of(size_t index = 0) {
-    auto g = game_handle(index);
-    return dynamic_cast<game_actor::stateful_base<game_state>&>(
-             *caf::actor_cast<caf::abstract_actor*>(g))
-      .state;
-  }
-
-  /// Like `lobby_of`, but never runs the scheduler.
-  lobby_state* peek(const std::string& lobby_id, size_t index = 0) {
-    if (!game_handle(index))
-      return nullptr;
-    auto& gst = game_state_of(index);
-    auto i = gst.lobbies.find(lobby_id);
-    if (i == gst.lobbies.end())
-      return nullptr;
-    return &dynamic_cast<lobby_actor::stateful_base<lobby_state>&>(
-              *caf::actor_cast<caf::abstract_actor*>(i->second.handle))
-              .state;
-  }
 
   lobby_actor lobby_handle(const std::string& lobby_id, size_t index = 0) {
     auto& gst = game_state_of(index);

@@ -72,8 +72,6 @@
 #include <sstream>
 #include <tuple>
 
-#include "actors/directory.hpp"
-
 using namespace omega;
 using namespace omega::test;
 
@@ -162,37 +160,6 @@ using key3 = std::tuple<std::string, std::string, std::string>;
 
 class simulation_fixture : public actor_fixture {
 protected:
-  // -- access without running -----------------------------------------------
-
-  game_actor game_handle(size_t index) {
-    auto& st = dynamic_cast<directory_actor::stateful_base<directory_state>&>(
-                 *caf::actor_cast<caf::abstract_actor*>(dir))
-                 .state;
-    auto i = st.games.find(ugis.at(index));
-    if (i == st.games.end())
-      return {};
-    return i->second;
-  }
-
-  game_state& game_state_of(size_t index) {
-    auto g = game_handle(index);
-    return dynamic_cast<game_actor::stateful_base<game_state>&>(
-             *caf::actor_cast<caf::abstract_actor*>(g))
-      .state;
-  }
-
-  lobby_state* peek(const std::string& lobby_id, size_t index) {
-    if (!game_handle(index))
-      return nullptr;
-    auto& gst = game_state_of(index);
-    auto i = gst.lobbies.find(lobby_id);
-    if (i == gst.lobbies.end())
-      return nullptr;
-    return &dynamic_cast<lobby_actor::stateful_base<lobby_state>&>(
-              *caf::actor_cast<caf::abstract_actor*>(i->second.handle))
-              .state;
-  }
-
   // -- reporting ------------------------------------------------------------
 
   std::string where() const {

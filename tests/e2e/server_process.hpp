@@ -1,15 +1,14 @@
 #pragma once
 
 #include <chrono>
-#include <condition_variable>
 #include <csignal>
 #include <cstdint>
-#include <mutex>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include <sys/types.h>
+
+#include "tests/support/process.hpp"
 
 /// End-to-end test support: runs the real `omega-server` binary as a child
 /// process, so tests exercise exactly what operators deploy (flag parsing,
@@ -17,34 +16,10 @@
 
 namespace omega::e2e {
 
-/// How a child process ended.
-struct exit_info {
-  /// True if the process called exit (or returned from main).
-  bool exited = false;
-  /// The exit status if `exited`, else the signal that ended the process.
-  int code = -1;
-  /// True if `stop` had to fall back to SIGKILL.
-  bool killed = false;
-  /// From sending the signal until the process was reaped.
-  std::chrono::milliseconds took{0};
-};
+using test::exit_info;
+using test::run_program;
+using test::run_result;
 
-/// What a finished helper process printed.
-struct run_result {
-  /// The exit status, or -1 if the process did not exit normally.
-  int status = -1;
-  std::string out;
-};
-
-/// Runs `path` with `args` (argv[1..]), waits for it and captures stdout;
-/// stderr goes to ours. Gives up (SIGKILL) after `timeout`.
-run_result
-run_program(const std::string& path, const std::vector<std::string>& args,
-            std::chrono::milliseconds timeout = std::chrono::seconds{30});
-
-/// One `omega-server` child listening on 127.0.0.1 with a port the kernel
-/// picks and a fresh data folder. The destructor always kills and reaps the
-/// child and deletes the folder, so a failing test leaves nothing behind.
 /// One line of `omega-admin user add-many` output.
 struct admin_account {
   std::string id;
@@ -55,6 +30,9 @@ struct admin_account {
 /// Parses `omega-admin user add-many` output: ID<TAB>USERNAME<TAB>TOKEN.
 std::vector<admin_account> parse_accounts(const std::string& out);
 
+/// One `omega-server` child listening on 127.0.0.1 with a port the kernel
+/// picks and a fresh data folder. The destructor always kills and reaps the
+/// child and deletes the folder, so a failing test leaves nothing behind.
 class server_process {
 public:
   server_process() = default;
@@ -84,7 +62,9 @@ public:
   /// Sends `sig` and waits up to `timeout` for the process to exit, then
   /// kills it with SIGKILL. Safe to call when the server already stopped.
   exit_info stop(int sig = SIGTERM,
-                 std::chrono::milliseconds timeout = std::chrono::seconds{5});
+                 std::chrono::milliseconds timeout = std::chrono::seconds{5}) {
+    return child_.stop(sig, timeout);
+  }
 
   /// Runs `omega-admin --data-dir <dir> args...` and captures its stdout.
   run_result admin(const std::vector<std::string>& args) const;
@@ -99,16 +79,18 @@ public:
                        const std::string& profile) const;
 
   bool running() const {
-    return pid_ > 0;
+    return child_.running();
   }
 
   pid_t pid() const {
-    return pid_;
+    return child_.pid();
   }
 
   /// Waits up to `timeout` until the server's stderr contains `needle`
   /// (e.g. "node n2 joined"). Returns false on timeout or exit.
-  bool wait_log(const std::string& needle, std::chrono::milliseconds timeout);
+  bool wait_log(const std::string& needle, std::chrono::milliseconds timeout) {
+    return child_.wait_log(needle, timeout);
+  }
 
   uint16_t port() const {
     return port_;
@@ -124,26 +106,15 @@ public:
   }
 
   /// Everything the server wrote to stderr so far.
-  std::string log() const;
+  std::string log() const {
+    return child_.log();
+  }
 
 private:
-  /// Drains the child's stderr: a server that logs into a full pipe would
-  /// block, so the pipe is read for the child's whole life, not just until
-  /// the port is known.
-  void drain();
-
-  void reap_blocking();
-
-  pid_t pid_ = -1;
-  int err_fd_ = -1;
+  test::child_process child_;
   uint16_t port_ = 0;
   std::string dir_;
   std::string error_;
-  std::thread reader_;
-  mutable std::mutex mtx_;
-  std::condition_variable cv_;
-  std::string log_;
-  bool eof_ = false;
 };
 
 } // namespace omega::e2e

@@ -8,21 +8,18 @@
 
 #include <cerrno>
 #include <chrono>
-#include <climits>
 #include <csignal>
+#include <cstdint>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <string>
-#include <thread>
+#include <system_error>
 #include <vector>
 
-#include <fcntl.h>
-#include <poll.h>
-#include <sys/wait.h>
-#include <unistd.h>
+#include "tests/support/process.hpp"
 
 #ifndef OMEGA_SERVER_PATH
 #  error "OMEGA_SERVER_PATH must name the omega-server binary"
@@ -39,99 +36,18 @@
 
 namespace {
 
+using omega::test::child_process;
+using omega::test::run_program;
+using omega::test::run_result;
 using std::chrono::milliseconds;
-using std::chrono::steady_clock;
-
-/// Forks and execs `args[0]`, with `out_fd` as its stdout and `err_fd` as its
-/// stderr (-1 keeps ours). Only async-signal-safe calls after fork: the test
-/// process has threads.
-pid_t spawn(const std::vector<std::string>& args, int out_fd, int err_fd) {
-  std::vector<char*> argv;
-  for (auto& x : args)
-    argv.push_back(const_cast<char*>(x.c_str()));
-  argv.push_back(nullptr);
-  auto pid = fork();
-  if (pid != 0)
-    return pid;
-  sigset_t none;
-  sigemptyset(&none);
-  sigprocmask(SIG_SETMASK, &none, nullptr);
-  if (out_fd >= 0 && dup2(out_fd, STDOUT_FILENO) < 0)
-    _exit(127);
-  if (err_fd >= 0 && dup2(err_fd, STDERR_FILENO) < 0)
-    _exit(127);
-  // Client sockets of other tests must not leak into the child.
-  close_range(3, UINT_MAX, 0);
-  execv(argv[0], argv.data());
-  _exit(127);
-}
-
-/// Waits up to `timeout` for `pid`; kills it if it is still running. Returns
-/// the exit status, or -1 if it did not exit normally in time.
-int wait_or_kill(pid_t pid, milliseconds timeout) {
-  auto deadline = steady_clock::now() + timeout;
-  int status = 0;
-  for (;;) {
-    auto res = waitpid(pid, &status, WNOHANG);
-    if (res == pid)
-      return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-    if (res < 0 && errno != EINTR)
-      return -1;
-    if (steady_clock::now() >= deadline) {
-      kill(pid, SIGKILL);
-      while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-        // retry
-      }
-      return -1;
-    }
-    std::this_thread::sleep_for(milliseconds{5});
-  }
-}
-
-struct run_result {
-  int status = -1;
-  std::string out;
-};
 
 /// Runs a program to completion (bounded by `timeout`), capturing stdout;
-/// its stderr goes to ours, so a failing test shows the tool's complaints.
-run_result run(const std::vector<std::string>& args,
+/// `args[0]` is the program, which keeps each call spelled as a command line.
+run_result run(std::vector<std::string> args,
                milliseconds timeout = milliseconds{30000}) {
-  run_result result;
-  int fds[2];
-  if (pipe2(fds, O_CLOEXEC) != 0)
-    return result;
-  auto pid = spawn(args, fds[1], -1);
-  close(fds[1]);
-  if (pid < 0) {
-    close(fds[0]);
-    return result;
-  }
-  auto deadline = steady_clock::now() + timeout;
-  char buf[4096];
-  for (;;) {
-    auto left = std::chrono::duration_cast<milliseconds>(deadline
-                                                         - steady_clock::now());
-    if (left.count() <= 0)
-      break;
-    pollfd pfd{fds[0], POLLIN, 0};
-    auto n = poll(&pfd, 1, static_cast<int>(left.count()));
-    if (n < 0 && errno == EINTR)
-      continue;
-    if (n <= 0)
-      break;
-    auto got = read(fds[0], buf, sizeof(buf));
-    if (got < 0 && errno == EINTR)
-      continue;
-    if (got <= 0)
-      break;
-    result.out.append(buf, static_cast<size_t>(got));
-  }
-  close(fds[0]);
-  auto left
-    = std::chrono::duration_cast<milliseconds>(deadline - steady_clock::now());
-  result.status = wait_or_kill(pid, std::max(left, milliseconds{0}));
-  return result;
+  auto path = std::move(args.front());
+  args.erase(args.begin());
+  return run_program(path, args, timeout);
 }
 
 std::string trimmed(std::string x) {
@@ -160,65 +76,24 @@ double number(const std::string& x) {
   return x.empty() ? -1 : std::strtod(x.c_str(), nullptr);
 }
 
-/// A server child (omega-server or plain-relay) whose stderr goes to a file
-/// that is polled for its "listening on" line. The destructor kills and
-/// reaps it, so a failing test leaves nothing running.
+/// A server child (omega-server or plain-relay) that reports the port the
+/// kernel picked on stderr.
 class server_child {
 public:
-  server_child() = default;
-
-  server_child(const server_child&) = delete;
-
-  server_child& operator=(const server_child&) = delete;
-
-  ~server_child() {
-    stop();
-  }
-
   /// Starts `args` and waits for `prefix` followed by a port in its stderr.
-  bool start(const std::vector<std::string>& args, const std::string& log,
-             const std::string& prefix) {
-    log_ = log;
-    auto fd = open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-    if (fd < 0)
+  bool start(const std::vector<std::string>& args, const std::string& prefix) {
+    if (!child_.start(args.front(), {args.begin() + 1, args.end()}))
       return false;
-    pid_ = spawn(args, -1, fd);
-    close(fd);
-    if (pid_ < 0)
-      return false;
-    auto deadline = steady_clock::now() + milliseconds{10000};
-    while (steady_clock::now() < deadline) {
-      std::ifstream in{log_};
-      std::stringstream text;
-      text << in.rdbuf();
-      auto all = text.str();
-      auto pos = all.find(prefix);
-      if (pos != std::string::npos
-          && all.find('\n', pos) != std::string::npos) {
-        port_ = static_cast<uint16_t>(
-          std::strtoul(all.c_str() + pos + prefix.size(), nullptr, 10));
-        return port_ != 0;
-      }
-      int status = 0;
-      if (waitpid(pid_, &status, WNOHANG) == pid_) {
-        pid_ = -1;
-        return false;
-      }
-      std::this_thread::sleep_for(milliseconds{10});
-    }
-    return false;
+    port_ = child_.wait_port(prefix, milliseconds{10000});
+    return port_ != 0;
   }
 
   void stop() {
-    if (pid_ <= 0)
-      return;
-    kill(pid_, SIGTERM);
-    wait_or_kill(pid_, milliseconds{5000});
-    pid_ = -1;
+    child_.stop(SIGTERM, milliseconds{5000});
   }
 
   pid_t pid() const {
-    return pid_;
+    return child_.pid();
   }
 
   uint16_t port() const {
@@ -226,16 +101,12 @@ public:
   }
 
   std::string log() const {
-    std::ifstream in{log_};
-    std::stringstream text;
-    text << in.rdbuf();
-    return text.str();
+    return child_.log();
   }
 
 private:
-  pid_t pid_ = -1;
+  child_process child_;
   uint16_t port_ = 0;
-  std::string log_;
 };
 
 /// A fresh data folder with one game and 20 accounts, and omega-server
@@ -268,10 +139,10 @@ protected:
   }
 
   void start_omega() {
-    ASSERT_TRUE(server_.start(
-      {OMEGA_SERVER_PATH, "--listen", "127.0.0.1:0", "--data-dir", dir_,
-       "--password-hash", "minimal"},
-      dir_ + "/server.log", "omega: info: listening on 127.0.0.1:"))
+    ASSERT_TRUE(
+      server_.start({OMEGA_SERVER_PATH, "--listen", "127.0.0.1:0", "--data-dir",
+                     dir_, "--password-hash", "minimal"},
+                    "omega: info: listening on 127.0.0.1:"))
       << server_.log();
   }
 
@@ -341,7 +212,6 @@ TEST_F(bench_smoke, omega_handshake_stops_at_count) {
 
 TEST_F(bench_smoke, plain_relay_reports_messages) {
   ASSERT_TRUE(plain_.start({PLAIN_RELAY_PATH, "--listen", "127.0.0.1:0"},
-                           dir_ + "/plain.log",
                            "plain-relay: listening on 127.0.0.1:"))
     << plain_.log();
   auto res = run({OMEGA_BENCH_PATH, "--target", "plain", "--port",
