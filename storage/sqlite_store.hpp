@@ -99,8 +99,8 @@ private:
   explicit sqlite_store(sqlite3* db, hash_cost cost);
 
   /// Returns the cached, reset statement for `sql` (prepared on first use).
-  /// Only the queries of every INIT are cached: parsing them again each time
-  /// cost about a tenth of the server's CPU during connect+INIT.
+  /// Only the queries of every INIT are cached: they run once per
+  /// connection, so parsing them again each time shows in connect+INIT.
   sqlite3_stmt* cached(sqlite3_stmt*& slot, const char* sql);
 
   sqlite3* db_;

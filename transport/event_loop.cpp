@@ -45,8 +45,8 @@ public:
 
   /// Runs queued jobs on behalf of a worker, up to `io_interval` of them.
   /// CAF 0.17's worker loop does a `dynamic_cast` (for its logger) before
-  /// each job it is handed, about 1,000 instructions for an actor; handing
-  /// it this runner instead pays that once per batch. The runner has no
+  /// each job it is handed; handing it this runner instead pays that once
+  /// per batch. The runner has no
   /// state of its own, so all workers share one.
   class job_runner : public caf::resumable {
   public:

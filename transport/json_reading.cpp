@@ -174,9 +174,8 @@ size_t skip_value(std::string_view s, size_t i) {
 /// that has already parsed without error: the last one with that name (as
 /// Boost.JSON keeps the last of duplicate keys), an empty view if there is
 /// none, or nullopt when a member name has escapes and so cannot be compared
-/// as written. Relays pass their payload on as this text instead of
-/// serializing the parsed value again (about a tenth of a relay's
-/// instructions).
+/// as written. Relays pass their payload on as this text rather than
+/// serializing the parsed value again.
 std::optional<std::string_view> raw_member(std::string_view frame,
                                            std::string_view key) {
   std::string_view found;

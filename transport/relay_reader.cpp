@@ -16,9 +16,8 @@ namespace {
 /// One pass of Boost.JSON's SAX parser over a frame, keeping only what the
 /// frames with opaque payloads (the relays and KEEPALIVE, nearly all of the
 /// traffic) need: the top-level `opcode`, `listener` and `recipient` strings
-/// and whether the payload is null. Building
-/// the DOM instead cost about a sixth of a relay's instructions (callgrind),
-/// mostly copying the payload into nodes that were thrown away again. Like
+/// and whether the payload is null. A DOM would copy the payload into nodes
+/// only to throw them away (docs/benchmarks.md has the measurements). Like
 /// the DOM, the last of duplicate members counts.
 class envelope_reader {
 public:

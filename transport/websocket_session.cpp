@@ -198,8 +198,8 @@ void websocket_session::do_read() {
   // before any byte arrives, and an idle connection would hold that for as
   // long as it is idle. The first bytes of a message are read on their own
   // into a smaller reservation; the rest of a larger message follows from
-  // what Beast has already received. (Measured: about 1 KiB less per idle
-  // connection, and for 1 KB relays about 10% more instructions per message.)
+  // what Beast has already received: idle connections stay small, at a
+  // small cost per large message (docs/benchmarks.md).
   ws_.async_read_some(buffer_, first_read_bytes,
                       beast::bind_front_handler(
                         &websocket_session::on_read_some, shared_from_this()));

@@ -29,8 +29,7 @@ class websocket_session;
 /// The executor of every connection: a strand of its own. A concrete type
 /// rather than Beast's default, Asio's type-erased `any_io_executor`, whose
 /// copies, moves and queries (type_info comparisons) cost every socket
-/// operation several indirect calls: about 7% of the server's instructions
-/// per relayed message before this change.
+/// operation several indirect calls.
 using strand_executor
   = boost::asio::strand<boost::asio::io_context::executor_type>;
 
@@ -143,7 +142,7 @@ private:
   bool released_ = false;
   /// Idle ticks since the last frame, ping or pong arrived. (One sweep over
   /// all sessions instead of Beast's idle timer, which re-arms a timer for
-  /// every read: about 5% of the instructions per relayed message.)
+  /// every read.)
   uint8_t idle_ticks_ = 0;
   bool pinging_ = false;
   /// Set by `gate_reads(false)`: the next frame read starts no read after it.
