@@ -73,7 +73,7 @@ auto command_handlers(connection_actor::stateful_pointer<connection_state> self,
 void connection_state::on_command(command&& x) {
   if (ended)
     return;
-  if (!busy)
+  if (!busy())
     return dispatch(std::move(x));
   auto bytes = held_bytes(x);
   if (held() >= config.max_pending
@@ -155,9 +155,8 @@ void connection_state::resume() {
   // Two waits can overlap: INIT's answer from AUTH and the lookup of a lost
   // GAME. Commands stay held until neither is outstanding (the other's
   // answer resumes them).
-  if (auth_pending || !game)
+  if (busy())
     return;
-  busy = false;
   auto events = std::move(deferred);
   deferred.clear();
   for (auto& x : events)
@@ -165,7 +164,7 @@ void connection_state::resume() {
   // A command that starts a new busy period holds back the rest, which stay
   // ahead of anything newer. (Taken from the front by index: a stash of n
   // commands that each start a busy period costs O(n), not O(n^2).)
-  while (stash_head < stash.size() && !busy && !ended) {
+  while (stash_head < stash.size() && !busy() && !ended) {
     auto x = std::move(stash[stash_head++]);
     stash_bytes -= held_bytes(x);
     dispatch(std::move(x));
@@ -190,7 +189,6 @@ void connection_state::handle(cmd::keepalive& x) {
 }
 
 void connection_state::handle(cmd::init& x) {
-  busy = true;
   auth_pending = true;
   self
     ->request(auth, caf::infinite,
@@ -217,7 +215,7 @@ void connection_state::handle(cmd::init& x) {
 }
 
 void connection_state::handle(cmd::config_host& x) {
-  busy = true;
+  pending_lobby = lobby_request::create;
   auto listener = x.listener;
   auto lid = x.lobby_id;
   auto ticket = await_game(x);
@@ -230,6 +228,7 @@ void connection_state::handle(cmd::config_host& x) {
       [this, lid, ticket](hosting& h) {
         if (!settle(ticket))
           return;
+        pending_lobby = lobby_request::none;
         self->monitor(h.lobby);
         current = role::host;
         lobby = std::move(h.lobby);
@@ -241,13 +240,14 @@ void connection_state::handle(cmd::config_host& x) {
       [this, listener, ticket](caf::error& err) {
         if (!settle(ticket))
           return;
+        pending_lobby = lobby_request::none;
         fail(err, listener, ec::warning);
         resume();
       });
 }
 
 void connection_state::handle(cmd::config_peer& x) {
-  busy = true;
+  pending_lobby = lobby_request::join;
   auto listener = x.listener;
   auto lid = x.lobby_id;
   auto ticket = await_game(x);
@@ -260,6 +260,7 @@ void connection_state::handle(cmd::config_peer& x) {
       [this, ticket](joined& j) {
         if (!settle(ticket))
           return;
+        pending_lobby = lobby_request::none;
         join_acked = false;
         current = role::peer;
         lobby = caf::actor_cast<lobby_actor>(j.lobby);
@@ -272,6 +273,7 @@ void connection_state::handle(cmd::config_peer& x) {
       [this, listener, lid, ticket](caf::error& err) {
         if (!settle(ticket))
           return;
+        pending_lobby = lobby_request::none;
         // The lobby may end between the GAME's lookup and the join.
         if (!end_acked_join(lid))
           fail(err, listener, ec::lobby_notfound);
@@ -432,7 +434,6 @@ bool connection_state::settle(uint64_t ticket) {
 }
 
 void connection_state::lookup_game() {
-  busy = true;
   self->request(directory, caf::infinite, caf::get_atom_v, config.ugi)
     .then(
       [this](game_actor& g) {
@@ -491,6 +492,7 @@ void connection_state::on_game_down() {
       again.emplace_back(std::move(kvp.second));
   }
   game_waiters.clear();
+  pending_lobby = lobby_request::none;
   if (self->clock().now() - game_found >= std::chrono::seconds{1})
     game_retries = 0;
   if (++game_retries > max_game_retries) {
@@ -508,7 +510,7 @@ void connection_state::on_game_down() {
   if (game_retries <= 1) {
     lookup_game();
   } else {
-    busy = true; // commands wait in the stash until the GAME is back
+    // Commands wait in the stash until the GAME is back.
     self->delayed_send(self, game_retry_delay(game_retries), atom::tick_v);
   }
 }
@@ -534,7 +536,7 @@ connection(connection_actor::stateful_pointer<connection_state> self,
     // Notifications and replies: update the role mirror, then forward.
     [=](evt::new_host& x) {
       auto& st = self->state;
-      if (st.busy)
+      if (st.busy())
         st.deferred.emplace_back(std::move(x));
       else
         st.on_broadcast(x);
@@ -552,13 +554,12 @@ connection(connection_actor::stateful_pointer<connection_state> self,
     [=](const evt::ack_peer&) {
       // Only matters until the LOBBY's reply settles the join.
       auto& st = self->state;
-      for (auto& kvp : st.game_waiters)
-        if (std::holds_alternative<cmd::config_peer>(kvp.second))
-          st.join_acked = true;
+      if (st.pending_lobby == connection_state::lobby_request::join)
+        st.join_acked = true;
     },
     [=](lobby_closed& x) {
       auto& st = self->state;
-      if (st.busy)
+      if (st.busy())
         st.deferred.emplace_back(std::move(x));
       else
         st.on_broadcast(x);

@@ -73,11 +73,16 @@ struct connection_state {
 
   // -- ordering -------------------------------------------------------------
 
-  /// True while the GAME lookup, INIT, CONFIG_HOST or CONFIG_PEER awaits its
-  /// answer; later commands wait in `stash`, so replies keep their order.
-  bool busy = false;
+  /// A CONFIG_HOST or CONFIG_PEER whose answer from the GAME is awaited.
+  enum class lobby_request : uint8_t { none, create, join };
+  lobby_request pending_lobby = lobby_request::none;
   /// INIT's request to AUTH is unanswered.
   bool auth_pending = false;
+  /// True while the GAME lookup, INIT, CONFIG_HOST or CONFIG_PEER awaits its
+  /// answer; later commands wait in `stash`, so replies keep their order.
+  bool busy() const {
+    return auth_pending || !game || pending_lobby != lobby_request::none;
+  }
   /// (A vector: libstdc++'s deque allocates ~600 bytes up front, per
   /// connection, for a queue that is nearly always empty.)
   std::vector<command> stash;
