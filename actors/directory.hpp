@@ -13,6 +13,7 @@
 
 #include "actors/actors.hpp"
 #include "actors/game.hpp"
+#include "messages/placement.hpp"
 #include "storage/auth_store.hpp"
 
 namespace omega {
@@ -41,12 +42,6 @@ struct directory_state {
 
   static inline const char* name = "omega.directory";
 };
-
-/// Returns the node that owns `ugi` among `nodes`: the highest rendezvous
-/// score. Every node computes the same answer from the same node names, and
-/// losing a node moves only the games it owned.
-std::string owner_of(const std::string& ugi,
-                     const std::vector<std::string>& nodes);
 
 /// Spawns the DIRECTORY. Games are looked up in `store` on first use, so a
 /// game the operator adds while the server runs is found without a restart.

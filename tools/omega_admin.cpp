@@ -17,10 +17,14 @@
 #include <string>
 #include <vector>
 
-#include "actors/directory.hpp"
+#include "messages/placement.hpp"
 #include "storage/sqlite_store.hpp"
+#include "tools/command_line.hpp"
 
 namespace {
+
+namespace po = boost::program_options;
+namespace cmdl = omega::command_line;
 
 constexpr const char* usage
   = "usage: omega-admin [--data-dir DIR] COMMAND ...\n"
@@ -72,44 +76,58 @@ struct usage_error {
 };
 
 /// Options that take a value. All of them do: there are no flags but --help.
-const std::set<std::string> known_options = {
+const std::vector<std::string> known_options = {
   "data-dir", "developer", "email", "password", "origin", "lifetime", "profile",
 };
 
-command_line parse(int argc, char** argv) {
-  command_line result;
-  for (int i = 1; i < argc; ++i) {
-    std::string arg = argv[i];
-    if (arg == "--") {
-      for (++i; i < argc; ++i)
-        result.args.emplace_back(argv[i]);
-      break;
-    }
-    if (arg == "--help" || arg == "-h") {
-      result.help = true;
-      continue;
-    }
-    if (arg.size() < 2 || arg.compare(0, 2, "--") != 0) {
-      result.args.push_back(std::move(arg));
-      continue;
-    }
-    auto name = arg.substr(2);
-    std::optional<std::string> value;
-    if (auto eq = name.find('='); eq != std::string::npos) {
-      value = name.substr(eq + 1);
-      name.resize(eq);
-    }
-    if (known_options.count(name) == 0)
-      throw usage_error{"unknown option --" + name};
-    if (!value) {
-      if (i + 1 == argc)
-        throw usage_error{"--" + name + " needs a value"};
-      value = argv[++i];
-    }
-    if (result.options.count(name) != 0)
-      throw usage_error{"--" + name + " given twice"};
-    result.options.emplace(name, std::move(*value));
+/// The name that collects the positional arguments; not an option.
+constexpr const char* args_name = "args";
+
+po::options_description describe() {
+  po::options_description opts;
+  auto add = opts.add_options();
+  add("help", cmdl::repeatable_flag(), "");
+  for (auto& name : known_options)
+    add(name.c_str(), po::value<std::string>(), "");
+  add(args_name, po::value<std::vector<std::string>>(), "");
+  return opts;
+}
+
+/// Parses the command line; program_options' errors become usage errors in
+/// omega-admin's words.
+po::variables_map read(int argc, char** argv) {
+  auto opts = describe();
+  po::positional_options_description positional;
+  positional.add(args_name, -1);
+  po::variables_map vm;
+  try {
+    auto parsed = cmdl::parser(argc, argv, opts).positional(positional).run();
+    for (auto& opt : parsed.options)
+      if (opt.string_key == args_name && opt.position_key == -1)
+        throw usage_error{"unknown option --" + opt.string_key};
+    po::store(parsed, vm);
+  } catch (const po::unknown_option& e) {
+    throw usage_error{"unknown option --" + cmdl::option_name(e)};
+  } catch (const po::multiple_occurrences& e) {
+    throw usage_error{"--" + cmdl::option_name(e) + " given twice"};
+  } catch (const po::error_with_option_name& e) {
+    if (cmdl::is_missing_value(e))
+      throw usage_error{"--" + cmdl::option_name(e) + " needs a value"};
+    // `--help=x`: --help is no option that takes a value.
+    throw usage_error{"unknown option --" + cmdl::option_name(e)};
   }
+  return vm;
+}
+
+command_line parse(int argc, char** argv) {
+  auto vm = read(argc, argv);
+  command_line result;
+  result.help = vm.count("help") != 0;
+  if (vm.count(args_name))
+    result.args = vm[args_name].as<std::vector<std::string>>();
+  for (auto& name : known_options)
+    if (vm.count(name))
+      result.options.emplace(name, vm[name].as<std::string>());
   return result;
 }
 

@@ -3,7 +3,6 @@
 /// Lets client authors and codec maintainers see exactly what the server
 /// makes of a frame without running a server.
 
-#include <cstring>
 #include <iostream>
 #include <string>
 #include <variant>
@@ -11,6 +10,7 @@
 #include <caf/deep_to_string.hpp>
 
 #include "messages/type_ids.hpp"
+#include "tools/command_line.hpp"
 #include "transport/json_codec.hpp"
 
 namespace {
@@ -20,12 +20,28 @@ constexpr const char* usage
     "Reads one client frame per line and prints the decoded command.\n"
     "Blank lines are skipped. Uses the server's default limits.\n";
 
+/// Whether `arg` is `--help` or `-h`. The tool takes no arguments, so any
+/// other first argument is an error; and the first one decides, as it always
+/// has (`omega-codec --help x` prints the help).
+bool is_help(char* arg) {
+  namespace po = boost::program_options;
+  po::options_description opts;
+  opts.add_options()("help", "");
+  char* argv[] = {nullptr, arg};
+  po::variables_map vm;
+  try {
+    po::store(omega::command_line::parser(2, argv, opts).run(), vm);
+  } catch (const po::error&) {
+    return false;
+  }
+  return vm.count("help") != 0;
+}
+
 } // namespace
 
 int main(int argc, char** argv) {
   if (argc > 1) {
-    auto help = std::strcmp(argv[1], "--help") == 0
-                || std::strcmp(argv[1], "-h") == 0;
+    auto help = is_help(argv[1]);
     (help ? std::cout : std::cerr) << usage;
     return help ? 0 : 2;
   }

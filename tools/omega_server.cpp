@@ -3,16 +3,14 @@
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
-#include <fstream>
 #include <iostream>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 
 #include <pthread.h>
-
-#include <boost/program_options.hpp>
 
 #ifdef OMEGA_MIMALLOC
 #  include <mimalloc.h>
@@ -26,10 +24,10 @@
 #include "actors/directory.hpp"
 #include "actors/node.hpp"
 #include "storage/sqlite_store.hpp"
+#include "tools/server_demo.hpp"
+#include "tools/server_options.hpp"
 #include "transport/event_loop.hpp"
 #include "transport/gateway.hpp"
-
-namespace po = boost::program_options;
 
 namespace {
 
@@ -49,230 +47,83 @@ void log(int level, const std::string& msg) {
   std::fflush(stderr);
 }
 
-bool split_listen(const std::string& x, std::string& host, uint16_t& port) {
-  auto colon = x.rfind(':');
-  if (colon == std::string::npos)
-    return false;
-  host = x.substr(0, colon);
-  if (host.size() > 2 && host.front() == '[' && host.back() == ']')
-    host = host.substr(1, host.size() - 2);
-  try {
-    auto p = std::stoul(x.substr(colon + 1));
-    if (p > 65535)
-      return false;
-    port = static_cast<uint16_t>(p);
-  } catch (...) {
-    return false;
-  }
-  return !host.empty();
-}
-
-/// The demo games: one per client profile.
-struct demo_ugis {
-  std::string standard;
-  std::string cl5;
-};
-
-/// Makes sure the demo games exist and returns their UGIs. A data folder
-/// with other games (an operator's) gets none added.
-demo_ugis demo_games(omega::sqlite_store& store) {
-  constexpr const char* developer = "Demo Developer";
-  demo_ugis result;
-  bool others = false;
-  for (auto& g : store.list_games()) {
-    if (g.developer == developer && g.name == "Demo Game")
-      result.standard = g.ugi;
-    else if (g.developer == developer && g.name == "CL5 Demo Game")
-      result.cl5 = g.ugi;
-    else
-      others = true;
-  }
-  if (others)
-    return result;
-  if (result.standard.empty())
-    result.standard = store.add_game("Demo Game", developer);
-  if (result.cl5.empty())
-    result.cl5 = store.add_game("CL5 Demo Game", developer,
-                                omega::client_profile::cl5);
-  return result;
-}
-
-} // namespace
-
-int main(int argc, char** argv) {
-  // Signals go to the main thread's sigwait only: block them before any
-  // other thread exists, so every thread inherits the mask.
-  sigset_t signals;
-  sigemptyset(&signals);
-  sigaddset(&signals, SIGINT);
-  sigaddset(&signals, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
-
-  std::string listen = "127.0.0.1:8080";
-  std::string data_dir = "./data";
-  std::string config_file;
-  std::string log_level = "info";
-  std::string hash = "interactive";
-  std::vector<std::string> origins;
-  std::vector<std::string> caf_settings;
-  long token_lifetime = 24 * 3600;
-  size_t max_frame = 64 * 1024;
-  uint32_t max_peers = 100;
-  double claim_timeout = 30;
-  double idle_timeout = 300;
-  size_t io_threads = 0;
-  size_t caf_threads = 1;
-  std::string node_name;
-  std::string cluster_listen;
-  std::vector<std::string> cluster_peers;
-  double heartbeat = 1;
-  double node_timeout = 5;
-  po::options_description opts{"omega-server options"};
-  opts.add_options()("help,h", "print this help")(
-    "listen", po::value(&listen),
-    "ADDR:PORT to serve HTTP and WebSocket "
-    "on (default 127.0.0.1:8080; port 0 picks "
-    "a free one)")("data-dir", po::value(&data_dir),
-                   "data folder (default ./data)")(
-    "demo", "create a demo game on an empty data folder and print its URL")(
-    "config", po::value(&config_file),
-    "config file of key = value lines "
-    "(same names as the flags)")(
-    "token-lifetime", po::value(&token_lifetime),
-    "session token lifetime in seconds (default 86400)")(
-    "max-frame-size", po::value(&max_frame),
-    "largest WebSocket frame in bytes (default 65536)")(
-    "max-peers", po::value(&max_peers),
-    "server limit for max_peers and SIZE (default 100)")(
-    "claim-timeout", po::value(&claim_timeout),
-    "seconds a hostless lobby waits for CLAIM_HOST (default 30)")(
-    "idle-timeout", po::value(&idle_timeout),
-    "seconds after which a WebSocket that sends nothing, not even a pong, "
-    "is closed (up to a quarter more); it is pinged after half of it "
-    "(default 300, 0: never)")(
-    "io-threads", po::value(&io_threads),
-    "dedicated Beast I/O threads (default 0: the CAF threads run the I/O "
-    "too)")("caf-threads", po::value(&caf_threads),
-            "CAF scheduler threads (default 1)")(
-    "allowed-origin", po::value(&origins)->composing(),
-    "origin allowed to use the HTTP API (repeatable; default: any)")(
-    "password-hash", po::value(&hash),
-    "argon2id cost: interactive (default) or minimal (tests only)")(
-    "log-level", po::value(&log_level),
-    "error, warning, info (default) or debug")(
-    "node-name", po::value(&node_name),
-    "cluster: this node's name, the same on every restart (default: its "
-    "cluster address)")(
-    "cluster-listen", po::value(&cluster_listen),
-    "cluster: ADDR:PORT for CAF remoting between nodes; enables clustering")(
-    "cluster-peer", po::value(&cluster_peers)->composing(),
-    "cluster: ADDR:PORT of another node's --cluster-listen (repeatable)")(
-    "heartbeat", po::value(&heartbeat),
-    "cluster: seconds between heartbeats to peers (default 1)")(
-    "node-timeout", po::value(&node_timeout),
-    "cluster: seconds of silence after which a peer counts as dead "
-    "(default 5)")("caf-set", po::value(&caf_settings)->composing(),
-                   "KEY=VALUE: set a CAF option (repeatable), e.g. "
-                   "work-stealing.moderate-sleep-duration=100us");
-  po::variables_map vm;
-  try {
-    po::store(po::parse_command_line(argc, argv, opts), vm);
-    if (vm.count("config")) {
-      std::ifstream in{vm["config"].as<std::string>()};
-      if (!in) {
-        std::cerr << "omega: cannot read config file "
-                  << vm["config"].as<std::string>() << "\n";
-        return 2;
-      }
-      po::store(po::parse_config_file(in, opts), vm);
-    }
-    po::notify(vm);
-  } catch (const std::exception& e) {
-    std::cerr << "omega: " << e.what() << "\n" << opts << "\n";
-    return 2;
-  }
-  if (vm.count("help")) {
-    std::cout << opts << "\n";
-    return 0;
-  }
+void set_verbosity(const std::string& log_level) {
   if (log_level == "error")
     verbosity = 0;
   else if (log_level == "warning")
     verbosity = 1;
   else if (log_level == "debug")
     verbosity = 3;
-  omega::gateway_config gc;
-  if (!split_listen(listen, gc.address, gc.port)) {
-    std::cerr << "omega: --listen needs ADDR:PORT, got " << listen << "\n";
-    return 2;
-  }
-  if (max_frame < 1024 || io_threads > 64 || caf_threads == 0
-      || token_lifetime <= 0 || claim_timeout < 0
-      || !(idle_timeout == 0 || (idle_timeout >= 1 && idle_timeout <= 1e6))) {
-    std::cerr << "omega: invalid limits (max-frame-size >= 1024, caf-threads "
-                 "and token-lifetime > 0, io-threads <= 64, claim-timeout and "
-                 "idle-timeout 0 or from 1 to 1e6)\n";
-    return 2;
-  }
-  std::string cluster_host;
-  uint16_t cluster_port = 0;
-  std::vector<omega::node_address> seeds;
-  bool clustered = !cluster_listen.empty();
-  if (clustered && !split_listen(cluster_listen, cluster_host, cluster_port)) {
-    std::cerr << "omega: --cluster-listen needs ADDR:PORT, got "
-              << cluster_listen << "\n";
-    return 2;
-  }
-  for (auto& peer : cluster_peers) {
-    omega::node_address addr;
-    if (!clustered || !split_listen(peer, addr.first, addr.second)) {
-      std::cerr << "omega: --cluster-peer needs ADDR:PORT and --cluster-listen"
-                << ", got " << peer << "\n";
-      return 2;
-    }
-    seeds.push_back(std::move(addr));
-  }
-  if (clustered && node_name.empty() && cluster_port == 0) {
-    std::cerr << "omega: --cluster-listen with port 0 needs --node-name\n";
-    return 2;
-  }
-  if (clustered && (heartbeat <= 0 || node_timeout < heartbeat)) {
-    std::cerr << "omega: --heartbeat must be > 0 and --node-timeout at least "
-                 "as long\n";
-    return 2;
-  }
-  auto cost = hash == "minimal" ? omega::hash_cost::minimal()
-                                : omega::hash_cost::interactive();
+}
 
-  // -- storage ---------------------------------------------------------------
-  std::string err;
-  auto open_store = [data_dir, cost]() -> std::unique_ptr<omega::sqlite_store> {
-    std::string e;
-    auto s = omega::sqlite_store::open(data_dir, e, cost);
-    if (!s)
-      log(0, "cannot open store: " + e);
-    return s;
+/// Signals go to the main thread's sigwait only: blocked before any other
+/// thread exists, so every thread inherits the mask.
+sigset_t block_shutdown_signals() {
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  return signals;
+}
+
+caf::timespan seconds_span(double seconds) {
+  return caf::timespan{
+    std::chrono::milliseconds{static_cast<long>(seconds * 1000)}};
+}
+
+// -- storage -----------------------------------------------------------------
+
+omega::hash_cost password_cost(const omega::server_options& o) {
+  return o.password_hash == "minimal" ? omega::hash_cost::minimal()
+                                      : omega::hash_cost::interactive();
+}
+
+std::unique_ptr<omega::sqlite_store> open_store(const std::string& data_dir,
+                                                omega::hash_cost cost) {
+  std::string e;
+  auto s = omega::sqlite_store::open(data_dir, e, cost);
+  if (!s)
+    log(0, "cannot open store: " + e);
+  return s;
+}
+
+/// Opens one more connection to the store for each user of its own: the
+/// DIRECTORY and the gateway's HTTP API.
+omega::store_factory store_opener(const omega::server_options& o) {
+  return [data_dir = o.data_dir, cost = password_cost(o)] {
+    return open_store(data_dir, cost);
   };
-  std::shared_ptr<omega::sqlite_store> auth_store
-    = omega::sqlite_store::open(data_dir, err, cost);
-  if (!auth_store) {
-    log(0, "cannot open the data folder " + data_dir + ": " + err);
-    return 1;
-  }
-  demo_ugis demo;
-  if (vm.count("demo")) {
-    demo = demo_games(*auth_store);
+}
+
+/// Opens the store of the AUTH, the first one: its error names the folder.
+std::unique_ptr<omega::sqlite_store>
+open_auth_store(const omega::server_options& o) {
+  std::string err;
+  auto store = omega::sqlite_store::open(o.data_dir, err, password_cost(o));
+  if (!store)
+    log(0, "cannot open the data folder " + o.data_dir + ": " + err);
+  return store;
+}
+
+/// The demo games if `--demo` asks for them (none otherwise).
+omega::demo_ugis prepare_demo(const omega::server_options& o,
+                              omega::sqlite_store& store) {
+  omega::demo_ugis demo;
+  if (o.demo) {
+    demo = omega::demo_games(store);
     if (demo.standard.empty())
       log(1, "--demo: the data folder already has games; no demo game made");
   }
-  std::shared_ptr<omega::sqlite_store> dir_store = open_store();
-  if (!dir_store)
-    return 1;
+  return demo;
+}
 
-  // -- actors ----------------------------------------------------------------
-  caf::actor_system_config cfg;
-  cfg.set("scheduler.max-threads", caf_threads);
-  if (io_threads == 0) {
+// -- actor system ------------------------------------------------------------
+
+void set_scheduler(const omega::server_options& o,
+                   caf::actor_system_config& cfg) {
+  cfg.set("scheduler.max-threads", o.caf_threads);
+  if (o.io_threads == 0) {
     // The CAF threads run the gateway's sockets too: a relayed frame is
     // read, handled and written without a thread hand-off.
     omega::use_shared_loop(cfg);
@@ -286,149 +137,226 @@ int main(int argc, char** argv) {
     cfg.set("work-stealing.moderate-sleep-duration",
             caf::timespan{std::chrono::microseconds{200}});
   }
-  cfg.set("logger.verbosity", caf::atom("quiet"));
-  for (auto& kv : caf_settings) {
+}
+
+/// Applies the `--caf-set` options; false (after printing why) for one that
+/// is not KEY=VALUE.
+bool apply_caf_settings(const omega::server_options& o,
+                        caf::actor_system_config& cfg) {
+  for (auto& kv : o.caf_settings) {
     auto eq = kv.find('=');
     auto val = eq == std::string::npos
                  ? caf::expected<caf::config_value>{caf::sec::invalid_argument}
                  : caf::config_value::parse(kv.substr(eq + 1));
     if (!val) {
       std::cerr << "omega: --caf-set needs KEY=VALUE, got " << kv << "\n";
-      return 2;
+      return false;
     }
     cfg.set(kv.substr(0, eq), std::move(*val));
   }
-  if (clustered) {
-    cfg.load<caf::io::middleman>();
-    auto ms = [](double seconds) {
-      return caf::timespan{
-        std::chrono::milliseconds{static_cast<long>(seconds * 1000)}};
-    };
-    // CAF's heartbeats are off by default: without them a peer that stops
-    // answering (SIGSTOP, a cut cable) would never be noticed.
-    cfg.set("middleman.heartbeat-interval", ms(heartbeat));
-    cfg.set("middleman.connection-timeout", ms(node_timeout));
-    // Handles of actors on a third node arrive through a peer; connect to
-    // that node directly instead of routing through the peer.
-    cfg.set("middleman.enable-automatic-connections", true);
-  }
-  omega::add_message_types(cfg);
-  caf::actor_system sys{cfg};
-  omega::lobby_settings settings;
-  settings.claim_timeout
-    = std::chrono::milliseconds{static_cast<long>(claim_timeout * 1000)};
-  auto auth = sys.spawn(omega::auth,
-                        std::shared_ptr<omega::auth_store>{auth_store},
-                        omega::clock_function{},
-                        caf::timespan{std::chrono::seconds{1}});
-  auto dir = sys.spawn(omega::directory,
-                       std::shared_ptr<omega::auth_store>{dir_store}, settings);
-  auth_store.reset();
-  dir_store.reset();
-  omega::node_actor node;
-  if (clustered) {
-    omega::node_card card;
-    card.name = node_name;
-    card.directory = caf::actor_cast<caf::actor>(dir);
-    card.auth = caf::actor_cast<caf::actor>(auth);
-    auto mm = sys.middleman().actor_handle();
-    auto log_fn = [](const std::string& msg) { log(2, msg); };
-    if (card.name.empty())
-      card.name = cluster_host + ":" + std::to_string(cluster_port);
-    node = sys.spawn(omega::node, card, seeds, mm,
-                     caf::timespan{std::chrono::seconds{1}}, log_fn);
-    auto published = sys.middleman().publish(node, cluster_port,
-                                             cluster_host.c_str(), true);
-    if (!published) {
-      log(0, "cannot open the cluster port " + cluster_listen + ": "
-               + sys.render(published.error()));
-      anon_send_exit(node, caf::exit_reason::user_shutdown);
-      anon_send_exit(dir, caf::exit_reason::user_shutdown);
-      anon_send_exit(auth, caf::exit_reason::user_shutdown);
-      return 1;
-    }
-    log(2, "cluster node " + card.name + " listening on " + cluster_host + ":"
-             + std::to_string(*published));
-  }
+  return true;
+}
 
-  // -- gateway
-  // -----------------------------------------------------------------
-  gc.io_threads = io_threads;
-  gc.max_frame = max_frame;
-  gc.idle_timeout
-    = std::chrono::milliseconds{static_cast<long>(idle_timeout * 1000)};
-  gc.allowed_origins = origins;
-  gc.token_lifetime = std::chrono::seconds{token_lifetime};
-  gc.limits.max_peers = max_peers;
-  auto gw = std::make_unique<omega::gateway>(sys, gc, auth, dir, open_store);
-  auto port = gw->start(err);
-  if (port == 0) {
-    log(0, err);
+void set_cluster(const omega::server_options& o,
+                 caf::actor_system_config& cfg) {
+  cfg.load<caf::io::middleman>();
+  // CAF's heartbeats are off by default: without them a peer that stops
+  // answering (SIGSTOP, a cut cable) would never be noticed.
+  cfg.set("middleman.heartbeat-interval", seconds_span(o.heartbeat));
+  cfg.set("middleman.connection-timeout", seconds_span(o.node_timeout));
+  // Handles of actors on a third node arrive through a peer; connect to
+  // that node directly instead of routing through the peer.
+  cfg.set("middleman.enable-automatic-connections", true);
+}
+
+/// Fills `cfg`; false (after printing why) for a bad `--caf-set`.
+bool configure(const omega::server_options& o, caf::actor_system_config& cfg) {
+  set_scheduler(o, cfg);
+  cfg.set("logger.verbosity", caf::atom("quiet"));
+  if (!apply_caf_settings(o, cfg))
+    return false;
+  if (o.clustered())
+    set_cluster(o, cfg);
+  omega::add_message_types(cfg);
+  return true;
+}
+
+// -- actors ------------------------------------------------------------------
+
+/// The server's long-lived actors; `node` only in a cluster.
+struct server_actors {
+  omega::auth_actor auth;
+  omega::directory_actor dir;
+  omega::node_actor node;
+
+  /// Tells every actor to exit; they end on their own after that.
+  void exit_all() {
     if (node)
       anon_send_exit(node, caf::exit_reason::user_shutdown);
     anon_send_exit(dir, caf::exit_reason::user_shutdown);
     anon_send_exit(auth, caf::exit_reason::user_shutdown);
-    return 1;
   }
-  auto host = gc.address.find(':') != std::string::npos ? "[" + gc.address + "]"
-                                                        : gc.address;
+};
+
+/// Spawns the AUTH and the DIRECTORY, each with a store of its own.
+server_actors spawn_actors(caf::actor_system& sys,
+                           const omega::server_options& o,
+                           std::unique_ptr<omega::sqlite_store> auth_store,
+                           std::unique_ptr<omega::sqlite_store> dir_store) {
+  omega::lobby_settings settings;
+  settings.claim_timeout
+    = std::chrono::milliseconds{static_cast<long>(o.claim_timeout * 1000)};
+  server_actors result;
+  result.auth = sys.spawn(
+    omega::auth, std::shared_ptr<omega::auth_store>{std::move(auth_store)},
+    omega::clock_function{}, caf::timespan{std::chrono::seconds{1}});
+  result.dir = sys.spawn(
+    omega::directory, std::shared_ptr<omega::auth_store>{std::move(dir_store)},
+    settings);
+  return result;
+}
+
+/// Spawns the NODE and publishes it on the cluster port; false (after
+/// logging why) if that port cannot be opened.
+bool join_cluster(caf::actor_system& sys, const omega::server_options& o,
+                  server_actors& actors) {
+  omega::node_card card;
+  card.name = o.node_name;
+  card.directory = caf::actor_cast<caf::actor>(actors.dir);
+  card.auth = caf::actor_cast<caf::actor>(actors.auth);
+  auto mm = sys.middleman().actor_handle();
+  auto log_fn = [](const std::string& msg) { log(2, msg); };
+  if (card.name.empty())
+    card.name = o.cluster_host + ":" + std::to_string(o.cluster_port);
+  actors.node = sys.spawn(omega::node, card, o.seeds, mm,
+                          caf::timespan{std::chrono::seconds{1}}, log_fn);
+  auto published = sys.middleman().publish(actors.node, o.cluster_port,
+                                           o.cluster_host.c_str(), true);
+  if (!published) {
+    log(0, "cannot open the cluster port " + o.cluster_listen + ": "
+             + sys.render(published.error()));
+    return false;
+  }
+  log(2, "cluster node " + card.name + " listening on " + o.cluster_host + ":"
+           + std::to_string(*published));
+  return true;
+}
+
+// -- gateway -----------------------------------------------------------------
+
+omega::gateway_config gateway_settings(const omega::server_options& o) {
+  omega::gateway_config gc;
+  gc.address = o.host;
+  gc.port = o.port;
+  gc.io_threads = o.io_threads;
+  gc.max_frame = o.max_frame;
+  gc.idle_timeout
+    = std::chrono::milliseconds{static_cast<long>(o.idle_timeout * 1000)};
+  gc.allowed_origins = o.allowed_origins;
+  gc.token_lifetime = std::chrono::seconds{o.token_lifetime};
+  gc.limits.max_peers = o.max_peers;
+  return gc;
+}
+
+std::unique_ptr<omega::gateway> make_gateway(caf::actor_system& sys,
+                                             const omega::server_options& o,
+                                             const server_actors& actors) {
+  return std::make_unique<omega::gateway>(sys, gateway_settings(o), actors.auth,
+                                          actors.dir, store_opener(o));
+}
+
+/// Starts `gw` and logs where it listens; false (after logging why) if it
+/// cannot.
+bool start_gateway(omega::gateway& gw, const omega::server_options& o,
+                   const omega::demo_ugis& demo) {
+  std::string err;
+  auto port = gw.start(err);
+  if (port == 0) {
+    log(0, err);
+    return false;
+  }
+  auto host = o.host.find(':') != std::string::npos ? "[" + o.host + "]"
+                                                    : o.host;
   log(2, "listening on " + host + ":" + std::to_string(port) + " (data in "
-           + data_dir + ")");
+           + o.data_dir + ")");
 #ifdef OMEGA_MIMALLOC
   // Also keeps the linker (with --as-needed) from dropping the library.
   log(3, "malloc: mimalloc " + std::to_string(mi_version()));
 #endif
-  if (!demo.standard.empty()) {
-    auto url = "ws://" + host + ":" + std::to_string(port)
-               + "/api/v0/signaling?ugi=";
-    std::cout << "omega: demo game ready. Signaling URL:\n  " << url
-              << demo.standard << '\n';
-    if (!demo.cl5.empty())
-      std::cout << "CL5 demo game (profile cl5, for the CL5 TurboWarp "
-                   "extensions). Signaling URL:\n  "
-                << url << demo.cl5 << "\n  UGI for the extensions' "
-                << "\"set UGI\" block: " << demo.cl5 << '\n';
-    std::cout << "Register:  curl -X POST http://" << host << ":" << port
-              << "/api/v0/register -d "
-                 "'{\"username\":\"alice\",\"email\":\"alice@example.com\","
-                 "\"password\":\"password123\"}'\n"
-              << "Log in:    curl -X POST http://" << host << ":" << port
-              << "/api/v0/login -d "
-                 "'{\"email\":\"alice@example.com\",\"password\":"
-                 "\"password123\"}'\n"
-              << "then send {\"opcode\":\"INIT\",\"payload\":\"<token>\"} "
-                 "on the WebSocket."
-              << std::endl;
-  }
+  if (!demo.standard.empty())
+    omega::print_demo(demo, host, port);
+  return true;
+}
 
-  // -- run until SIGINT or SIGTERM
-  // -----------------------------------------------
+// -- shutdown ----------------------------------------------------------------
+
+void wait_for_signal(const sigset_t& signals) {
   int sig = 0;
   sigwait(&signals, &sig);
   log(2, std::string{"received "} + (sig == SIGINT ? "SIGINT" : "SIGTERM")
            + ", shutting down");
-  // Never hang: if an orderly shutdown stalls, leave anyway.
+}
+
+/// Never hang: if an orderly shutdown stalls, leave anyway.
+void start_watchdog() {
   std::thread watchdog{[] {
     std::this_thread::sleep_for(std::chrono::seconds{10});
     log(0, "shutdown took too long; exiting");
     std::_Exit(1);
   }};
   watchdog.detach();
+}
+
+void shut_down(caf::actor_system& sys, std::unique_ptr<omega::gateway> gw,
+               server_actors actors) {
   gw->stop(std::chrono::seconds{2});
   gw.reset();
-  if (node) {
+  if (actors.node) {
     // Published actors live until told to exit. The pause lets the goodbye
     // reach the peers, which then see this node leave at once instead of
     // after their heartbeat timeout.
-    anon_send_exit(node, caf::exit_reason::user_shutdown);
-    node = nullptr;
+    anon_send_exit(actors.node, caf::exit_reason::user_shutdown);
+    actors.node = nullptr;
     std::this_thread::sleep_for(std::chrono::milliseconds{200});
   }
-  anon_send_exit(dir, caf::exit_reason::user_shutdown);
-  anon_send_exit(auth, caf::exit_reason::user_shutdown);
-  dir = nullptr;
-  auth = nullptr;
+  actors.exit_all();
+  actors = server_actors{};
   sys.await_all_actors_done();
   log(2, "stopped");
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+  auto signals = block_shutdown_signals();
+  omega::server_options opts;
+  if (auto code = omega::parse_server_options(argc, argv, opts))
+    return *code;
+  set_verbosity(opts.log_level);
+  auto auth_store = open_auth_store(opts);
+  if (!auth_store)
+    return 1;
+  auto demo = prepare_demo(opts, *auth_store);
+  auto dir_store = open_store(opts.data_dir, password_cost(opts));
+  if (!dir_store)
+    return 1;
+  caf::actor_system_config cfg;
+  if (!configure(opts, cfg))
+    return 2;
+  caf::actor_system sys{cfg};
+  auto actors = spawn_actors(sys, opts, std::move(auth_store),
+                             std::move(dir_store));
+  if (opts.clustered() && !join_cluster(sys, opts, actors)) {
+    actors.exit_all();
+    return 1;
+  }
+  auto gw = make_gateway(sys, opts, actors);
+  if (!start_gateway(*gw, opts, demo)) {
+    actors.exit_all();
+    return 1;
+  }
+  wait_for_signal(signals);
+  start_watchdog();
+  shut_down(sys, std::move(gw), std::move(actors));
   return 0;
 }

@@ -19,6 +19,7 @@
 #include <iostream>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <thread>
@@ -37,6 +38,7 @@
 #include <boost/beast/http.hpp>
 #include <boost/beast/websocket.hpp>
 
+#include "tools/command_line.hpp"
 #include "transport/corked_stream.hpp"
 
 namespace {
@@ -303,33 +305,67 @@ constexpr const char* usage = "usage: plain-relay [--listen ADDR:PORT] "
                               "kernel picks one; printed on stderr)\n"
                               "  --threads  I/O threads (default 1)\n";
 
-} // namespace
-
-int main(int argc, char** argv) {
+/// The command line of plain-relay.
+struct relay_options {
   std::string listen = "127.0.0.1:0";
   size_t threads = 1;
-  for (int i = 1; i < argc; ++i) {
-    std::string arg = argv[i];
-    if (arg == "--help" || arg == "-h") {
+};
+
+int bad_argument(const std::string& arg) {
+  std::cerr << "plain-relay: bad argument " << arg << "\n" << usage;
+  return 2;
+}
+
+/// Reads the command line into `out`, an option at a time in their order:
+/// `--help` ends it, a repeated option wins over an earlier one, and the
+/// first bad argument is the error. Only `--name value` is accepted (not
+/// `--name=value`). Returns the exit code if the process ends here.
+std::optional<int> parse_options(int argc, char** argv, relay_options& out) {
+  namespace po = boost::program_options;
+  namespace cmdl = omega::command_line;
+  po::options_description opts;
+  opts.add_options()("help", "");
+  opts.add_options()("listen", po::value<std::string>(), "");
+  opts.add_options()("threads", po::value<std::string>(), "");
+  std::vector<po::option> parsed;
+  try {
+    parsed = cmdl::parser(argc, argv, opts, false)
+               .allow_unregistered()
+               .run()
+               .options;
+  } catch (const po::error_with_option_name& e) {
+    return bad_argument(e.get_option_name());
+  }
+  for (auto& opt : parsed) {
+    if (opt.string_key == "help") {
       std::cout << usage;
       return 0;
     }
-    if ((arg == "--listen" || arg == "--threads") && i + 1 < argc) {
-      std::string value = argv[++i];
-      if (arg == "--listen") {
-        listen = value;
-      } else {
-        threads = std::strtoul(value.c_str(), nullptr, 10);
-        if (threads == 0 || threads > 64) {
-          std::cerr << "plain-relay: --threads needs 1..64\n";
-          return 2;
-        }
-      }
+    // Unknown options, stray words and `--name=value`.
+    if (opt.unregistered || opt.position_key != -1
+        || opt.original_tokens.front() != "--" + opt.string_key)
+      return bad_argument(opt.original_tokens.front());
+    if (opt.string_key == "listen") {
+      out.listen = opt.value.front();
       continue;
     }
-    std::cerr << "plain-relay: bad argument " << arg << "\n" << usage;
-    return 2;
+    out.threads = std::strtoul(opt.value.front().c_str(), nullptr, 10);
+    if (out.threads == 0 || out.threads > 64) {
+      std::cerr << "plain-relay: --threads needs 1..64\n";
+      return 2;
+    }
   }
+  return std::nullopt;
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+  relay_options opts;
+  if (auto code = parse_options(argc, argv, opts))
+    return *code;
+  auto& listen = opts.listen;
+  auto threads = opts.threads;
   std::string host;
   uint16_t port = 0;
   if (!split_listen(listen, host, port)) {

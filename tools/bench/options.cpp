@@ -1,6 +1,11 @@
 #include "tools/bench/options.hpp"
 
+#include <functional>
+#include <map>
 #include <type_traits>
+#include <vector>
+
+#include "tools/command_line.hpp"
 
 namespace omega::bench {
 
@@ -60,6 +65,9 @@ const char* scenario_name(scenario_kind x) {
 
 namespace {
 
+namespace po = boost::program_options;
+namespace cmdl = omega::command_line;
+
 template <class T>
 T parse_number(const std::string& name, const std::string& value, T min,
                T max) {
@@ -98,58 +106,101 @@ scenario_kind parse_scenario(const std::string& value) {
   throw usage_error{"unknown scenario " + value};
 }
 
-/// Stores the value of option `--name` in `o`, within the option's bounds.
-void set_option(options& o, const std::string& name, const std::string& value) {
+/// Stores the value of one option in `o`; throws `usage_error` for a value
+/// out of the option's bounds.
+using setter = std::function<void(options& o, const std::string& name,
+                                  const std::string& value)>;
+
+template <class T>
+setter number(T options::*field, T min, T max) {
+  return [=](options& o, const std::string& name, const std::string& value) {
+    o.*field = parse_number<T>(name, value, min, max);
+  };
+}
+
+setter text(std::string options::*field) {
+  return [=](options& o, const std::string&, const std::string& value) {
+    o.*field = value;
+  };
+}
+
+/// The options that take a value, with their bounds.
+const std::map<std::string, setter>& value_options() {
   constexpr auto big = size_t{1} << 40;
-  if (name == "target") {
-    o.target = parse_target(value);
-  } else if (name == "scenario") {
-    o.scenario = parse_scenario(value);
-  } else if (name == "host") {
-    o.host = value;
-  } else if (name == "port") {
-    o.port = parse_number<uint16_t>(name, value, 1, 65535);
-  } else if (name == "peer-port") {
-    o.peer_port = parse_number<uint16_t>(name, value, 1, 65535);
-  } else if (name == "ugi") {
-    o.ugi = value;
-  } else if (name == "tokens") {
-    o.tokens_file = value;
-  } else if (name == "threads") {
-    o.threads = parse_number<size_t>(name, value, 1, 64);
-  } else if (name == "connect-parallel") {
-    o.connect_parallel = parse_number<size_t>(name, value, 1, 100000);
-  } else if (name == "peer-server-pid") {
-    o.peer_server_pid = parse_number<int>(name, value, 1, 1 << 30);
-  } else if (name == "server-pid") {
-    o.server_pid = parse_number<int>(name, value, 1, 1 << 30);
-  } else if (name == "duration") {
-    o.duration = parse_number<double>(name, value, 0.01, 86400);
-  } else if (name == "warmup") {
-    o.warmup = parse_number<double>(name, value, 0, 3600);
-  } else if (name == "setup-timeout") {
-    o.setup_timeout = parse_number<double>(name, value, 0.1, 3600);
-  } else if (name == "lobbies") {
-    o.lobbies = parse_number<size_t>(name, value, 1, 1000000);
-  } else if (name == "peers") {
-    o.peers = parse_number<size_t>(name, value, 1, 10000);
-  } else if (name == "inflight") {
-    o.inflight = parse_number<size_t>(name, value, 1, 10000);
-  } else if (name == "payload-bytes") {
-    o.payload_bytes = parse_number<size_t>(name, value, 0, 60000);
-  } else if (name == "rate") {
-    o.rate = parse_number<double>(name, value, 0, 1e9);
-  } else if (name == "count") {
-    o.count = parse_number<size_t>(name, value, 0, big);
-  } else if (name == "concurrency") {
-    o.concurrency = parse_number<size_t>(name, value, 1, 100000);
-  } else if (name == "connections") {
-    o.connections = parse_number<size_t>(name, value, 1, 10000000);
-  } else if (name == "settle") {
-    o.settle = parse_number<double>(name, value, 0, 600);
-  } else {
-    throw usage_error{"unknown option --" + name};
+  static const std::map<std::string, setter> result{
+    {"target",
+     [](options& o, const std::string&, const std::string& value) {
+       o.target = parse_target(value);
+     }},
+    {"scenario",
+     [](options& o, const std::string&, const std::string& value) {
+       o.scenario = parse_scenario(value);
+     }},
+    {"host", text(&options::host)},
+    {"port", number<uint16_t>(&options::port, 1, 65535)},
+    {"peer-port", number<uint16_t>(&options::peer_port, 1, 65535)},
+    {"ugi", text(&options::ugi)},
+    {"tokens", text(&options::tokens_file)},
+    {"threads", number<size_t>(&options::threads, 1, 64)},
+    {"connect-parallel", number<size_t>(&options::connect_parallel, 1, 100000)},
+    {"peer-server-pid", number<int>(&options::peer_server_pid, 1, 1 << 30)},
+    {"server-pid", number<int>(&options::server_pid, 1, 1 << 30)},
+    {"duration", number<double>(&options::duration, 0.01, 86400)},
+    {"warmup", number<double>(&options::warmup, 0, 3600)},
+    {"setup-timeout", number<double>(&options::setup_timeout, 0.1, 3600)},
+    {"lobbies", number<size_t>(&options::lobbies, 1, 1000000)},
+    {"peers", number<size_t>(&options::peers, 1, 10000)},
+    {"inflight", number<size_t>(&options::inflight, 1, 10000)},
+    {"payload-bytes", number<size_t>(&options::payload_bytes, 0, 60000)},
+    {"rate", number<double>(&options::rate, 0, 1e9)},
+    {"count", number<size_t>(&options::count, 0, big)},
+    {"concurrency", number<size_t>(&options::concurrency, 1, 100000)},
+    {"connections", number<size_t>(&options::connections, 1, 10000000)},
+    {"settle", number<double>(&options::settle, 0, 600)},
+  };
+  return result;
+}
+
+po::options_description describe() {
+  po::options_description opts;
+  auto add = opts.add_options();
+  add("help", "");
+  add("verbose", "");
+  for (auto& entry : value_options())
+    add(entry.first.c_str(), po::value<std::string>(), "");
+  return opts;
+}
+
+/// Splits the command line into options in their order. Unknown options and
+/// stray words stay in it, so that `apply` reports the first problem, as the
+/// options come.
+std::vector<po::option> split(int argc, char** argv) {
+  auto opts = describe();
+  try {
+    return cmdl::parser(argc, argv, opts, false)
+      .allow_unregistered()
+      .run()
+      .options;
+  } catch (const po::error_with_option_name& e) {
+    if (cmdl::is_missing_value(e))
+      throw usage_error{"--" + cmdl::option_name(e) + " needs a value"};
+    // `--verbose=x`: the flags are no options that take a value.
+    throw usage_error{"unknown option --" + cmdl::option_name(e)};
   }
+}
+
+/// Stores one option in `o`; a later one wins over an earlier one.
+void apply(options& o, const po::option& opt) {
+  if (opt.position_key != -1)
+    throw usage_error{"unexpected argument " + opt.original_tokens.front()};
+  if (opt.unregistered)
+    throw usage_error{"unknown option --" + opt.string_key};
+  if (opt.string_key == "help")
+    throw usage_error{};
+  if (opt.string_key == "verbose")
+    o.verbose = true;
+  else
+    value_options().at(opt.string_key)(o, opt.string_key, opt.value.front());
 }
 
 /// Rejects a command line that lacks what its target needs.
@@ -167,29 +218,8 @@ void check_required(const options& o) {
 
 options parse_options(int argc, char** argv) {
   options o;
-  for (int i = 1; i < argc; ++i) {
-    std::string arg = argv[i];
-    if (arg == "--help" || arg == "-h")
-      throw usage_error{};
-    if (arg == "--verbose") {
-      o.verbose = true;
-      continue;
-    }
-    if (arg.compare(0, 2, "--") != 0)
-      throw usage_error{"unexpected argument " + arg};
-    // Both `--name value` and `--name=value`.
-    auto name = arg.substr(2);
-    std::string value;
-    if (auto eq = name.find('='); eq != std::string::npos) {
-      value = name.substr(eq + 1);
-      name.resize(eq);
-    } else if (i + 1 < argc) {
-      value = argv[++i];
-    } else {
-      throw usage_error{"--" + name + " needs a value"};
-    }
-    set_option(o, name, value);
-  }
+  for (auto& opt : split(argc, argv))
+    apply(o, opt);
   check_required(o);
   return o;
 }

@@ -1,0 +1,173 @@
+#include "tools/server_options.hpp"
+
+#include <fstream>
+#include <iostream>
+
+#include <boost/program_options.hpp>
+
+namespace po = boost::program_options;
+
+namespace omega {
+
+namespace {
+
+/// The flags; a config file uses the same names (`--config`).
+po::options_description describe(server_options& o) {
+  po::options_description opts{"omega-server options"};
+  auto add = opts.add_options();
+  add("help,h", "print this help");
+  add("listen", po::value(&o.listen),
+      "ADDR:PORT to serve HTTP and WebSocket on (default 127.0.0.1:8080; "
+      "port 0 picks a free one)");
+  add("data-dir", po::value(&o.data_dir), "data folder (default ./data)");
+  add("demo", "create a demo game on an empty data folder and print its URL");
+  add("config", po::value(&o.config_file),
+      "config file of key = value lines (same names as the flags)");
+  add("token-lifetime", po::value(&o.token_lifetime),
+      "session token lifetime in seconds (default 86400)");
+  add("max-frame-size", po::value(&o.max_frame),
+      "largest WebSocket frame in bytes (default 65536)");
+  add("max-peers", po::value(&o.max_peers),
+      "server limit for max_peers and SIZE (default 100)");
+  add("claim-timeout", po::value(&o.claim_timeout),
+      "seconds a hostless lobby waits for CLAIM_HOST (default 30)");
+  add("idle-timeout", po::value(&o.idle_timeout),
+      "seconds after which a WebSocket that sends nothing, not even a pong, "
+      "is closed (up to a quarter more); it is pinged after half of it "
+      "(default 300, 0: never)");
+  add("io-threads", po::value(&o.io_threads),
+      "dedicated Beast I/O threads (default 0: the CAF threads run the I/O "
+      "too)");
+  add("caf-threads", po::value(&o.caf_threads),
+      "CAF scheduler threads (default 1)");
+  add("allowed-origin", po::value(&o.allowed_origins)->composing(),
+      "origin allowed to use the HTTP API (repeatable; default: any)");
+  add("password-hash", po::value(&o.password_hash),
+      "argon2id cost: interactive (default) or minimal (tests only)");
+  add("log-level", po::value(&o.log_level),
+      "error, warning, info (default) or debug");
+  add("node-name", po::value(&o.node_name),
+      "cluster: this node's name, the same on every restart (default: its "
+      "cluster address)");
+  add("cluster-listen", po::value(&o.cluster_listen),
+      "cluster: ADDR:PORT for CAF remoting between nodes; enables clustering");
+  add("cluster-peer", po::value(&o.cluster_peers)->composing(),
+      "cluster: ADDR:PORT of another node's --cluster-listen (repeatable)");
+  add("heartbeat", po::value(&o.heartbeat),
+      "cluster: seconds between heartbeats to peers (default 1)");
+  add("node-timeout", po::value(&o.node_timeout),
+      "cluster: seconds of silence after which a peer counts as dead "
+      "(default 5)");
+  add("caf-set", po::value(&o.caf_settings)->composing(),
+      "KEY=VALUE: set a CAF option (repeatable), e.g. "
+      "work-stealing.moderate-sleep-duration=100us");
+  return opts;
+}
+
+/// Stores the command line, then the config file it names: a flag given on
+/// both wins from the command line.
+std::optional<int> read(int argc, char** argv,
+                        const po::options_description& opts,
+                        po::variables_map& vm) {
+  try {
+    po::store(po::parse_command_line(argc, argv, opts), vm);
+    if (vm.count("config")) {
+      std::ifstream in{vm["config"].as<std::string>()};
+      if (!in) {
+        std::cerr << "omega: cannot read config file "
+                  << vm["config"].as<std::string>() << "\n";
+        return 2;
+      }
+      po::store(po::parse_config_file(in, opts), vm);
+    }
+    po::notify(vm);
+  } catch (const std::exception& e) {
+    std::cerr << "omega: " << e.what() << "\n" << opts << "\n";
+    return 2;
+  }
+  return std::nullopt;
+}
+
+bool check_limits(const server_options& o) {
+  if (o.max_frame < 1024 || o.io_threads > 64 || o.caf_threads == 0
+      || o.token_lifetime <= 0 || o.claim_timeout < 0
+      || !(o.idle_timeout == 0
+           || (o.idle_timeout >= 1 && o.idle_timeout <= 1e6))) {
+    std::cerr << "omega: invalid limits (max-frame-size >= 1024, caf-threads "
+                 "and token-lifetime > 0, io-threads <= 64, claim-timeout and "
+                 "idle-timeout 0 or from 1 to 1e6)\n";
+    return false;
+  }
+  return true;
+}
+
+/// Splits the cluster addresses into `o` and checks the cluster flags.
+bool check_cluster(server_options& o) {
+  if (o.clustered()
+      && !split_listen(o.cluster_listen, o.cluster_host, o.cluster_port)) {
+    std::cerr << "omega: --cluster-listen needs ADDR:PORT, got "
+              << o.cluster_listen << "\n";
+    return false;
+  }
+  for (auto& peer : o.cluster_peers) {
+    node_address addr;
+    if (!o.clustered() || !split_listen(peer, addr.first, addr.second)) {
+      std::cerr << "omega: --cluster-peer needs ADDR:PORT and --cluster-listen"
+                << ", got " << peer << "\n";
+      return false;
+    }
+    o.seeds.push_back(std::move(addr));
+  }
+  if (o.clustered() && o.node_name.empty() && o.cluster_port == 0) {
+    std::cerr << "omega: --cluster-listen with port 0 needs --node-name\n";
+    return false;
+  }
+  if (o.clustered() && (o.heartbeat <= 0 || o.node_timeout < o.heartbeat)) {
+    std::cerr << "omega: --heartbeat must be > 0 and --node-timeout at least "
+                 "as long\n";
+    return false;
+  }
+  return true;
+}
+
+} // namespace
+
+bool split_listen(const std::string& x, std::string& host, uint16_t& port) {
+  auto colon = x.rfind(':');
+  if (colon == std::string::npos)
+    return false;
+  host = x.substr(0, colon);
+  if (host.size() > 2 && host.front() == '[' && host.back() == ']')
+    host = host.substr(1, host.size() - 2);
+  try {
+    auto p = std::stoul(x.substr(colon + 1));
+    if (p > 65535)
+      return false;
+    port = static_cast<uint16_t>(p);
+  } catch (...) {
+    return false;
+  }
+  return !host.empty();
+}
+
+std::optional<int> parse_server_options(int argc, char** argv,
+                                        server_options& out) {
+  auto opts = describe(out);
+  po::variables_map vm;
+  if (auto code = read(argc, argv, opts, vm))
+    return code;
+  if (vm.count("help")) {
+    std::cout << opts << "\n";
+    return 0;
+  }
+  out.demo = vm.count("demo") != 0;
+  if (!split_listen(out.listen, out.host, out.port)) {
+    std::cerr << "omega: --listen needs ADDR:PORT, got " << out.listen << "\n";
+    return 2;
+  }
+  if (!check_limits(out) || !check_cluster(out))
+    return 2;
+  return std::nullopt;
+}
+
+} // namespace omega

@@ -1,0 +1,63 @@
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "actors/node.hpp"
+
+namespace omega {
+
+/// The command line (and config file) of omega-server; defaults as in its
+/// `--help`.
+struct server_options {
+  std::string listen = "127.0.0.1:8080";
+  std::string data_dir = "./data";
+  std::string config_file;
+  std::string log_level = "info";
+  std::string password_hash = "interactive";
+  std::vector<std::string> allowed_origins;
+  std::vector<std::string> caf_settings;
+  long token_lifetime = 24 * 3600;
+  size_t max_frame = 64 * 1024;
+  uint32_t max_peers = 100;
+  double claim_timeout = 30;
+  double idle_timeout = 300;
+  size_t io_threads = 0;
+  size_t caf_threads = 1;
+  bool demo = false;
+  std::string node_name;
+  std::string cluster_listen;
+  std::vector<std::string> cluster_peers;
+  double heartbeat = 1;
+  double node_timeout = 5;
+
+  /// `listen`, split; filled in by `parse_server_options`.
+  std::string host;
+  uint16_t port = 0;
+
+  /// `cluster_listen` and `cluster_peers`, split; filled in by
+  /// `parse_server_options`.
+  std::string cluster_host;
+  uint16_t cluster_port = 0;
+  std::vector<node_address> seeds;
+
+  /// Whether this server is a cluster node (`--cluster-listen`).
+  bool clustered() const {
+    return !cluster_listen.empty();
+  }
+};
+
+/// Splits ADDR:PORT (ADDR may be a bracketed IPv6 address); false if `x` is
+/// not of that form.
+bool split_listen(const std::string& x, std::string& host, uint16_t& port);
+
+/// Reads the command line and the config file it names into `out` and checks
+/// the values. Returns the exit code if the process ends here: 0 after
+/// printing `--help`, 2 after printing what is wrong.
+std::optional<int> parse_server_options(int argc, char** argv,
+                                        server_options& out);
+
+} // namespace omega
