@@ -1,9 +1,13 @@
 #pragma once
 
+#include <charconv>
 #include <cstddef>
 #include <cstdint>
 #include <string>
 #include <string_view>
+
+#include <boost/json/serialize.hpp>
+#include <boost/json/string_view.hpp>
 
 /// Writing frames as JSON text, member by member, so that the encoders fix
 /// every frame's member order in one place and splice opaque payload text
@@ -14,13 +18,33 @@ namespace omega::codec {
 
 /// Appends `x` as a JSON string literal. Strings without characters that
 /// need escaping (the common case: ids, names, lobby ids) are copied
-/// directly; everything else goes through Boost.JSON's serializer.
-void put_string(std::string& out, std::string_view x);
+/// directly; everything else goes through Boost.JSON's serializer. Inline:
+/// every member of every frame goes through it.
+inline void put_string(std::string& out, std::string_view x) {
+  auto needs_escape = [](char c) {
+    return static_cast<unsigned char>(c) < 0x20 || c == '"' || c == '\\';
+  };
+  for (auto c : x) {
+    if (needs_escape(c)) {
+      out
+        += boost::json::serialize(boost::json::string_view{x.data(), x.size()});
+      return;
+    }
+  }
+  out += '"';
+  out += x;
+  out += '"';
+}
 
 /// Appends `x` as a JSON number.
-void put_number(std::string& out, uint64_t x);
+inline void put_number(std::string& out, uint64_t x) {
+  char buf[24];
+  auto res = std::to_chars(buf, buf + sizeof(buf), x);
+  out.append(buf, res.ptr);
+}
 
-/// Returns an empty frame buffer with room for `payload_hint` more bytes.
+/// Returns an empty frame buffer with room for `payload_hint` more bytes:
+/// frames start small, and reserving once saves a few reallocations.
 std::string frame_buffer(size_t payload_hint);
 
 /// Writes one JSON object as text, member by member, so that the encoder
