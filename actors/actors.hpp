@@ -62,7 +62,9 @@ using connection_actor = reacts_to_each<command>::extend<
   // The receiver's lobby was destroyed, or it was kicked.
   caf::reacts_to<lobby_closed>,
   // To itself: time to look up a lost GAME again (see `connection_state`).
-  caf::reacts_to<atom::tick>>;
+  caf::reacts_to<atom::tick>,
+  // To itself: the deadline for INIT (`connection_config::init_timeout`).
+  caf::reacts_to<atom::init_deadline>>;
 
 // -- messages that carry handles --------------------------------------------
 

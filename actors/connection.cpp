@@ -210,6 +210,8 @@ void connection_state::handle(cmd::init& x) {
       [this, listener = x.listener](caf::error& err) {
         auth_pending = false;
         fail(err, listener, ec::warning);
+        if (init_overdue)
+          return on_init_deadline();
         resume();
       });
 }
@@ -384,6 +386,17 @@ void connection_state::violate(std::string reason, uint16_t close,
   self->quit(caf::exit_reason::user_shutdown);
 }
 
+void connection_state::on_init_deadline() {
+  if (authenticated)
+    return;
+  if (auth_pending) {
+    init_overdue = true; // AUTH's answer decides
+    return;
+  }
+  violate("no successful INIT within the deadline",
+          close_code::policy_violation, {});
+}
+
 void connection_state::leave_lobby() {
   if (lobby)
     self->demonitor(lobby.address());
@@ -530,6 +543,8 @@ connection(connection_actor::stateful_pointer<connection_state> self,
   self->monitor(st.auth);
   self->monitor(st.directory);
   self->set_down_handler([=](caf::down_msg& msg) { self->state.on_down(msg); });
+  if (st.config.init_timeout.count() > 0)
+    self->delayed_send(self, st.config.init_timeout, atom::init_deadline_v);
   st.lookup_game();
   using role = connection_state::role;
   auto others = std::make_tuple(
@@ -568,7 +583,8 @@ connection(connection_actor::stateful_pointer<connection_state> self,
       // A paused lookup of a lost GAME (`on_down`) is due.
       if (!self->state.game)
         self->state.lookup_game();
-    });
+    },
+    [=](atom::init_deadline) { self->state.on_init_deadline(); });
   return std::apply(
     [](auto&&... handlers) {
       return connection_actor::behavior_type{

@@ -32,6 +32,10 @@ struct connection_config {
   /// frames already on their way when it paused) can bring about: VIOLATION.
   size_t max_pending = 16384;
   size_t max_pending_bytes = 4 * 1024 * 1024;
+  /// A connection not authenticated this long after it opened gets
+  /// VIOLATION (close 1008), so sockets that never log in do not pile up.
+  /// Zero: no deadline. (The server's default is `--init-timeout`.)
+  caf::timespan init_timeout{0};
 };
 
 struct connection_state {
@@ -78,6 +82,9 @@ struct connection_state {
   lobby_request pending_lobby = lobby_request::none;
   /// INIT's request to AUTH is unanswered.
   bool auth_pending = false;
+  /// The INIT deadline passed while INIT's request was unanswered: a
+  /// refusal then ends the connection.
+  bool init_overdue = false;
   /// True while the GAME lookup, INIT, CONFIG_HOST or CONFIG_PEER awaits its
   /// answer; later commands wait in `stash`, so replies keep their order.
   bool busy() const {
@@ -187,6 +194,8 @@ struct connection_state {
   /// the LOBBY was lost (the LOBBY's node died): the lobby is gone, so the
   /// client hears LOBBY_CLOSE. Returns false if no ACK_PEER went out.
   bool end_acked_join(const std::string& lobby_id);
+  /// Handles the INIT deadline: ends a connection that is not authenticated.
+  void on_init_deadline();
   /// Sends VIOLATION and ends the connection.
   void violate(std::string reason, uint16_t close, std::string listener);
   /// Leaves the lobby role after LOBBY_CLOSE or a kick.

@@ -36,6 +36,8 @@ CAF_BEGIN_TYPE_ID_BLOCK(omega, caf::first_custom_type_id)
   OMEGA_ADD_ATOM(pull, "pull")
   // INTERNAL: a periodic timer (replication push, peer reconnects).
   OMEGA_ADD_ATOM(tick, "tick")
+  // INTERNAL: a CONNECTION's deadline for INIT ran out.
+  OMEGA_ADD_ATOM(init_deadline, "initDue")
 
   CAF_ADD_TYPE_ID(omega, (omega::ec))
   CAF_ADD_TYPE_ID(omega, (omega::opcode))

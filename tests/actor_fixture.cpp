@@ -109,6 +109,7 @@ client& actor_fixture::connect(const std::string& user, std::string origin,
   connection_config conf;
   conf.ugi = ugis.at(game_index);
   conf.origin = std::move(origin);
+  conf.init_timeout = init_timeout;
   c->conn = sys.spawn(omega::connection, c->sink, auth, dir, conf);
   clients.emplace_back(std::move(c));
   run();

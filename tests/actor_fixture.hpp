@@ -105,6 +105,9 @@ protected:
   /// Like `lobby_of`, but never runs the scheduler.
   lobby_state* peek(const std::string& lobby_id, size_t index = 0);
 
+  /// The INIT deadline of connections that `connect` makes (none).
+  caf::timespan init_timeout{0};
+
   /// Creates an account with a token, and a connected but not yet
   /// authenticated client of `game` (the first game by default).
   client& connect(const std::string& user, std::string origin = {},

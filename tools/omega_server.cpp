@@ -252,6 +252,9 @@ omega::gateway_config gateway_settings(const omega::server_options& o) {
   gc.max_frame = o.max_frame;
   gc.idle_timeout
     = std::chrono::milliseconds{static_cast<long>(o.idle_timeout * 1000)};
+  gc.init_timeout
+    = std::chrono::milliseconds{static_cast<long>(o.init_timeout * 1000)};
+  gc.max_http_body = o.max_http_body;
   gc.allowed_origins = o.allowed_origins;
   gc.token_lifetime = std::chrono::seconds{o.token_lifetime};
   gc.limits.max_peers = o.max_peers;

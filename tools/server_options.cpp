@@ -35,6 +35,11 @@ po::options_description describe(server_options& o) {
       "seconds after which a WebSocket that sends nothing, not even a pong, "
       "is closed (up to a quarter more); it is pinged after half of it "
       "(default 300, 0: never)");
+  add("init-timeout", po::value(&o.init_timeout),
+      "seconds a WebSocket may take to complete INIT before it gets "
+      "VIOLATION and is closed (default 10, 0: never)");
+  add("max-http-body", po::value(&o.max_http_body),
+      "largest HTTP request body in bytes (default 65536)");
   add("io-threads", po::value(&o.io_threads),
       "dedicated Beast I/O threads (default 0: the CAF threads run the I/O "
       "too)");
@@ -92,10 +97,14 @@ bool check_limits(const server_options& o) {
   if (o.max_frame < 1024 || o.io_threads > 64 || o.caf_threads == 0
       || o.token_lifetime <= 0 || o.claim_timeout < 0
       || !(o.idle_timeout == 0
-           || (o.idle_timeout >= 1 && o.idle_timeout <= 1e6))) {
+           || (o.idle_timeout >= 1 && o.idle_timeout <= 1e6))
+      || !(o.init_timeout == 0
+           || (o.init_timeout >= 0.1 && o.init_timeout <= 1e6))
+      || o.max_http_body < 1024 || o.max_http_body > 64 * 1024 * 1024) {
     std::cerr << "omega: invalid limits (max-frame-size >= 1024, caf-threads "
                  "and token-lifetime > 0, io-threads <= 64, claim-timeout and "
-                 "idle-timeout 0 or from 1 to 1e6)\n";
+                 "idle-timeout 0 or from 1 to 1e6, init-timeout 0 or from 0.1 "
+                 "to 1e6, max-http-body from 1024 to 67108864)\n";
     return false;
   }
   return true;

@@ -25,6 +25,8 @@ struct server_options {
   uint32_t max_peers = 100;
   double claim_timeout = 30;
   double idle_timeout = 300;
+  double init_timeout = 10;
+  size_t max_http_body = 64 * 1024;
   size_t io_threads = 0;
   size_t caf_threads = 1;
   bool demo = false;

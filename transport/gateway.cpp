@@ -97,9 +97,7 @@ public:
 private:
   void do_read() {
     parser_.emplace();
-    // A cloud save of 10,000 characters, each escaped as `\uXXXX`, is
-    // about 60 KB; nothing else the API takes comes close.
-    parser_->body_limit(64 * 1024);
+    parser_->body_limit(gw_->cfg().max_http_body);
     parser_->header_limit(16 * 1024);
     stream_.expires_after(std::chrono::seconds(30));
     http::async_read(stream_, buffer_, *parser_,

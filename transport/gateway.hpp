@@ -41,6 +41,12 @@ struct gateway_config {
   /// of vanished clients do not pile up. Both may come up to a quarter later
   /// (the gateway checks every quarter). Zero keeps connections forever.
   std::chrono::milliseconds idle_timeout = std::chrono::seconds{300};
+  /// A WebSocket that has not completed INIT this long after the upgrade
+  /// gets VIOLATION and is closed (1008). Zero: no deadline.
+  std::chrono::milliseconds init_timeout = std::chrono::seconds{10};
+  /// Largest HTTP request body. A cloud save of 10,000 characters, each
+  /// escaped as `\uXXXX` by JSON.stringify, is about 60 KB.
+  size_t max_http_body = 64 * 1024;
 };
 
 /// Opens a store connection for an API worker thread.

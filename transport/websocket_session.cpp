@@ -186,6 +186,7 @@ void websocket_session::on_accept(beast::error_code ec) {
   connection_config cc;
   cc.ugi = ugi_;
   cc.origin = origin_;
+  cc.init_timeout = ctx_->cfg.init_timeout;
   conn_ = ctx_->sys.spawn(connection, caf::actor_cast<sink_actor>(sink_),
                           ctx_->auth, ctx_->dir, std::move(cc));
   static_cast<frame_sink*>(caf::actor_cast<caf::abstract_actor*>(sink_))

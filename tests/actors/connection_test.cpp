@@ -50,6 +50,44 @@ TEST_F(connection_test, unknown_game_is_violation_right_away) {
   EXPECT_EQ(next<evt::violation>(d).reason, "missing ugi");
 }
 
+TEST_F(connection_test, no_init_within_the_deadline_is_violation) {
+  init_timeout = std::chrono::seconds{10};
+  auto& idle = connect("idle");
+  auto& late = connect("late");
+  auto& good = connect("good");
+  good.send(cmd::init{good.token, {}});
+  run();
+  next<evt::init_ok>(good);
+  // A failed INIT does not stop the clock.
+  late.send(cmd::init{"not-a-token", "t"});
+  run();
+  EXPECT_EQ(next<evt::error_reply>(late).code, ec::token_invalid);
+  advance(std::chrono::milliseconds{9999});
+  expect_quiet(idle);
+  advance(std::chrono::milliseconds{1});
+  for (auto* c : {&idle, &late}) {
+    auto v = next<evt::violation>(*c);
+    EXPECT_EQ(v.close, close_code::policy_violation);
+    EXPECT_NE(v.reason.find("INIT"), std::string::npos);
+  }
+  expect_quiet(good);
+}
+
+TEST_F(connection_test, an_init_in_flight_at_the_deadline_decides) {
+  init_timeout = std::chrono::seconds{10};
+  auto& ok = connect("ok");
+  auto& bad = connect("bad");
+  ok.send(cmd::init{ok.token, {}});
+  bad.send(cmd::init{"not-a-token", {}});
+  // The deadline passes before AUTH answers either INIT.
+  advance(std::chrono::seconds{10});
+  run();
+  next<evt::init_ok>(ok);
+  expect_quiet(ok);
+  EXPECT_EQ(next<evt::error_reply>(bad).code, ec::token_invalid);
+  EXPECT_EQ(next<evt::violation>(bad).close, close_code::policy_violation);
+}
+
 TEST_F(connection_test, init_ok_reports_account_and_game) {
   auto& c = connect("alice");
   c.send(cmd::init{c.token, "L"});

@@ -283,6 +283,27 @@ TEST_F(e2e_test, every_thread_layout_relays) {
   }
 }
 
+/// A WebSocket that does not complete INIT within `--init-timeout` gets
+/// VIOLATION and close 1008, even while it answers pings; one that logged in
+/// stays.
+TEST_F(e2e_test, connections_without_init_are_closed_after_the_deadline) {
+  ASSERT_NE(start_own({"--init-timeout", "0.5"}), nullptr);
+  auto lurker = open("lurker");
+  lurker->send_command("KEEPALIVE");
+  lurker->expect("KEEPALIVE");
+  auto p = join("player");
+  ASSERT_FALSE(HasFailure());
+  auto v = lurker->expect("VIOLATION", 3s);
+  EXPECT_NE(json::value_to<std::string>(v["payload"]).find("INIT"),
+            std::string::npos);
+  auto end = lurker->read_close(2s);
+  EXPECT_EQ(end.kind, close_result::closed) << end.error;
+  EXPECT_EQ(end.code, 1008);
+  p->send_command("KEEPALIVE", json::value("still here"));
+  EXPECT_JSON(p->expect("KEEPALIVE"),
+              msg("KEEPALIVE", json::value("still here")));
+}
+
 /// A connection that sends nothing, not even a pong, is closed after the
 /// idle timeout; one that only answers the server's pings is not.
 TEST_F(e2e_test, idle_connections_are_pinged_then_closed) {
