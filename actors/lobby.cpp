@@ -132,31 +132,31 @@ caf::result<joined> lobby_state::admit_to_mesh(join_lobby& req) {
   return rp;
 }
 
-const lobby_state::member* lobby_state::relay_target(const relay& x) {
+const lobby_state::member* lobby_state::relay_target(const relay& x,
+                                                     const member* from) {
+  const member* to = nullptr;
+  auto from_host = from != nullptr && host && from == &*host;
+  auto from_peer = from != nullptr && !from_host;
   if (profile == client_profile::cl5) {
     // A full mesh: any member to any other member.
-    auto to = x.recipient != x.sender ? find_member(x.recipient) : nullptr;
-    if (to == nullptr || find_member(x.sender) == nullptr)
-      reply_error(x.sender, ec::peer_invalid, x.listener);
-    return to;
-  }
-  const member* to = nullptr;
-  if (x.op == opcode::make_offer) {
-    if (!is_host(x.sender)) {
+    if (from != nullptr && x.recipient != x.sender)
+      to = find_member(x.recipient);
+  } else if (x.op == opcode::make_offer) {
+    if (!from_host) {
       reply_error(x.sender, ec::not_host, x.listener);
       return nullptr;
     }
     to = find_peer(x.recipient);
   } else if (x.op == opcode::make_answer) {
-    if (find_peer(x.sender) == nullptr) {
+    if (!from_peer) {
       reply_error(x.sender, ec::not_peer, x.listener);
       return nullptr;
     }
     if (is_host(x.recipient))
       to = &*host;
-  } else if (is_host(x.sender)) {
+  } else if (from_host) {
     to = find_peer(x.recipient);
-  } else if (find_peer(x.sender) != nullptr && is_host(x.recipient)) {
+  } else if (from_peer && is_host(x.recipient)) {
     to = &*host;
   }
   if (to == nullptr)
@@ -165,11 +165,11 @@ const lobby_state::member* lobby_state::relay_target(const relay& x) {
 }
 
 void lobby_state::forward(relay& x) {
-  auto to = relay_target(x);
+  // The sender is looked up once: it decides the route and gets RELAY_OK.
+  auto from = find_member(x.sender);
+  auto to = relay_target(x, from);
   if (to == nullptr)
     return;
-  // The sender is a member here: `relay_target` found it.
-  auto from = find_member(x.sender);
   auto user = profile == client_profile::cl5 ? from->info.user : std::string{};
   self->send(to->sink, evt::relayed{x.op, std::move(x.payload), x.sender,
                                     std::move(user)});

@@ -81,10 +81,10 @@ struct lobby_state {
   /// (the joiner) to each peer inside and DISCOVER (that peer) to the joiner.
   caf::result<joined> admit_to_mesh(join_lobby& req);
   void forward(relay& x);
-  /// Finds the receiver of a relay from `sender`, or nullptr after replying
-  /// with the error: host<->peer links in `standard` lobbies, any other
-  /// member in `cl5` ones.
-  const member* relay_target(const relay& x);
+  /// Finds the receiver of a relay from `from` (nullptr: the sender is no
+  /// member), or nullptr after replying with the error: host<->peer links
+  /// in `standard` lobbies, any other member in `cl5` ones.
+  const member* relay_target(const relay& x, const member* from);
   void claim(const std::string& sender, const std::string& listener);
   void transfer(const std::string& sender, const std::string& target,
                 const std::string& listener);

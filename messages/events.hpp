@@ -6,7 +6,6 @@
 #include <variant>
 #include <vector>
 
-
 #include "messages/commands.hpp"
 #include "messages/error.hpp"
 #include "messages/fields.hpp"

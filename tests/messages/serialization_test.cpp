@@ -64,7 +64,7 @@ roundtrip_result roundtrip(caf::actor_system& sys) {
   T original;
   int seed = 0;
   fill(original, seed);
-  if (seed <= 1 && boost::pfr::tuple_size_v<T> > 0) {
+  if (seed <= 1 && boost::pfr::tuple_size_v < T >> 0) {
     result.detail = "no field was filled";
     return result;
   }
@@ -90,8 +90,8 @@ roundtrip_result roundtrip(caf::actor_system& sys) {
 /// Runs `roundtrip` for every aggregate (atoms and handles are not) with an
 /// ID in [First, First + sizeof(Is)).
 template <caf::type_id_t First, size_t... Is>
-std::vector<roundtrip_result> roundtrip_block(caf::actor_system& sys,
-                                              std::index_sequence<Is...>) {
+std::vector<roundtrip_result>
+roundtrip_block(caf::actor_system& sys, std::index_sequence<Is...>) {
   std::vector<roundtrip_result> results;
   auto one = [&](auto tag) {
     using type = typename decltype(tag)::type;
