@@ -34,12 +34,17 @@ using reacts_to_each = typename reacts_to_each_t<Variant>::type;
 
 // -- SINK -------------------------------------------------------------------
 
+struct relay_handoff;
+
 /// The SINK: the transport side of one client connection. It turns each event
-/// into one frame; a VIOLATION also closes the socket. Tests stand in for the
-/// socket with a recording SINK.
+/// into one frame; a VIOLATION also closes the socket. A frame that does not
+/// fit the connection's write budget closes it too (1008). Tests stand in for
+/// the socket with a recording SINK.
 using sink_actor = reacts_to_each<event>::extend<
   // From its CONNECTION: stop or resume reading the socket.
-  caf::reacts_to<read_gate>>;
+  caf::reacts_to<read_gate>,
+  // From a LOBBY: a relayed frame whose sender awaits its answer.
+  caf::reacts_to<relay_handoff>>;
 
 // -- CONNECTION -------------------------------------------------------------
 
@@ -67,6 +72,18 @@ using connection_actor = reacts_to_each<command>::extend<
   caf::reacts_to<atom::init_deadline>>;
 
 // -- messages that carry handles --------------------------------------------
+
+/// LOBBY -> the recipient's SINK: a relayed frame and the sender's SINK. Only
+/// the recipient's side knows whether the frame fits its write budget, so it
+/// answers the sender: RELAY_OK once the frame is queued, PEER_INVALID when
+/// it is not (the recipient is then disconnected). A local SINK answers on
+/// the LOBBY's thread, within the send, so the answer keeps its place among
+/// the LOBBY's other messages to the sender.
+struct relay_handoff {
+  evt::relayed frame;
+  sink_actor sender;
+  std::string listener;
+};
 
 /// CONNECTION -> GAME: create a lobby hosted by the sender.
 struct create_lobby {
@@ -239,6 +256,7 @@ CAF_BEGIN_TYPE_ID_BLOCK(omega_actors, caf::id_block::omega::end)
   CAF_ADD_TYPE_ID(omega_actors, (omega::directory_actor))
   CAF_ADD_TYPE_ID(omega_actors, (omega::create_lobby))
   CAF_ADD_TYPE_ID(omega_actors, (omega::join_lobby))
+  CAF_ADD_TYPE_ID(omega_actors, (omega::relay_handoff))
   CAF_ADD_TYPE_ID(omega_actors, (omega::joined))
   CAF_ADD_TYPE_ID(omega_actors, (omega::hosting))
   CAF_ADD_TYPE_ID(omega_actors, (omega::node_actor))

@@ -171,9 +171,9 @@ void lobby_state::forward(relay& x) {
   if (to == nullptr)
     return;
   auto user = profile == client_profile::cl5 ? from->info.user : std::string{};
-  self->send(to->sink, evt::relayed{x.op, std::move(x.payload), x.sender,
-                                    std::move(user)});
-  self->send(from->sink, evt::relay_ok{std::move(x.listener)});
+  self->send(to->sink, relay_handoff{evt::relayed{x.op, std::move(x.payload),
+                                                  x.sender, std::move(user)},
+                                     from->sink, std::move(x.listener)});
 }
 
 void lobby_state::claim(const std::string& sender,

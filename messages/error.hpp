@@ -46,6 +46,7 @@ const char* opcode_name(ec x);
 namespace close_code {
 
 constexpr uint16_t going_away = 1001;
+constexpr uint16_t protocol_error = 1002;
 constexpr uint16_t unsupported_data = 1003;
 constexpr uint16_t policy_violation = 1008;
 constexpr uint16_t message_too_big = 1009;

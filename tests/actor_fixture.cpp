@@ -2,11 +2,20 @@
 
 namespace omega::test {
 
-sink_actor::behavior_type recording_sink(sink_actor::pointer,
-                                         std::shared_ptr<event_log> log,
-                                         std::shared_ptr<gate_log> gates) {
+sink_actor::behavior_type
+recording_sink(sink_actor::pointer self, std::shared_ptr<event_log> log,
+               std::shared_ptr<gate_log> gates, std::shared_ptr<bool> full) {
   return {
     [=](read_gate x) { gates->push_back(x.open); },
+    [=](relay_handoff& x) {
+      if (*full) {
+        self->send(x.sender, evt::error_reply{ec::peer_invalid, "full",
+                                              std::move(x.listener)});
+        return;
+      }
+      log->emplace_back(std::move(x.frame));
+      self->send(x.sender, evt::relay_ok{std::move(x.listener)});
+    },
     [=](evt::keepalive& x) { log->emplace_back(std::move(x)); },
     [=](evt::init_ok& x) { log->emplace_back(std::move(x)); },
     [=](evt::ack_host& x) { log->emplace_back(std::move(x)); },
@@ -105,7 +114,7 @@ client& actor_fixture::connect(const std::string& user, std::string origin,
   c->id = store->add_account(user);
   c->token = store->issue_token(c->id, std::move(token_origin), now,
                                 std::chrono::hours{24});
-  c->sink = sys.spawn(recording_sink, c->log, c->gates);
+  c->sink = sys.spawn(recording_sink, c->log, c->gates, c->full);
   connection_config conf;
   conf.ugi = ugis.at(game_index);
   conf.origin = std::move(origin);

@@ -26,10 +26,12 @@ using event_log = std::vector<event>;
 /// What a SINK was told about reading, in order (`read_gate::open`).
 using gate_log = std::vector<bool>;
 
-/// A SINK that records events instead of writing frames.
-sink_actor::behavior_type recording_sink(sink_actor::pointer self,
-                                         std::shared_ptr<event_log> log,
-                                         std::shared_ptr<gate_log> gates);
+/// A SINK that records events instead of writing frames. It answers each
+/// relay handed to it as the gateway's SINK does: RELAY_OK, or PEER_INVALID
+/// while `*full` says its write budget is spent.
+sink_actor::behavior_type
+recording_sink(sink_actor::pointer self, std::shared_ptr<event_log> log,
+               std::shared_ptr<gate_log> gates, std::shared_ptr<bool> full);
 
 /// Returns the opcode-ish name of an event, for failure messages.
 std::string describe(const event& x);
@@ -53,6 +55,9 @@ struct client {
   sink_actor sink;
   std::shared_ptr<event_log> log = std::make_shared<event_log>();
   std::shared_ptr<gate_log> gates = std::make_shared<gate_log>();
+  /// Makes the SINK refuse relays, like a socket whose client stopped
+  /// reading (see `recording_sink`).
+  std::shared_ptr<bool> full = std::make_shared<bool>(false);
   /// Index of the next event `next()` returns.
   size_t cursor = 0;
 

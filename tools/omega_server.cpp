@@ -255,6 +255,7 @@ omega::gateway_config gateway_settings(const omega::server_options& o) {
   gc.init_timeout
     = std::chrono::milliseconds{static_cast<long>(o.init_timeout * 1000)};
   gc.max_http_body = o.max_http_body;
+  gc.max_queued_bytes = o.max_queued_bytes;
   gc.allowed_origins = o.allowed_origins;
   gc.token_lifetime = std::chrono::seconds{o.token_lifetime};
   gc.limits.max_peers = o.max_peers;

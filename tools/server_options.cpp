@@ -40,6 +40,10 @@ po::options_description describe(server_options& o) {
       "VIOLATION and is closed (default 10, 0: never)");
   add("max-http-body", po::value(&o.max_http_body),
       "largest HTTP request body in bytes (default 65536)");
+  add("max-queued-bytes", po::value(&o.max_queued_bytes),
+      "bytes of frames queued for a client that does not read them before "
+      "it is disconnected (1008) and senders of relays to it get "
+      "PEER_INVALID (default 1048576)");
   add("io-threads", po::value(&o.io_threads),
       "dedicated Beast I/O threads (default 0: the CAF threads run the I/O "
       "too)");
@@ -100,11 +104,13 @@ bool check_limits(const server_options& o) {
            || (o.idle_timeout >= 1 && o.idle_timeout <= 1e6))
       || !(o.init_timeout == 0
            || (o.init_timeout >= 0.1 && o.init_timeout <= 1e6))
-      || o.max_http_body < 1024 || o.max_http_body > 64 * 1024 * 1024) {
+      || o.max_http_body < 1024 || o.max_http_body > 64 * 1024 * 1024
+      || o.max_queued_bytes < 1024) {
     std::cerr << "omega: invalid limits (max-frame-size >= 1024, caf-threads "
                  "and token-lifetime > 0, io-threads <= 64, claim-timeout and "
                  "idle-timeout 0 or from 1 to 1e6, init-timeout 0 or from 0.1 "
-                 "to 1e6, max-http-body from 1024 to 67108864)\n";
+                 "to 1e6, max-http-body from 1024 to 67108864, max-queued-bytes >= "
+                 "1024)\n";
     return false;
   }
   return true;

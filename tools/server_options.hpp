@@ -27,6 +27,7 @@ struct server_options {
   double idle_timeout = 300;
   double init_timeout = 10;
   size_t max_http_body = 64 * 1024;
+  size_t max_queued_bytes = 1024 * 1024;
   size_t io_threads = 0;
   size_t caf_threads = 1;
   bool demo = false;

@@ -62,6 +62,14 @@ public:
 
   corked_stream(corked_stream&&) = default;
 
+  /// Makes the next close frame the WebSocket writes carry `code` and no
+  /// reason. Beast 1.81 echoes a client's close code of 5000 or more, which
+  /// RFC 6455 (7.4.2) makes invalid, where it should fail the connection
+  /// with 1002; the session corrects the echo here.
+  void rewrite_next_close(uint16_t code) {
+    close_rewrite_ = code;
+  }
+
   /// Names the object that owns this stream (see the class comment).
   void hold(std::weak_ptr<void> owner) {
     owner_ = std::move(owner);
@@ -168,11 +176,15 @@ private:
       return;
     }
     std::size_t n = 0;
+    auto start = out_.size();
     for (auto b : boost::beast::buffers_range_ref(buffers)) {
       auto p = static_cast<const char*>(b.data());
       out_.insert(out_.end(), p, p + b.size());
       n += b.size();
     }
+    if (close_rewrite_ != 0 && n >= 2
+        && static_cast<unsigned char>(out_[start]) == close_frame_header)
+      rewrite_close(start);
     if (writing_ && out_.size() > max_pending) {
       blocked_ = park<error_code, std::size_t>(std::forward<Handler>(handler));
       blocked_bytes_ = n;
@@ -237,6 +249,20 @@ private:
     }
   }
 
+  /// First byte of a server's close frame: FIN and opcode 8 (unmasked).
+  static constexpr unsigned char close_frame_header = 0x88;
+
+  /// Replaces the close frame at `start` of `out_` (the whole of one write:
+  /// Beast writes a close frame on its own) by one with `close_rewrite_`.
+  void rewrite_close(std::size_t start) {
+    out_.resize(start);
+    out_.push_back(static_cast<char>(close_frame_header));
+    out_.push_back(2); // payload length: the code alone
+    out_.push_back(static_cast<char>(close_rewrite_ >> 8));
+    out_.push_back(static_cast<char>(close_rewrite_ & 0xFF));
+    close_rewrite_ = 0;
+  }
+
   /// Nothing to send: keeps no buffer, and lets a waiting teardown go on.
   void on_idle() {
     std::vector<char>{}.swap(out_);
@@ -265,6 +291,8 @@ private:
   std::size_t blocked_bytes_ = 0;
   std::unique_ptr<waiting<error_code>> teardown_;
   boost::beast::role_type teardown_role_ = boost::beast::role_type::server;
+  /// See `rewrite_next_close`; 0: none.
+  uint16_t close_rewrite_ = 0;
 };
 
 /// Beast's WebSocket stream finds these by argument-dependent lookup.

@@ -26,9 +26,12 @@ struct gateway_config {
   size_t io_threads = 1;
   /// Largest WebSocket frame accepted; larger ones close with 1009.
   size_t max_frame = 64 * 1024;
-  /// Frames queued for a client that reads too slowly before the gateway
-  /// gives up on it (close 1008) instead of buffering without bound.
-  size_t max_queued_frames = 1024;
+  /// Bytes of frames queued for one client before the gateway gives up on
+  /// it (close 1008, and the sender of a relay that did not fit is told)
+  /// instead of buffering without bound. An SDP answer is a few KB, so even
+  /// a host answered by 100 peers at once stays well under the default, and
+  /// the kernel's socket buffer takes its share before anything queues here.
+  size_t max_queued_bytes = 1024 * 1024;
   /// Origins allowed to use the HTTP API; empty allows any.
   std::vector<std::string> allowed_origins;
   std::chrono::seconds token_lifetime = std::chrono::hours{24};

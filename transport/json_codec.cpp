@@ -525,12 +525,18 @@ cmd::bad_frame oversized_frame(size_t limit) {
   return envelope_violation(std::move(reason), close_code::message_too_big);
 }
 
+std::string encode(const evt::relayed& x) {
+  auto result = frame_buffer(x.payload.size() + x.origin.size());
+  event_encoder{result}(x);
+  return result;
+}
+
 std::string encode(const event& x) {
   // Only KEEPALIVE and relayed frames carry payloads of unbounded size.
-  size_t hint = 0;
   if (auto relay = std::get_if<evt::relayed>(&x))
-    hint = relay->payload.size() + relay->origin.size();
-  else if (auto echo = std::get_if<evt::keepalive>(&x))
+    return encode(*relay);
+  size_t hint = 0;
+  if (auto echo = std::get_if<evt::keepalive>(&x))
     hint = echo->payload.size() + echo->listener.size();
   auto result = frame_buffer(hint);
   std::visit(event_encoder{result}, x);

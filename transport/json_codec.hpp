@@ -47,6 +47,10 @@ cmd::bad_frame oversized_frame(size_t limit);
 /// are left out; `listener` is echoed when set.
 std::string encode(const event& x);
 
+/// Encodes a relayed frame (the one event a LOBBY hands over without the
+/// `event` variant, see `relay_handoff`).
+std::string encode(const evt::relayed& x);
+
 namespace detail {
 
 /// `decode` without its DOM-free path for relays and KEEPALIVE: the

@@ -69,6 +69,8 @@ public:
     if (!session)
       return;
     auto& content = ptr->content();
+    if (content.match_elements<relay_handoff>())
+      return hand_over(*session, content.get_mutable_as<relay_handoff>(0));
     auto ev = to_event(content);
     if (!ev) {
       // The one message that is not an event (and rare: events come first).
@@ -91,6 +93,19 @@ public:
 
   const char* name() const override {
     return "omega.sink";
+  }
+
+  /// Queues a relayed frame and answers its sender: the relay is accepted
+  /// only once the frame is queued.
+  void hand_over(websocket_session& session, relay_handoff& x) {
+    if (session.deliver(encode(x.frame), 0))
+      caf::anon_send(x.sender, evt::relay_ok{std::move(x.listener)});
+    else
+      caf::anon_send(x.sender,
+                     evt::error_reply{ec::peer_invalid,
+                                      "the recipient does not read its frames "
+                                      "and is disconnected",
+                                      std::move(x.listener)});
   }
 
   /// The CONNECTION to tell about each ACK_PEER; set once, before the
@@ -164,8 +179,12 @@ void websocket_session::run(request req) {
   timeouts.idle_timeout = websocket::stream_base::none();
   timeouts.keep_alive_pings = false;
   ws_.set_option(timeouts);
-  ws_.control_callback(
-    [this](websocket::frame_type, beast::string_view) { idle_ticks_ = 0; });
+  ws_.control_callback([this](websocket::frame_type kind, beast::string_view) {
+    idle_ticks_ = 0;
+    // RFC 6455 7.4.2: codes from 5000 are invalid (Beast checks the rest).
+    if (kind == websocket::frame_type::close && ws_.reason().code >= 5000)
+      ws_.next_layer().rewrite_next_close(close_code::protocol_error);
+  });
   ws_.set_option(
     websocket::stream_base::decorator([](websocket::response_type& res) {
       res.set(http::field::server, "omega");
@@ -256,10 +275,56 @@ void websocket_session::on_gate(bool open) {
   }
 }
 
-void websocket_session::deliver(std::string frame, uint16_t close) {
+bool websocket_session::deliver(std::string frame, uint16_t close) {
+  // Counted here, on the sender's thread, so the sender learns at once; an
+  // empty queue takes any frame, whatever the budget.
+  auto bytes = frame.size();
+  auto before = queued_bytes_.fetch_add(bytes, std::memory_order_relaxed);
+  if (overflowed_.load(std::memory_order_relaxed)
+      || (before > 0 && before + bytes > ctx_->cfg.max_queued_bytes)) {
+    queued_bytes_.fetch_sub(bytes, std::memory_order_relaxed);
+    if (!overflowed_.exchange(true))
+      net::post(ws_.get_executor(),
+                [self = shared_from_this()] { self->on_overflow(); });
+    return false;
+  }
   net::post(ws_.get_executor(),
             [self = shared_from_this(), frame = std::move(frame),
              close]() mutable { self->on_send(std::move(frame), close); });
+  return true;
+}
+
+void websocket_session::unqueue(size_t bytes) {
+  queued_bytes_.fetch_sub(bytes, std::memory_order_relaxed);
+}
+
+void websocket_session::drop_queue() {
+  for (auto i = queue_head_; i < queue_.size(); ++i)
+    unqueue(queue_[i].size());
+  queue_.clear();
+  queue_head_ = 0;
+}
+
+void websocket_session::on_overflow() {
+  if (closing_)
+    return;
+  ++ctx_->write_budget_closes;
+  // The connection leaves its lobby now (PEER_GONE or HOST_GONE as usual),
+  // not when its client gets round to reading.
+  closing_ = true;
+  close_after_ = 0;
+  release();
+  drop_queue();
+  if (write_pending_) {
+    // A frame is half-written, so no close frame can follow it; the write
+    // fails and drops the last reference.
+    beast::error_code ignored;
+    beast::get_lowest_layer(ws_).close(ignored);
+    return;
+  }
+  ws_.async_close(websocket::close_reason{close_code::policy_violation},
+                  beast::bind_front_handler(&websocket_session::on_close,
+                                            shared_from_this()));
 }
 
 void websocket_session::shutdown() {
@@ -300,11 +365,7 @@ void websocket_session::on_idle_tick() {
 
 void websocket_session::on_send(std::string frame, uint16_t close) {
   if (closing_ || close_after_ != 0)
-    return;
-  if (queue_.size() - queue_head_ >= ctx_->cfg.max_queued_frames) {
-    // A client that does not read its frames gets cut off, not buffered.
-    return do_close(close_code::policy_violation);
-  }
+    return unqueue(frame.size());
   if (close != 0)
     close_after_ = close;
   if (write_pending_) {
@@ -325,6 +386,7 @@ void websocket_session::do_write() {
 
 void websocket_session::on_write(beast::error_code ec, std::size_t) {
   write_pending_ = false;
+  unqueue(writing_.size());
   if (ec) {
     release();
     return;
@@ -356,8 +418,7 @@ void websocket_session::do_close(uint16_t code) {
   if (write_pending_) {
     // Close once the write in flight completes; drop what waits behind it.
     close_after_ = code;
-    queue_.clear();
-    queue_head_ = 0;
+    drop_queue();
     return;
   }
   closing_ = true;

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <mutex>
@@ -57,6 +58,9 @@ struct session_context {
   directory_actor dir;
   gateway_config cfg;
 
+  /// Connections closed because a frame did not fit their write budget.
+  std::atomic<uint64_t> write_budget_closes{0};
+
   mutable std::mutex mtx;
   std::unordered_map<websocket_session*, std::weak_ptr<websocket_session>>
     sessions;
@@ -86,8 +90,11 @@ public:
   void run(request req);
 
   /// Queues a frame; thread-safe. A non-zero `close` closes the connection
-  /// with that code once the frame is written.
-  void deliver(std::string frame, uint16_t close);
+  /// with that code once the frame is written. Returns false, and closes the
+  /// connection at once (1008), when the frame does not fit the write budget
+  /// (`gateway_config::max_queued_bytes`): a client that does not read its
+  /// frames is cut off, not buffered.
+  bool deliver(std::string frame, uint16_t close);
 
   /// Closes with 1001 (server going away); thread-safe.
   void shutdown();
@@ -108,6 +115,10 @@ private:
   void on_read_some(boost::beast::error_code ec, std::size_t n);
   void on_read(boost::beast::error_code ec, std::size_t n);
   void on_send(std::string frame, uint16_t close);
+  void on_overflow();
+  /// Takes frames that left the queue (written or dropped) off the budget.
+  void unqueue(size_t bytes);
+  void drop_queue();
   void do_write();
   void on_write(boost::beast::error_code ec, std::size_t n);
   void do_close(uint16_t code);
@@ -136,6 +147,11 @@ private:
   /// deque: libstdc++'s deque allocates ~600 bytes per idle connection.)
   std::vector<std::string> queue_;
   size_t queue_head_ = 0;
+  /// Bytes of the frames handed to `deliver` and not yet written or
+  /// dropped: what a client that stops reading pins in server memory.
+  std::atomic<size_t> queued_bytes_{0};
+  /// Set once a frame did not fit; every later one is refused.
+  std::atomic<bool> overflowed_{false};
   /// Close code to use after the queue drains; 0 = none requested.
   uint16_t close_after_ = 0;
   bool closing_ = false;

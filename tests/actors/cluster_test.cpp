@@ -54,7 +54,7 @@ protected:
     c->user = user;
     c->id = store->add_account(user);
     c->token = store->issue_token(c->id, {}, now, std::chrono::hours{24});
-    c->sink = sys.spawn(recording_sink, c->log, c->gates);
+    c->sink = sys.spawn(recording_sink, c->log, c->gates, c->full);
     connection_config conf;
     conf.ugi = ugis.at(game_index);
     c->conn = sys.spawn(omega::connection, c->sink, auth_b, dir_b, conf);

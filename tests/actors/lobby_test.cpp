@@ -201,6 +201,25 @@ TEST_F(lobby_test, offer_answer_and_ice_are_relayed_with_origin) {
   EXPECT_EQ(next<evt::relayed>(p), (evt::relayed{opcode::ice, "[1]", h.id}));
 }
 
+/// Only the recipient's side knows whether a frame fits its write budget:
+/// a relay its SINK refuses is answered PEER_INVALID, not RELAY_OK, and a
+/// relay to another member is not affected.
+TEST_F(lobby_test, a_relay_the_recipient_cannot_queue_gets_peer_invalid) {
+  populate(open_lobby("L"), 2);
+  auto& h = *host;
+  auto& full = *peers[0];
+  auto& other = *peers[1];
+  *full.full = true;
+  h.send(cmd::make_offer{full.id, "{}", "o1"});
+  h.send(cmd::make_offer{other.id, "{}", "o2"});
+  run();
+  expect_error(h, ec::peer_invalid, "o1");
+  EXPECT_EQ(next<evt::relay_ok>(h), (evt::relay_ok{"o2"}));
+  EXPECT_EQ(next<evt::relayed>(other),
+            (evt::relayed{opcode::make_offer, "{}", h.id}));
+  EXPECT_TRUE(full.unread().empty());
+}
+
 TEST_F(lobby_test, relay_role_errors) {
   populate(open_lobby("L"), 2);
   auto& h = *host;

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <fstream>
 #include <memory>
 #include <sstream>
 #include <string>
@@ -302,6 +303,83 @@ TEST_F(e2e_test, connections_without_init_are_closed_after_the_deadline) {
   p->send_command("KEEPALIVE", json::value("still here"));
   EXPECT_JSON(p->expect("KEEPALIVE"),
               msg("KEEPALIVE", json::value("still here")));
+}
+
+namespace {
+
+/// The resident set size of process `pid` in KiB (0 if unknown).
+size_t rss_kib(pid_t pid) {
+  std::ifstream in{"/proc/" + std::to_string(pid) + "/status"};
+  std::string line;
+  while (std::getline(in, line))
+    if (line.rfind("VmRSS:", 0) == 0)
+      return std::stoul(line.substr(6));
+  return 0;
+}
+
+} // namespace
+
+/// A peer that stops reading while its host sends 60 KB offers is cut off
+/// at its write budget (default 1 MiB): the host gets PEER_INVALID for the
+/// offer that did not fit, then PEER_GONE, and the server's memory stays
+/// flat. (Before the budget was in bytes, each such peer pinned 55 MiB.)
+TEST_F(e2e_test, a_peer_that_stops_reading_is_cut_off_at_its_write_budget) {
+  auto* srv = start_own();
+  ASSERT_NE(srv, nullptr);
+  auto h = join("host");
+  auto p = join("stalled");
+  pair_up(h, p, "stall-room");
+  auto bystander = join("bystander");
+  enter(bystander, h, "stall-room");
+  ASSERT_FALSE(HasFailure());
+  auto rss_before = rss_kib(srv->pid());
+  auto offer = json::value(std::string(60 * 1024, 'o'));
+  // The kernel's socket buffers take several MB before anything queues in
+  // the server; 1,000 offers (60 MB) is far more than they and the budget
+  // hold together.
+  std::string refused;
+  size_t peak = rss_before;
+  for (int i = 0; i < 1000 && refused.empty(); ++i) {
+    auto listener = "offer-" + std::to_string(i);
+    ASSERT_TRUE(h->send_command("MAKE_OFFER", offer, p.acc.id, listener));
+    auto reply = h->read(5s);
+    ASSERT_TRUE(reply) << h->error();
+    auto obj = json::parse(reply->data).as_object();
+    auto op = member(obj, "opcode");
+    if (op == "PEER_INVALID") {
+      EXPECT_EQ(member(obj, "listener"), listener);
+      refused = listener;
+    } else {
+      ASSERT_EQ(op, "RELAY_OK") << reply->data;
+    }
+    if (i % 50 == 0)
+      peak = std::max(peak, rss_kib(srv->pid()));
+  }
+  ASSERT_FALSE(refused.empty()) << "the stalled peer was never cut off";
+  EXPECT_JSON(h->expect("PEER_GONE"), msg("PEER_GONE", json::value(p.acc.id)));
+  peak = std::max(peak, rss_kib(srv->pid()));
+  EXPECT_LT(peak - rss_before, 32u * 1024)
+    << "the server grew from " << rss_before << " KiB to " << peak << " KiB";
+  // Later offers to the gone peer are refused by the LOBBY as usual, and
+  // the lobby goes on for the others.
+  h->send_command("MAKE_OFFER", json::value("late"), p.acc.id, "late");
+  expect_error(*h.ws, "PEER_INVALID", "late");
+  relay(h, bystander, "MAKE_OFFER", json::value("still here"));
+  // The stalled client, once it reads again, finds its connection ended.
+  auto end = p->read_close(10s);
+  EXPECT_NE(end.kind, close_result::timeout) << end.error;
+}
+
+/// RFC 6455 7.4.2: a close code of 5000 or more is invalid, so the server
+/// fails the connection with 1002 instead of echoing it; valid codes are
+/// echoed.
+TEST_F(e2e_test, invalid_close_codes_are_answered_with_1002) {
+  auto bad = join("badcloser");
+  ASSERT_TRUE(bad->close(5000)) << bad->error();
+  EXPECT_EQ(bad->close_code(), 1002);
+  auto odd = join("appcloser");
+  ASSERT_TRUE(odd->close(4000)) << odd->error();
+  EXPECT_EQ(odd->close_code(), 4000);
 }
 
 /// A connection that sends nothing, not even a pong, is closed after the

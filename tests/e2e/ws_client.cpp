@@ -393,6 +393,8 @@ bool ws_client::close(uint16_t code, milliseconds timeout) {
   });
   if (ec)
     error_ = "close: " + ec.message();
+  else
+    close_code_ = ws_->reason().code;
   drop();
   return !ec;
 }

@@ -165,7 +165,8 @@ public:
   /// Reads (skipping frames) until the connection ends.
   close_result read_close(std::chrono::milliseconds timeout = default_timeout);
 
-  /// Runs the close handshake with `code`. Returns false on failure.
+  /// Runs the close handshake with `code`; the server's answer is then
+  /// `close_code`. Returns false on failure.
   bool close(uint16_t code = 1000,
              std::chrono::milliseconds timeout = default_timeout);
 
