@@ -27,6 +27,14 @@ void client::open(const tcp::endpoint& ep, const std::string& host,
   host_ = host;
   target_ = std::move(target);
   auto& sock = beast::get_lowest_layer(ws_);
+  if (!source.is_unspecified()) {
+    error_code ec;
+    sock.socket().open(ep.protocol(), ec);
+    if (!ec)
+      sock.socket().bind(tcp::endpoint{source, 0}, ec);
+    if (ec)
+      return fail_open("bind: " + ec.message());
+  }
   sock.expires_after(std::chrono::seconds{10});
   sock.async_connect(ep, beast::bind_front_handler(&client::on_connect,
                                                    shared_from_this()));
@@ -113,7 +121,8 @@ void client::on_read(error_code ec, size_t) {
     drv_.on_frame(*this, std::string_view{static_cast<const char*>(data.data()),
                                           data.size()});
   buf_.consume(buf_.size());
-  do_read();
+  if (reading_)
+    do_read();
 }
 
 void client::do_write() {

@@ -56,6 +56,10 @@ public:
   int index = -1;
   /// Connects to --peer-port instead of --port.
   bool peer_side = false;
+  /// The local address to connect from; unspecified: the kernel's choice.
+  /// (Loopback has all of 127.0.0.0/8, so a client can stand for another
+  /// host to the server's per-address limits.)
+  boost::asio::ip::address source;
   int64_t open_started_ns = 0;
   /// True if the open took a slot of the connect throttle.
   bool throttled = false;
@@ -76,6 +80,12 @@ public:
   /// Closes with a WebSocket close handshake once queued frames are out.
   /// Must run on the client's strand.
   void close();
+
+  /// Reads nothing more after the read in progress, like a client that
+  /// stopped reading its socket. Must run on the client's strand.
+  void stop_reading() {
+    reading_ = false;
+  }
 
   bool is_open() const {
     return open_ && !closing_;
@@ -107,6 +117,7 @@ private:
   std::string target_;
   bool open_ = false;
   bool closing_ = false;
+  bool reading_ = true;
 };
 
 } // namespace omega::bench
