@@ -60,7 +60,7 @@ po::options_description describe(server_options& o) {
       "(default 6, 0: no limit)");
   add("register-per-address", po::value(&o.register_per_address),
       "registrations a minute (and in a burst) per client address; more get "
-      "429 (default 30, 0: no limit)");
+      "429 (default 60, 0: no limit)");
   add("register-per-account", po::value(&o.register_per_account),
       "registration attempts a minute (and in a burst) per email; more get "
       "429 (default 5, 0: no limit)");

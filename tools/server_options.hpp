@@ -33,7 +33,7 @@ struct server_options {
   size_t max_connections = 0;
   size_t login_per_address = 60;
   size_t login_per_account = 6;
-  size_t register_per_address = 30;
+  size_t register_per_address = 60;
   size_t register_per_account = 5;
   size_t api_queue = 64;
   size_t api_threads = 2;

@@ -24,7 +24,7 @@ struct throttle_limits {
   /// Failed logins of one email: a few typos a minute, not a guessing run.
   size_t login_per_account = 6;
   /// Registrations (each one counts): a class signing up together.
-  size_t register_per_address = 30;
+  size_t register_per_address = 60;
   size_t register_per_account = 5;
 };
 

@@ -76,9 +76,12 @@ struct gateway::impl {
   /// Ticks every session's idle count each quarter of the idle timeout.
   void sweep_idle();
 
-  /// Runs `f(store)` on an API worker with a store connection of its own.
-  template <class F>
-  void with_store(F f);
+  /// Runs `work(store)` on an API worker with a store connection of its own,
+  /// then `done` with the `api_response` it returned, once the store and
+  /// the queue place are given back: a client that has its answer may send
+  /// the next request at once and find the place free.
+  template <class Work, class Done>
+  void with_store(Work work, Done done);
 
   net::io_context ioc;
   tcp::acceptor acceptor;
@@ -275,9 +278,9 @@ private:
     api_request api{std::string{req.method_string()}, std::string{path},
                     std::move(req.body()), origin, std::move(accept)};
     auto self = shared_from_this();
-    gw_->with_store([self, api = std::move(api), req = std::move(req),
-                     route = std::move(route), address = std::move(address),
-                     email = std::move(email)](account_store& store) mutable {
+    auto work = [self, api = std::move(api), route = std::move(route),
+                 address = std::move(address),
+                 email = std::move(email)](account_store& store) {
       api_options opts;
       opts.token_lifetime = self->gw_->cfg().token_lifetime;
       auto ctx = self->gw_->ctx;
@@ -293,13 +296,17 @@ private:
       // Only failed logins count against the login limits.
       if (route == "login" && res.status == 200)
         self->gw_->throttle.give_back(route, address, email);
+      return res;
+    };
+    auto done = [self, req = std::move(req), origin](api_response res) mutable {
       net::post(self->stream_.get_executor(),
                 [self, req = std::move(req), res = std::move(res),
-                 origin = api.origin]() mutable {
+                 origin = std::move(origin)]() mutable {
                   self->respond(req, res.status, res.content_type,
                                 std::move(res.body), origin);
                 });
-    });
+    };
+    gw_->with_store(std::move(work), std::move(done));
   }
 
   void respond(const request& req, unsigned status, std::string content_type,
@@ -386,18 +393,10 @@ bool gateway::impl::try_enqueue() {
   return true;
 }
 
-/// Releases a place in the API queue when the work that took it ends.
-struct queue_place {
-  std::atomic<size_t>& pending;
-  ~queue_place() {
-    --pending;
-  }
-};
-
-template <class F>
-void gateway::impl::with_store(F f) {
-  net::post(api_pool, [self = this, f = std::move(f)]() mutable {
-    queue_place place{self->api_pending};
+template <class Work, class Done>
+void gateway::impl::with_store(Work work, Done done) {
+  net::post(api_pool, [self = this, work = std::move(work),
+                       done = std::move(done)]() mutable {
     std::unique_ptr<account_store> store;
     {
       std::lock_guard<std::mutex> guard{self->store_mtx};
@@ -408,11 +407,15 @@ void gateway::impl::with_store(F f) {
     }
     if (!store)
       store = self->stores();
-    if (!store)
-      return;
-    f(*store);
-    std::lock_guard<std::mutex> guard{self->store_mtx};
-    self->idle_stores.emplace_back(std::move(store));
+    api_response res{500, "application/json",
+                     R"({"error":"the store cannot be opened"})"};
+    if (store) {
+      res = work(*store);
+      std::lock_guard<std::mutex> guard{self->store_mtx};
+      self->idle_stores.emplace_back(std::move(store));
+    }
+    --self->api_pending;
+    done(std::move(res));
   });
 }
 
