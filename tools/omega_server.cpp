@@ -293,6 +293,9 @@ bool start_gateway(omega::gateway& gw, const omega::server_options& o,
                                                     : o.host;
   log(2, "listening on " + host + ":" + std::to_string(port) + " (data in "
            + o.data_dir + ")");
+  log(2, "WebSockets: at most " + std::to_string(gw.max_connections()) + ", "
+           + std::to_string(o.max_connections_per_address)
+           + " per client address");
 #ifdef OMEGA_MIMALLOC
   // Also keeps the linker (with --as-needed) from dropping the library.
   log(3, "malloc: mimalloc " + std::to_string(mi_version()));

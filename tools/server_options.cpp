@@ -54,7 +54,7 @@ po::options_description describe(server_options& o) {
       "50000)");
   add("login-per-address", po::value(&o.login_per_address),
       "failed logins a minute (and in a burst) per client address; more get "
-      "429 (default 60, 0: no limit)");
+      "429 (default 30, 0: no limit)");
   add("login-per-account", po::value(&o.login_per_account),
       "failed logins a minute (and in a burst) per email; more get 429 "
       "(default 6, 0: no limit)");
@@ -68,7 +68,7 @@ po::options_description describe(server_options& o) {
       "threads hashing passwords (argon2id) and serving the HTTP API "
       "(default 2)");
   add("api-queue", po::value(&o.api_queue),
-      "HTTP API requests pending per API thread; more get 503 (default 64, "
+      "HTTP API requests pending per API thread; more get 503 (default 16, "
       "0: no bound)");
   add("io-threads", po::value(&o.io_threads),
       "dedicated Beast I/O threads (default 0: the CAF threads run the I/O "

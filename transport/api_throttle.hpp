@@ -20,7 +20,7 @@ struct throttle_limits {
   /// knows the password is never held up, however often they log in. A
   /// school behind one NAT address logs in at the start of a lesson: those
   /// succeed and cost nothing.
-  size_t login_per_address = 60;
+  size_t login_per_address = 30;
   /// Failed logins of one email: a few typos a minute, not a guessing run.
   size_t login_per_account = 6;
   /// Registrations (each one counts): a class signing up together.

@@ -65,9 +65,10 @@ struct gateway_config {
   /// Login and registration rate limits (429).
   throttle_limits throttles;
   /// API requests waiting for or running on an API thread, per thread; more
-  /// get 503 instead of queueing behind a flood of argon2id hashes. 0: no
-  /// bound.
-  size_t api_queue = 64;
+  /// get 503 instead of queueing behind a flood of argon2id hashes. A login
+  /// waits at most this many hashes (50-200 ms each at the interactive cost),
+  /// i.e. a few seconds, however large the flood. 0: no bound.
+  size_t api_queue = 16;
   /// Warnings: a limit cut a client off, accepting paused. None when empty.
   std::function<void(const std::string&)> warn;
 };

@@ -420,6 +420,45 @@ TEST_F(limits_test, oversized_headers_get_431) {
             431u);
 }
 
+TEST_F(limits_test, limits_are_config_keys_too) {
+  char tmpl[] = "/tmp/omega-limits-config-XXXXXX";
+  auto fd = mkstemp(tmpl);
+  ASSERT_GE(fd, 0);
+  ::close(fd);
+  std::string path = tmpl;
+  {
+    std::ofstream out{path};
+    out << "max-http-header = 4096\n"
+           "login-per-account = 1\n"
+           "trusted-proxy = 127.0.0.1\n"
+           "max-connections-per-address = 1\n";
+  }
+  auto* s = start_own({"--config", path});
+  std::remove(path.c_str());
+  ASSERT_NE(s, nullptr);
+  EXPECT_EQ(http_request(port(), verb::get, "/", {},
+                         {{"X-Padding", std::string(5000, 'p')}})
+              .status,
+            431u);
+  auto a = new_account("config");
+  EXPECT_EQ(http_post(port(), "/api/v0/login",
+                      login_body(a.email, "wrong-pass"))
+              .status,
+            401u);
+  EXPECT_EQ(http_post(port(), "/api/v0/login",
+                      login_body(a.email, "wrong-pass"))
+              .status,
+            429u);
+  std::string header;
+  auto first = upgrade(port(), ugi_, header, "198.51.100.9");
+  EXPECT_EQ(status_of(header), 101u) << header;
+  auto second = upgrade(port(), ugi_, header, "198.51.100.9");
+  EXPECT_EQ(status_of(header), 503u) << header;
+  auto other = upgrade(port(), ugi_, header, "198.51.100.10");
+  EXPECT_EQ(status_of(header), 101u)
+    << "trusted-proxy from the file: " << header;
+}
+
 // -- out of file descriptors
 // ----------------------------------------------------
 
