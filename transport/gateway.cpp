@@ -200,7 +200,8 @@ private:
     }
     if (req.method() == http::verb::options)
       return respond(req, 204, {}, {}, origin);
-    api(std::move(req), path, client, origin);
+    auto api_path = std::string{path}; // `path` points into `req`
+    api(std::move(req), api_path, client, origin);
   }
 
   /// The client of `req`: the peer, or whom a trusted proxy names.
@@ -242,7 +243,7 @@ private:
 
   /// Runs an API request on an API thread, after the rate limits and the
   /// queue bound (both decided here, so a refused request costs no hash).
-  void api(request req, std::string_view path, const net::ip::address& client,
+  void api(request req, const std::string& path, const net::ip::address& client,
            const std::string& origin) {
     auto route = std::string{api_route(path)};
     auto address = limit_key(client);
