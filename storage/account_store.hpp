@@ -27,6 +27,11 @@ public:
                    std::string_view password, std::string* id = nullptr)
     = 0;
 
+  /// Returns true if an account has `email`. Cheap (no hashing): the HTTP API
+  /// asks before a login whether the account must be pulled from the other
+  /// nodes first.
+  virtual bool has_account(std::string_view email) = 0;
+
   /// Checks email and password; on success issues a token bound to `origin`
   /// (empty = any origin) valid for `lifetime`. Returns the token.
   virtual std::optional<std::string>

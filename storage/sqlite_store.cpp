@@ -309,6 +309,16 @@ register_status sqlite_store::register_account(std::string_view username,
   }
 }
 
+bool sqlite_store::has_account(std::string_view email) {
+  try {
+    statement stmt{db_, "SELECT 1 FROM accounts WHERE email = ?1"};
+    stmt.bind(1, email);
+    return stmt.step() == SQLITE_ROW;
+  } catch (...) {
+    return false;
+  }
+}
+
 std::optional<std::string>
 sqlite_store::login(std::string_view email, std::string_view password,
                     std::string_view origin, std::chrono::seconds lifetime) {

@@ -65,6 +65,8 @@ public:
                                    std::string_view password,
                                    std::string* id = nullptr) override;
 
+  bool has_account(std::string_view email) override;
+
   std::optional<std::string>
   login(std::string_view email, std::string_view password,
         std::string_view origin, std::chrono::seconds lifetime) override;

@@ -256,6 +256,17 @@ omega::gateway_config gateway_settings(const omega::server_options& o) {
     = std::chrono::milliseconds{static_cast<long>(o.init_timeout * 1000)};
   gc.max_http_body = o.max_http_body;
   gc.max_queued_bytes = o.max_queued_bytes;
+  gc.max_http_header = o.max_http_header;
+  gc.trusted_proxies = o.trusted_proxies;
+  gc.max_connections_per_address = o.max_connections_per_address;
+  gc.max_connections = o.max_connections;
+  gc.throttles.login_per_address = o.login_per_address;
+  gc.throttles.login_per_account = o.login_per_account;
+  gc.throttles.register_per_address = o.register_per_address;
+  gc.throttles.register_per_account = o.register_per_account;
+  gc.api_threads = o.api_threads;
+  gc.api_queue = o.api_queue;
+  gc.warn = [](const std::string& msg) { log(1, msg); };
   gc.allowed_origins = o.allowed_origins;
   gc.token_lifetime = std::chrono::seconds{o.token_lifetime};
   gc.limits.max_peers = o.max_peers;
@@ -283,6 +294,9 @@ bool start_gateway(omega::gateway& gw, const omega::server_options& o,
                                                     : o.host;
   log(2, "listening on " + host + ":" + std::to_string(port) + " (data in "
            + o.data_dir + ")");
+  log(2, "WebSockets: at most " + std::to_string(gw.max_connections()) + ", "
+           + std::to_string(o.max_connections_per_address)
+           + " per client address");
 #ifdef OMEGA_MIMALLOC
   // Also keeps the linker (with --as-needed) from dropping the library.
   log(3, "malloc: mimalloc " + std::to_string(mi_version()));

@@ -44,6 +44,36 @@ po::options_description describe(server_options& o) {
       "bytes of frames queued for a client that does not read them before "
       "it is disconnected (1008) and senders of relays to it get "
       "PEER_INVALID (default 1048576)");
+  add("max-http-header", po::value(&o.max_http_header),
+      "largest HTTP request header in bytes; more gets 431 (default 16384)");
+  add("trusted-proxy", po::value(&o.trusted_proxies)->composing(),
+      "ADDR or ADDR/BITS of a reverse proxy whose X-Forwarded-For names the "
+      "client (repeatable; default: none, the TCP peer is the client)");
+  add("max-connections-per-address", po::value(&o.max_connections_per_address),
+      "open WebSockets per client address (IPv6: per /64); more get 503 "
+      "(default 1024, 0: no cap)");
+  add("max-connections", po::value(&o.max_connections),
+      "open WebSockets in total; more get 503 (default 0: the file "
+      "descriptor limit less a quarter of it, at most 256, and at most "
+      "50000)");
+  add("login-per-address", po::value(&o.login_per_address),
+      "failed logins a minute (and in a burst) per client address; more get "
+      "429 (default 30, 0: no limit)");
+  add("login-per-account", po::value(&o.login_per_account),
+      "failed logins a minute (and in a burst) per email; more get 429 "
+      "(default 6, 0: no limit)");
+  add("register-per-address", po::value(&o.register_per_address),
+      "registrations a minute (and in a burst) per client address; more get "
+      "429 (default 60, 0: no limit)");
+  add("register-per-account", po::value(&o.register_per_account),
+      "registration attempts a minute (and in a burst) per email; more get "
+      "429 (default 5, 0: no limit)");
+  add("api-threads", po::value(&o.api_threads),
+      "threads hashing passwords (argon2id) and serving the HTTP API "
+      "(default 2)");
+  add("api-queue", po::value(&o.api_queue),
+      "HTTP API requests pending per API thread; more get 503 (default 16, "
+      "0: no bound)");
   add("io-threads", po::value(&o.io_threads),
       "dedicated Beast I/O threads (default 0: the CAF threads run the I/O "
       "too)");
@@ -105,12 +135,16 @@ bool check_limits(const server_options& o) {
       || !(o.init_timeout == 0
            || (o.init_timeout >= 0.1 && o.init_timeout <= 1e6))
       || o.max_http_body < 1024 || o.max_http_body > 64 * 1024 * 1024
-      || o.max_queued_bytes < 1024) {
+      || o.max_queued_bytes < 1024
+      || o.max_http_header < 1024 || o.max_http_header > 1024 * 1024
+      || o.api_threads == 0 || o.api_threads > 64) {
     std::cerr << "omega: invalid limits (max-frame-size >= 1024, caf-threads "
                  "and token-lifetime > 0, io-threads <= 64, claim-timeout and "
                  "idle-timeout 0 or from 1 to 1e6, init-timeout 0 or from 0.1 "
-                 "to 1e6, max-http-body from 1024 to 67108864, max-queued-bytes >= "
-                 "1024)\n";
+                 "to 1e6, max-http-body from 1024 to 67108864, "
+                 "max-queued-bytes >= 1024, "
+                 "max-http-header from 1024 to 1048576, api-threads from 1 to "
+                 "64)\n";
     return false;
   }
   return true;

@@ -28,6 +28,16 @@ struct server_options {
   double init_timeout = 10;
   size_t max_http_body = 64 * 1024;
   size_t max_queued_bytes = 1024 * 1024;
+  size_t max_http_header = 16 * 1024;
+  std::vector<std::string> trusted_proxies;
+  size_t max_connections_per_address = 1024;
+  size_t max_connections = 0;
+  size_t login_per_address = 30;
+  size_t login_per_account = 6;
+  size_t register_per_address = 60;
+  size_t register_per_account = 5;
+  size_t api_queue = 16;
+  size_t api_threads = 2;
   size_t io_threads = 0;
   size_t caf_threads = 1;
   bool demo = false;

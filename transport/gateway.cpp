@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cerrno>
 #include <memory>
 #include <mutex>
 #include <thread>
@@ -17,13 +18,19 @@
 #include <boost/beast/http.hpp>
 #include <boost/beast/websocket/rfc6455.hpp>
 
+#include <sys/resource.h>
+
 #include <caf/actor_system.hpp>
 #include <caf/scheduler/abstract_coordinator.hpp>
 #include <caf/scoped_actor.hpp>
 
 #include "storage/account_store.hpp"
+#include "transport/api_throttle.hpp"
+#include "transport/client_address.hpp"
+#include "transport/connection_limiter.hpp"
 #include "transport/event_loop.hpp"
 #include "transport/http_api.hpp"
+#include "transport/limit_report.hpp"
 #include "transport/websocket_session.hpp"
 
 namespace beast = boost::beast;
@@ -43,7 +50,10 @@ struct gateway::impl {
                                               : sys.scheduler().num_workers())),
       acceptor(net::make_strand(ioc)),
       api_pool(cfg.api_threads),
-      stores(std::move(stores)) {
+      stores(std::move(stores)),
+      throttle(cfg.throttles),
+      report(cfg.warn) {
+    api_queue_max = cfg.api_queue * std::max<size_t>(1, cfg.api_threads);
     ctx = std::make_shared<session_context>(sys, std::move(auth),
                                             std::move(dir), std::move(cfg));
   }
@@ -55,15 +65,28 @@ struct gateway::impl {
   void do_accept();
   void on_accept(beast::error_code ec, connection_socket socket);
 
+  /// Out of file descriptors, `accept` fails at once for as long as the
+  /// connection waits in the backlog: retrying at once spins a core. Waits
+  /// 100 ms, doubling up to 2 s while it keeps failing.
+  void pause_accept(const beast::error_code& ec);
+
+  /// Claims a place in the API queue; false when it is full.
+  bool try_enqueue();
+
   /// Ticks every session's idle count each quarter of the idle timeout.
   void sweep_idle();
 
-  /// Runs `f(store)` on an API worker with a store connection of its own.
-  template <class F>
-  void with_store(F f);
+  /// Runs `work(store)` on an API worker with a store connection of its own,
+  /// then `done` with the `api_response` it returned, once the store and
+  /// the queue place are given back: a client that has its answer may send
+  /// the next request at once and find the place free.
+  template <class Work, class Done>
+  void with_store(Work work, Done done);
 
   net::io_context ioc;
   tcp::acceptor acceptor;
+  net::steady_timer accept_timer{acceptor.get_executor()};
+  std::chrono::milliseconds accept_backoff{0};
   net::steady_timer idle_timer{ioc};
   std::shared_ptr<session_context> ctx;
   std::vector<std::thread> threads;
@@ -73,10 +96,36 @@ struct gateway::impl {
   store_factory stores;
   std::mutex store_mtx;
   std::vector<std::unique_ptr<account_store>> idle_stores;
+  /// API requests queued or running, and the bound (0: none).
+  std::atomic<size_t> api_pending{0};
+  size_t api_queue_max = 0;
+
+  /// Parsed `trusted_proxies`, and the limits (see gateway_config).
+  std::vector<address_range> trusted;
+  std::shared_ptr<connection_limiter> conns;
+  api_throttle throttle;
+  limit_report report;
   std::atomic<bool> stopped{false};
 };
 
 namespace {
+
+/// An HTTP answer the session writes.
+struct reply {
+  unsigned status = 200;
+  std::string content_type;
+  std::string body;
+  /// Seconds for `Retry-After`; 0 sends none.
+  long retry_after = 0;
+  /// Closes the connection after the answer (after a limit: the client may
+  /// still be sending what cannot be read).
+  bool close = false;
+};
+
+reply text_reply(unsigned status, std::string body, long retry_after = 0,
+                 bool close = false) {
+  return {status, "text/plain", std::move(body), retry_after, close};
+}
 
 /// Reads HTTP requests on one TCP connection: answers the account API,
 /// CORS preflights and 404s, and hands WebSocket upgrades to a
@@ -85,7 +134,10 @@ class http_session : public std::enable_shared_from_this<http_session> {
 public:
   http_session(connection_socket&& socket, gateway::impl* gw)
     : stream_(std::move(socket)), gw_(gw) {
-    // nop
+    beast::error_code ec;
+    auto ep = stream_.socket().remote_endpoint(ec);
+    if (!ec)
+      peer_ = ep.address();
   }
 
   void run() {
@@ -95,10 +147,13 @@ public:
   }
 
 private:
+  using request = http::request<http::string_body>;
+
   void do_read() {
     parser_.emplace();
     parser_->body_limit(gw_->cfg().max_http_body);
-    parser_->header_limit(16 * 1024);
+    parser_->header_limit(
+      static_cast<std::uint32_t>(gw_->cfg().max_http_header));
     stream_.expires_after(std::chrono::seconds(30));
     http::async_read(stream_, buffer_, *parser_,
                      beast::bind_front_handler(&http_session::on_read,
@@ -106,6 +161,21 @@ private:
   }
 
   void on_read(beast::error_code ec, std::size_t) {
+    if (ec == http::error::body_limit || ec == http::error::header_limit) {
+      // Before a complete header only the peer is known, not the client a
+      // proxy names.
+      auto body = ec == http::error::body_limit;
+      auto max = body ? gw_->cfg().max_http_body : gw_->cfg().max_http_header;
+      gw_->report.reject(body ? limit::http_body : limit::http_header,
+                         unmapped(peer_).to_string(),
+                         std::string{body ? "request body" : "request header"}
+                           + " over " + std::to_string(max) + " bytes");
+      return respond(11, false,
+                     body ? text_reply(413, "payload too large\n", 0, true)
+                          : text_reply(431, "request header fields too large\n",
+                                       0, true),
+                     {});
+    }
     if (ec)
       return close();
     auto req = parser_->release();
@@ -114,13 +184,11 @@ private:
     std::string origin;
     if (auto i = req.find(http::field::origin); i != req.end())
       origin.assign(i->value().data(), i->value().size());
+    auto client = client_of(req);
     if (beast::websocket::is_upgrade(req)) {
       if (!is_signaling_path(path))
         return respond(req, 404, "text/plain", "not found\n", origin);
-      stream_.expires_never();
-      std::make_shared<websocket_session>(stream_.release_socket(), gw_->ctx)
-        ->run(std::move(req));
-      return;
+      return upgrade(std::move(req), client, origin);
     }
     if (!is_api_path(path)) {
       if (path == "/" && req.method() == http::verb::get)
@@ -132,14 +200,88 @@ private:
     }
     if (req.method() == http::verb::options)
       return respond(req, 204, {}, {}, origin);
+    auto api_path = std::string{path}; // `path` points into `req`
+    api(std::move(req), api_path, client, origin);
+  }
+
+  /// The client of `req`: the peer, or whom a trusted proxy names.
+  net::ip::address client_of(const request& req) const {
+    if (gw_->trusted.empty())
+      return unmapped(peer_);
+    std::string forwarded;
+    for (auto [i, end] = req.equal_range("X-Forwarded-For"); i != end; ++i) {
+      if (!forwarded.empty())
+        forwarded += ',';
+      forwarded.append(i->value().data(), i->value().size());
+    }
+    return client_address(peer_, forwarded, gw_->trusted);
+  }
+
+  /// Hands the socket to a WebSocket session if the connection caps allow.
+  void upgrade(request req, const net::ip::address& client,
+               const std::string& origin) {
+    connection_slot slot;
+    auto verdict = gw_->conns->acquire(limit_key(client), slot);
+    if (verdict != connection_limiter::verdict::ok) {
+      auto per_address = verdict == connection_limiter::verdict::per_address;
+      auto cap = per_address ? gw_->conns->per_address() : gw_->conns->total();
+      gw_->report.reject(per_address ? limit::connections_per_address
+                                     : limit::connections_total,
+                         client.to_string(),
+                         std::to_string(cap) + " WebSockets open"
+                           + (per_address ? " from it" : " in total"));
+      return respond(req.version(), false,
+                     text_reply(503, "too many connections\n", 5, true),
+                     origin);
+    }
+    stream_.expires_never();
+    auto ws = std::make_shared<websocket_session>(stream_.release_socket(),
+                                                  gw_->ctx);
+    ws->hold(std::move(slot));
+    ws->run(std::move(req));
+  }
+
+  /// Runs an API request on an API thread, after the rate limits and the
+  /// queue bound (both decided here, so a refused request costs no hash).
+  void api(request req, const std::string& path, const net::ip::address& client,
+           const std::string& origin) {
+    auto route = std::string{api_route(path)};
+    auto address = limit_key(client);
+    std::string email;
+    if (route == "login" || route == "register")
+      email = email_key(request_email(req.body()));
+    auto verdict = gw_->throttle.admit(route, address, email,
+                                       std::chrono::steady_clock::now());
+    if (!verdict.allowed) {
+      gw_->report.reject(verdict.which, client.to_string(),
+                         "too many " + route + " attempts; retry after "
+                           + std::to_string(verdict.retry_after.count())
+                           + " s");
+      return respond(req.version(), req.keep_alive(),
+                     {429, "application/json",
+                      R"({"error":"too many attempts, retry later"})",
+                      static_cast<long>(verdict.retry_after.count()), false},
+                     origin);
+    }
+    if (!gw_->try_enqueue()) {
+      gw_->throttle.give_back(route, address, email);
+      gw_->report.reject(limit::api_queue, client.to_string(),
+                         std::to_string(gw_->api_queue_max)
+                           + " API requests pending");
+      return respond(req.version(), req.keep_alive(),
+                     {503, "application/json",
+                      R"({"error":"server busy, retry later"})", 2, false},
+                     origin);
+    }
     std::string accept;
     if (auto i = req.find(http::field::accept); i != req.end())
       accept.assign(i->value().data(), i->value().size());
     api_request api{std::string{req.method_string()}, std::string{path},
                     std::move(req.body()), origin, std::move(accept)};
     auto self = shared_from_this();
-    gw_->with_store([self, api = std::move(api),
-                     req = std::move(req)](account_store& store) mutable {
+    auto work = [self, api = std::move(api), route = std::move(route),
+                 address = std::move(address),
+                 email = std::move(email)](account_store& store) {
       api_options opts;
       opts.token_lifetime = self->gw_->cfg().token_lifetime;
       auto ctx = self->gw_->ctx;
@@ -152,23 +294,38 @@ private:
           .receive([](uint64_t) {}, [](caf::error&) {});
       };
       auto res = handle_api(api, store, opts);
+      // Only failed logins count against the login limits.
+      if (route == "login" && res.status == 200)
+        self->gw_->throttle.give_back(route, address, email);
+      return res;
+    };
+    auto done = [self, req = std::move(req), origin](api_response res) mutable {
       net::post(self->stream_.get_executor(),
                 [self, req = std::move(req), res = std::move(res),
-                 origin = api.origin]() mutable {
+                 origin = std::move(origin)]() mutable {
                   self->respond(req, res.status, res.content_type,
                                 std::move(res.body), origin);
                 });
-    });
+    };
+    gw_->with_store(std::move(work), std::move(done));
   }
 
-  template <class Request>
-  void respond(const Request& req, unsigned status, std::string content_type,
+  void respond(const request& req, unsigned status, std::string content_type,
                std::string body, const std::string& origin) {
+    respond(req.version(), req.keep_alive(),
+            {status, std::move(content_type), std::move(body), 0, false},
+            origin);
+  }
+
+  void respond(unsigned version, bool keep_alive, reply r,
+               const std::string& origin) {
     auto res = std::make_shared<http::response<http::string_body>>(
-      static_cast<http::status>(status), req.version());
+      static_cast<http::status>(r.status), version);
     res->set(http::field::server, "omega");
-    if (!content_type.empty())
-      res->set(http::field::content_type, content_type);
+    if (!r.content_type.empty())
+      res->set(http::field::content_type, r.content_type);
+    if (r.retry_after > 0)
+      res->set(http::field::retry_after, std::to_string(r.retry_after));
     if (!origin.empty() && origin_allowed(origin, gw_->cfg().allowed_origins)) {
       res->set(http::field::access_control_allow_origin, origin);
       res->set(http::field::vary, "Origin");
@@ -176,12 +333,15 @@ private:
       res->set(http::field::access_control_allow_headers, "Content-Type");
       res->set(http::field::access_control_max_age, "600");
     }
-    res->keep_alive(req.keep_alive());
-    res->body() = std::move(body);
+    res->keep_alive(keep_alive && !r.close);
+    res->body() = std::move(r.body);
     res->prepare_payload();
+    auto linger = r.close;
     http::async_write(stream_, *res,
-                      [self = shared_from_this(), res](beast::error_code ec,
-                                                       std::size_t) {
+                      [self = shared_from_this(), res,
+                       linger](beast::error_code ec, std::size_t) {
+                        if (linger && !ec)
+                          return self->linger();
                         if (ec || !res->keep_alive())
                           return self->close();
                         self->do_read();
@@ -193,17 +353,51 @@ private:
     stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
   }
 
+  /// Closes after a refusal without resetting the connection: closing a
+  /// socket with unread input (the rest of a body too large) sends an RST,
+  /// which may destroy the answer before the client read it. So the session
+  /// reads and drops what still comes, for up to 2 s.
+  void linger() {
+    close();
+    stream_.expires_after(std::chrono::seconds{2});
+    drain();
+  }
+
+  void drain() {
+    buffer_.clear();
+    stream_.async_read_some(buffer_.prepare(16 * 1024),
+                            [self = shared_from_this()](beast::error_code ec,
+                                                        std::size_t) {
+                              if (!ec)
+                                self->drain();
+                            });
+  }
+
   connection_stream stream_;
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
   gateway::impl* gw_;
+  net::ip::address peer_;
 };
 
 } // namespace
 
-template <class F>
-void gateway::impl::with_store(F f) {
-  net::post(api_pool, [self = this, f = std::move(f)]() mutable {
+bool gateway::impl::try_enqueue() {
+  if (api_queue_max == 0) {
+    ++api_pending;
+    return true;
+  }
+  if (api_pending.fetch_add(1) >= api_queue_max) {
+    --api_pending;
+    return false;
+  }
+  return true;
+}
+
+template <class Work, class Done>
+void gateway::impl::with_store(Work work, Done done) {
+  net::post(api_pool, [self = this, work = std::move(work),
+                       done = std::move(done)]() mutable {
     std::unique_ptr<account_store> store;
     {
       std::lock_guard<std::mutex> guard{self->store_mtx};
@@ -214,11 +408,15 @@ void gateway::impl::with_store(F f) {
     }
     if (!store)
       store = self->stores();
-    if (!store)
-      return;
-    f(*store);
-    std::lock_guard<std::mutex> guard{self->store_mtx};
-    self->idle_stores.emplace_back(std::move(store));
+    api_response res{500, "application/json",
+                     R"({"error":"the store cannot be opened"})"};
+    if (store) {
+      res = work(*store);
+      std::lock_guard<std::mutex> guard{self->store_mtx};
+      self->idle_stores.emplace_back(std::move(store));
+    }
+    --self->api_pending;
+    done(std::move(res));
   });
 }
 
@@ -227,9 +425,41 @@ void gateway::impl::do_accept() {
                         beast::bind_front_handler(&impl::on_accept, this));
 }
 
+namespace {
+
+/// Accept errors that last as long as the server is out of descriptors or
+/// kernel memory (EMFILE, ENFILE, ENOBUFS, ENOMEM).
+bool out_of_descriptors(const beast::error_code& ec) {
+  if (ec.category() != boost::system::system_category())
+    return false;
+  auto x = ec.value();
+  return x == EMFILE || x == ENFILE || x == ENOBUFS || x == ENOMEM;
+}
+
+} // namespace
+
+void gateway::impl::pause_accept(const beast::error_code& ec) {
+  using std::chrono::milliseconds;
+  accept_backoff = accept_backoff.count() == 0
+                     ? milliseconds{100}
+                     : std::min(accept_backoff * 2, milliseconds{2000});
+  report.reject(limit::accept_descriptors, "accept",
+                ec.message() + "; accepting paused for "
+                  + std::to_string(accept_backoff.count()) + " ms");
+  accept_timer.expires_after(accept_backoff);
+  accept_timer.async_wait([this](beast::error_code ec) {
+    if (ec || stopped)
+      return;
+    do_accept();
+  });
+}
+
 void gateway::impl::on_accept(beast::error_code ec, connection_socket socket) {
   if (stopped)
     return;
+  if (ec && out_of_descriptors(ec))
+    return pause_accept(ec);
+  accept_backoff = std::chrono::milliseconds{0};
   if (!ec) {
     beast::error_code ignored;
     socket.set_option(tcp::no_delay{true}, ignored);
@@ -284,6 +514,27 @@ uint16_t gateway::start(std::string& error) {
             + std::to_string(d.cfg().port) + ": " + ec.message();
     return 0;
   }
+  for (auto& x : d.cfg().trusted_proxies) {
+    auto range = parse_address_range(x);
+    if (!range) {
+      error = "invalid trusted proxy " + x + " (ADDR or ADDR/BITS)";
+      return 0;
+    }
+    d.trusted.push_back(*range);
+  }
+  auto total = d.cfg().max_connections;
+  if (total == 0) {
+    // Each WebSocket is a descriptor; a quarter of the limit (at most 256)
+    // stays for HTTP requests, the store and the cluster.
+    total = 50000;
+    rlimit lim;
+    if (getrlimit(RLIMIT_NOFILE, &lim) == 0 && lim.rlim_cur != RLIM_INFINITY) {
+      auto n = static_cast<size_t>(lim.rlim_cur);
+      total = std::min(total, n - std::min<size_t>(256, n / 4));
+    }
+  }
+  d.conns = std::make_shared<connection_limiter>(
+    d.cfg().max_connections_per_address, total);
   auto port = d.acceptor.local_endpoint().port();
   if (d.cfg().io_threads == 0 && !attach_io(d.ctx->sys, d.ioc)) {
     error = "the actor system does not run a shared loop (use_shared_loop)";
@@ -304,6 +555,7 @@ void gateway::stop(std::chrono::milliseconds grace) {
   net::post(d.acceptor.get_executor(), [&d] {
     beast::error_code ec;
     d.acceptor.close(ec);
+    d.accept_timer.cancel();
   });
   for (auto& s : d.ctx->open_sessions())
     s->shutdown();
@@ -323,6 +575,14 @@ void gateway::stop(std::chrono::milliseconds grace) {
 size_t gateway::sessions() const {
   std::lock_guard<std::mutex> guard{impl_->ctx->mtx};
   return impl_->ctx->sessions.size();
+}
+
+size_t gateway::max_connections() const {
+  return impl_->conns ? impl_->conns->total() : impl_->cfg().max_connections;
+}
+
+const limit_counters& gateway::rejections() const {
+  return impl_->report.counters();
 }
 
 } // namespace omega

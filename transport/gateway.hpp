@@ -10,7 +10,9 @@
 #include <caf/fwd.hpp>
 
 #include "actors/actors.hpp"
+#include "transport/api_throttle.hpp"
 #include "transport/json_codec.hpp"
+#include "transport/limit_report.hpp"
 
 namespace omega {
 
@@ -50,6 +52,28 @@ struct gateway_config {
   /// Largest HTTP request body. A cloud save of 10,000 characters, each
   /// escaped as `\uXXXX` by JSON.stringify, is about 60 KB.
   size_t max_http_body = 64 * 1024;
+  /// Largest HTTP request header (request line and fields together); more
+  /// gets 431. Browsers send well under 8 KiB, cookies included.
+  size_t max_http_header = 16 * 1024;
+  /// Reverse proxies (ADDR or ADDR/BITS) whose `X-Forwarded-For` names the
+  /// client; see `client_address`. Empty: the TCP peer is the client.
+  std::vector<std::string> trusted_proxies;
+  /// Open WebSockets of one client address (an IPv6 client: its /64); more
+  /// get 503. High enough for a school or a carrier-grade NAT full of
+  /// players behind one address, low enough that one host cannot take all.
+  size_t max_connections_per_address = 1024;
+  /// Open WebSockets in total; more get 503. 0: derived at `start` from the
+  /// file descriptor limit (see `gateway::max_connections`).
+  size_t max_connections = 0;
+  /// Login and registration rate limits (429).
+  throttle_limits throttles;
+  /// API requests waiting for or running on an API thread, per thread; more
+  /// get 503 instead of queueing behind a flood of argon2id hashes. A login
+  /// waits at most this many hashes (50-200 ms each at the interactive cost),
+  /// i.e. a few seconds, however large the flood. 0: no bound.
+  size_t api_queue = 16;
+  /// Warnings: a limit cut a client off, accepting paused. None when empty.
+  std::function<void(const std::string&)> warn;
 };
 
 /// Opens a store connection for an API worker thread.
@@ -75,6 +99,13 @@ public:
 
   /// Number of open WebSocket sessions.
   size_t sessions() const;
+
+  /// The cap on open WebSockets in effect (after `start`, which derives it
+  /// when `gateway_config::max_connections` is 0).
+  size_t max_connections() const;
+
+  /// How often each limit cut a client off (thread-safe).
+  const limit_counters& rejections() const;
 
   struct impl;
 

@@ -43,13 +43,6 @@ bool strip_prefix(std::string_view& path, std::string_view prefix) {
   return true;
 }
 
-/// Maps `/api/v0/X` and `/api/X` to `X`.
-std::string_view api_route(std::string_view path) {
-  if (strip_prefix(path, "/api/v0/") || strip_prefix(path, "/api/"))
-    return path;
-  return {};
-}
-
 int hex_value(char c) {
   if (c >= '0' && c <= '9')
     return c - '0';
@@ -61,6 +54,19 @@ int hex_value(char c) {
 }
 
 } // namespace
+
+std::string_view api_route(std::string_view path) {
+  if (strip_prefix(path, "/api/v0/") || strip_prefix(path, "/api/"))
+    return path;
+  return {};
+}
+
+std::string request_email(std::string_view body) {
+  std::vector<std::string> f;
+  if (!read_fields(body, {"email"}, f))
+    return {};
+  return std::move(f[0]);
+}
 
 bool is_api_path(std::string_view path) {
   auto route = api_route(path);
@@ -107,13 +113,16 @@ api_response login_route(const api_request& req, account_store& store,
   std::vector<std::string> f;
   if (!read_fields(req.body, {"email", "password"}, f))
     return json_error(400, "expected {\"email\",\"password\"}");
-  auto token = store.login(f[0], f[1], req.origin, opts.token_lifetime);
-  if (!token && opts.pull) {
+  // One argon2id hash per attempt: an account this node lacks is pulled
+  // before the hash, not after a failed one. (A local account's password
+  // cannot differ on another node: there is no password change.) An unknown
+  // email still costs the hash of a dummy, so timing shows nothing.
+  if (opts.pull && !store.has_account(f[0])) {
     replica_query query;
     query.email = f[0];
     opts.pull(query);
-    token = store.login(f[0], f[1], req.origin, opts.token_lifetime);
   }
+  auto token = store.login(f[0], f[1], req.origin, opts.token_lifetime);
   if (!token)
     return json_error(401, "bad credentials");
   return text(200, std::move(*token));

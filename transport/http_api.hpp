@@ -47,6 +47,13 @@ struct api_options {
 constexpr int32_t max_save_slot = 10;
 constexpr size_t max_save_length = 10000;
 
+/// Maps `/api/v0/X` and `/api/X` to `X`; empty for any other path.
+std::string_view api_route(std::string_view path);
+
+/// The `email` member of a JSON request body; empty if there is none. (The
+/// gateway reads it before the request queues, for the per-account limits.)
+std::string request_email(std::string_view body);
+
 /// Returns true for the paths `handle_api` serves.
 bool is_api_path(std::string_view path);
 

@@ -20,6 +20,7 @@
 #include <caf/actor.hpp>
 
 #include "actors/actors.hpp"
+#include "transport/connection_limiter.hpp"
 #include "transport/corked_stream.hpp"
 #include "transport/gateway.hpp"
 
@@ -89,6 +90,12 @@ public:
   /// Accepts the upgrade `req` (already read by the HTTP session).
   void run(request req);
 
+  /// Keeps `slot` (this connection's count under the connection caps) until
+  /// the session is destroyed, which releases it.
+  void hold(connection_slot slot) {
+    slot_ = std::move(slot);
+  }
+
   /// Queues a frame; thread-safe. A non-zero `close` closes the connection
   /// with that code once the frame is written. Returns false, and closes the
   /// connection at once (1008), when the frame does not fit the write budget
@@ -128,6 +135,8 @@ private:
   /// Ends the actors of this connection (idempotent).
   void release();
 
+  /// First, so it goes last: the count drops once the socket is closed.
+  connection_slot slot_;
   /// The WebSocket keeps its own timeouts, so it runs on the bare socket:
   /// Beast's timed stream costs every read and write a work guard and a
   /// timer check.

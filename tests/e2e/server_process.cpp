@@ -1,11 +1,13 @@
 #include "tests/e2e/server_process.hpp"
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <sstream>
 #include <system_error>
+#include <utility>
 
 #include <unistd.h>
 
@@ -60,8 +62,15 @@ bool server_process::start(const std::vector<std::string>& extra_flags,
   } else {
     dir_ = data_dir;
   }
-  std::vector<std::string> args{"--listen", "127.0.0.1:0",     "--data-dir",
-                                dir_,       "--password-hash", "minimal"};
+  std::vector<std::string> args{"--listen", "127.0.0.1:0", "--data-dir", dir_};
+  // Defaults of the suites, each unless `extra_flags` sets it: a cheap hash,
+  // and no registration limit, as the suites register hundreds of accounts
+  // from 127.0.0.1 within seconds (which that limit is there to stop).
+  for (auto [flag, value] : {std::pair{"--password-hash", "minimal"},
+                             std::pair{"--register-per-address", "0"}})
+    if (std::find(extra_flags.begin(), extra_flags.end(), flag)
+        == extra_flags.end())
+      args.insert(args.end(), {flag, value});
   args.insert(args.end(), extra_flags.begin(), extra_flags.end());
   if (!child_.start(OMEGA_SERVER_PATH, args)) {
     error_ = child_.error();

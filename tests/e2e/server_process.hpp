@@ -44,7 +44,8 @@ public:
   ~server_process();
 
   /// Starts the server with `--listen 127.0.0.1:0 --data-dir <tmp>
-  /// --password-hash minimal` plus `extra_flags`, and waits up to `timeout`
+  /// --password-hash minimal --register-per-address 0` (the last two unless
+  /// `extra_flags` has them) plus `extra_flags`, and waits up to `timeout`
   /// for its "listening on" line. Returns false (see `error`) on failure.
   /// With `data_dir`, uses (and later deletes) that folder instead of a
   /// fresh one: a restarted node keeps its data.
