@@ -51,8 +51,7 @@ struct gateway::impl {
       acceptor(net::make_strand(ioc)),
       api_pool(cfg.api_threads),
       stores(std::move(stores)),
-      throttle(cfg.throttles),
-      report(cfg.warn) {
+      throttle(cfg.throttles) {
     api_queue_max = cfg.api_queue * std::max<size_t>(1, cfg.api_threads);
     ctx = std::make_shared<session_context>(sys, std::move(auth),
                                             std::move(dir), std::move(cfg));
@@ -104,7 +103,6 @@ struct gateway::impl {
   std::vector<address_range> trusted;
   std::shared_ptr<connection_limiter> conns;
   api_throttle throttle;
-  limit_report report;
   std::atomic<bool> stopped{false};
 };
 
@@ -166,10 +164,11 @@ private:
       // proxy names.
       auto body = ec == http::error::body_limit;
       auto max = body ? gw_->cfg().max_http_body : gw_->cfg().max_http_header;
-      gw_->report.reject(body ? limit::http_body : limit::http_header,
-                         unmapped(peer_).to_string(),
-                         std::string{body ? "request body" : "request header"}
-                           + " over " + std::to_string(max) + " bytes");
+      gw_->ctx->report.reject(body ? limit::http_body : limit::http_header,
+                              unmapped(peer_).to_string(),
+                              std::string{body ? "request body"
+                                               : "request header"}
+                                + " over " + std::to_string(max) + " bytes");
       return respond(11, false,
                      body ? text_reply(413, "payload too large\n", 0, true)
                           : text_reply(431, "request header fields too large\n",
@@ -225,11 +224,11 @@ private:
     if (verdict != connection_limiter::verdict::ok) {
       auto per_address = verdict == connection_limiter::verdict::per_address;
       auto cap = per_address ? gw_->conns->per_address() : gw_->conns->total();
-      gw_->report.reject(per_address ? limit::connections_per_address
-                                     : limit::connections_total,
-                         client.to_string(),
-                         std::to_string(cap) + " WebSockets open"
-                           + (per_address ? " from it" : " in total"));
+      gw_->ctx->report.reject(per_address ? limit::connections_per_address
+                                          : limit::connections_total,
+                              client.to_string(),
+                              std::to_string(cap) + " WebSockets open"
+                                + (per_address ? " from it" : " in total"));
       return respond(req.version(), false,
                      text_reply(503, "too many connections\n", 5, true),
                      origin);
@@ -237,7 +236,7 @@ private:
     stream_.expires_never();
     auto ws = std::make_shared<websocket_session>(stream_.release_socket(),
                                                   gw_->ctx);
-    ws->hold(std::move(slot));
+    ws->hold(std::move(slot), client.to_string());
     ws->run(std::move(req));
   }
 
@@ -253,10 +252,10 @@ private:
     auto verdict = gw_->throttle.admit(route, address, email,
                                        std::chrono::steady_clock::now());
     if (!verdict.allowed) {
-      gw_->report.reject(verdict.which, client.to_string(),
-                         "too many " + route + " attempts; retry after "
-                           + std::to_string(verdict.retry_after.count())
-                           + " s");
+      gw_->ctx->report.reject(verdict.which, client.to_string(),
+                              "too many " + route + " attempts; retry after "
+                                + std::to_string(verdict.retry_after.count())
+                                + " s");
       return respond(req.version(), req.keep_alive(),
                      {429, "application/json",
                       R"({"error":"too many attempts, retry later"})",
@@ -265,9 +264,9 @@ private:
     }
     if (!gw_->try_enqueue()) {
       gw_->throttle.give_back(route, address, email);
-      gw_->report.reject(limit::api_queue, client.to_string(),
-                         std::to_string(gw_->api_queue_max)
-                           + " API requests pending");
+      gw_->ctx->report.reject(limit::api_queue, client.to_string(),
+                              std::to_string(gw_->api_queue_max)
+                                + " API requests pending");
       return respond(req.version(), req.keep_alive(),
                      {503, "application/json",
                       R"({"error":"server busy, retry later"})", 2, false},
@@ -443,9 +442,9 @@ void gateway::impl::pause_accept(const beast::error_code& ec) {
   accept_backoff = accept_backoff.count() == 0
                      ? milliseconds{100}
                      : std::min(accept_backoff * 2, milliseconds{2000});
-  report.reject(limit::accept_descriptors, "accept",
-                ec.message() + "; accepting paused for "
-                  + std::to_string(accept_backoff.count()) + " ms");
+  ctx->report.reject(limit::accept_descriptors, "accept",
+                     ec.message() + "; accepting paused for "
+                       + std::to_string(accept_backoff.count()) + " ms");
   accept_timer.expires_after(accept_backoff);
   accept_timer.async_wait([this](beast::error_code ec) {
     if (ec || stopped)
@@ -582,7 +581,7 @@ size_t gateway::max_connections() const {
 }
 
 const limit_counters& gateway::rejections() const {
-  return impl_->report.counters();
+  return impl_->ctx->report.counters();
 }
 
 } // namespace omega

@@ -24,6 +24,8 @@ std::string_view limit_name(limit x) {
       return "max-http-header";
     case limit::accept_descriptors:
       return "file-descriptors";
+    case limit::write_budget:
+      return "max-queued-bytes";
   }
   return "unknown";
 }

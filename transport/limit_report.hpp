@@ -27,9 +27,10 @@ enum class limit {
   http_body,
   http_header,
   accept_descriptors,
+  write_budget,
 };
 
-constexpr size_t limit_count = 10;
+constexpr size_t limit_count = 11;
 
 /// The name of `x` in counters and log lines (the flag's name where there
 /// is one).

@@ -308,7 +308,8 @@ void websocket_session::drop_queue() {
 void websocket_session::on_overflow() {
   if (closing_)
     return;
-  ++ctx_->write_budget_closes;
+  ctx_->report.reject(limit::write_budget, client_,
+                      "a client that does not read its frames");
   // The connection leaves its lobby now (PEER_GONE or HOST_GONE as usual),
   // not when its client gets round to reading.
   closing_ = true;

@@ -50,7 +50,8 @@ struct session_context {
     : sys(sys),
       auth(std::move(auth)),
       dir(std::move(dir)),
-      cfg(std::move(cfg)) {
+      cfg(std::move(cfg)),
+      report(this->cfg.warn) {
     // nop
   }
 
@@ -59,8 +60,8 @@ struct session_context {
   directory_actor dir;
   gateway_config cfg;
 
-  /// Connections closed because a frame did not fit their write budget.
-  std::atomic<uint64_t> write_budget_closes{0};
+  /// Every cut-off by a limit: counted, and logged at a bounded rate.
+  limit_report report;
 
   mutable std::mutex mtx;
   std::unordered_map<websocket_session*, std::weak_ptr<websocket_session>>
@@ -91,9 +92,11 @@ public:
   void run(request req);
 
   /// Keeps `slot` (this connection's count under the connection caps) until
-  /// the session is destroyed, which releases it.
-  void hold(connection_slot slot) {
+  /// the session is destroyed, which releases it; `client` is the address
+  /// it counts under, for the log.
+  void hold(connection_slot slot, std::string client) {
     slot_ = std::move(slot);
+    client_ = std::move(client);
   }
 
   /// Queues a frame; thread-safe. A non-zero `close` closes the connection
@@ -137,6 +140,7 @@ private:
 
   /// First, so it goes last: the count drops once the socket is closed.
   connection_slot slot_;
+  std::string client_;
   /// The WebSocket keeps its own timeouts, so it runs on the bare socket:
   /// Beast's timed stream costs every read and write a work guard and a
   /// timer check.
