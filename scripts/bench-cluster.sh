@@ -5,6 +5,9 @@
 #   local  - two clustered nodes; hosts and peers both on the game's owner;
 #   cross  - two clustered nodes; hosts on the owner, peers on the other
 #            node, so every relayed message crosses CAF remoting once.
+# The nodes talk over TLS with certificates that omega-admin makes in the
+# scratch folder (INSECURE=1: plain remoting on loopback instead, to measure
+# what TLS costs).
 # Both nodes share one core (SERVER_CPU, default 0) so that the server side
 # gets the same CPU as the single server; omega-bench runs on CLIENT_CPU
 # (default 1). Server CPU is summed over both nodes. Each set-up runs REPEAT
@@ -17,6 +20,7 @@
 #   REPEAT (3)  DURATION (5; QUICK 2)  WARMUP (1; QUICK 0.5)
 #   LOBBIES (50)  PEERS (1)  INFLIGHT (4)  PAYLOAD (1024)
 #   SERVER_CPU (0)  CLIENT_CPU (1)  BUILD (build-bench)  SKIP_BUILD (0)
+#   INSECURE (0)
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -34,6 +38,7 @@ SERVER_CPU=${SERVER_CPU:-0}
 CLIENT_CPU=${CLIENT_CPU:-1}
 BUILD=${BUILD:-$ROOT/build-bench}
 SKIP_BUILD=${SKIP_BUILD:-0}
+INSECURE=${INSECURE:-0}
 
 say() { echo "bench-cluster: $*" >&2; }
 die() { say "error: $*"; exit 1; }
@@ -65,6 +70,18 @@ fi
 free_port() {
   python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])' 2>/dev/null \
     || echo $((20000 + RANDOM % 20000))
+}
+
+# The cluster's CA and the two nodes' certificates, made once per run.
+CERTS=$WORK/certs
+"$BUILD/omega-admin" cluster init-ca "$CERTS" >/dev/null
+# Prints node $1's security flags, one per line.
+cluster_security() {
+  if [[ $INSECURE == 1 ]]; then echo --cluster-insecure; return; fi
+  [[ -f $CERTS/$1.pem ]] \
+    || "$BUILD/omega-admin" cluster issue-cert "$CERTS" "$1" >/dev/null
+  printf '%s\n' --cluster-cert "$CERTS/$1.pem" --cluster-key "$CERTS/$1.key" \
+    --cluster-ca "$CERTS/ca.pem"
 }
 
 # Starts omega-server with data folder $1 and extra flags; sets PORT and PID.
@@ -108,10 +125,14 @@ run_once() {
   else
     local ca cb
     ca=$(free_port); cb=$(free_port)
-    start_server "$a" --node-name na --cluster-listen "127.0.0.1:$ca"
+    local sec_a sec_b
+    mapfile -t sec_a < <(cluster_security na)
+    mapfile -t sec_b < <(cluster_security nb)
+    start_server "$a" --node-name na --cluster-listen "127.0.0.1:$ca" \
+      "${sec_a[@]}"
     local port_a=$PORT; pid_a=$PID
     start_server "$b" --node-name nb --cluster-listen "127.0.0.1:$cb" \
-      --cluster-peer "127.0.0.1:$ca"
+      --cluster-peer "127.0.0.1:$ca" "${sec_b[@]}"
     local port_b=$PORT; pid_b=$PID
     await_join "$a.log" nb; await_join "$b.log" na
     # Accounts and game reach node b by the one-second push.
@@ -159,7 +180,8 @@ for setup in single local cross; do
 done
 
 echo
-echo "relay across cluster nodes: $LOBBIES lobbies x $PEERS peers," \
+mode=TLS; [[ $INSECURE == 1 ]] && mode="plain remoting"
+echo "relay across cluster nodes ($mode): $LOBBIES lobbies x $PEERS peers," \
   "$INFLIGHT in flight, $PAYLOAD B payloads; medians of $REPEAT runs"
 printf '%-8s %12s %10s %10s %10s %16s\n' setup "msgs/s" "p50 us" \
   "p99 us" "p99.9 us" "msgs/server-CPU-s"

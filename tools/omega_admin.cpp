@@ -19,6 +19,7 @@
 
 #include "messages/placement.hpp"
 #include "storage/sqlite_store.hpp"
+#include "tools/cluster_certs.hpp"
 #include "tools/command_line.hpp"
 
 namespace {
@@ -52,6 +53,15 @@ constexpr const char* usage
     "  token issue USER [--origin ORIGIN] [--lifetime SECONDS]\n"
     "      issues a token for a username or account id and prints it\n"
     "      (default: any origin, 86400 seconds)\n"
+    "  cluster init-ca DIR [--days N]\n"
+    "      makes the cluster's CA in DIR (created, mode 0700): ca.key (EC\n"
+    "      P-256, mode 0600) and ca.pem, valid N days (default 3650); prints\n"
+    "      the path of ca.pem; never overwrites (no data folder needed)\n"
+    "  cluster issue-cert DIR NODE [--days N]\n"
+    "      signs a certificate for node NODE with the CA in DIR: NODE.key\n"
+    "      and NODE.pem, CN and DNS name NODE, valid N days (default 730);\n"
+    "      prints the node's --cluster-cert, --cluster-key and --cluster-ca\n"
+    "      flags; never overwrites\n"
     "\n"
     "options:\n"
     "  --data-dir DIR   the server's data folder (default: ./data)\n"
@@ -77,7 +87,8 @@ struct usage_error {
 
 /// Options that take a value. All of them do: there are no flags but --help.
 const std::vector<std::string> known_options = {
-  "data-dir", "developer", "email", "password", "origin", "lifetime", "profile",
+  "data-dir", "developer", "email",   "password",
+  "origin",   "lifetime",  "profile", "days",
 };
 
 /// The name that collects the positional arguments; not an option.
@@ -337,6 +348,48 @@ int token_issue(const command_line& cl) {
   return 0;
 }
 
+/// `--days`, or `fallback` without it.
+int validity_days(const command_line& cl, int fallback) {
+  auto str = option(cl, "days");
+  if (!str)
+    return fallback;
+  auto days = parse_count(*str);
+  if (!days || *days == 0 || *days > 36500)
+    throw usage_error{"--days must be from 1 to 36500"};
+  return static_cast<int>(*days);
+}
+
+int cluster_init_ca(const command_line& cl) {
+  allow_only(cl, {"days"});
+  expect_args(cl, 3);
+  auto& dir = cl.args[2];
+  std::string err;
+  if (!omega::make_ca(dir, validity_days(cl, 3650), err)) {
+    std::cerr << "omega-admin: " << err << '\n';
+    return exit_error;
+  }
+  std::cout << omega::ca_paths(dir).cert << '\n';
+  return 0;
+}
+
+int cluster_issue_cert(const command_line& cl) {
+  allow_only(cl, {"days"});
+  expect_args(cl, 4);
+  auto& dir = cl.args[2];
+  auto& node = cl.args[3];
+  if (!omega::valid_cert_name(node))
+    throw usage_error{"NODE must be 1 to 64 of A-Z a-z 0-9 . _ - (not \"ca\")"};
+  std::string err;
+  if (!omega::issue_cert(dir, node, validity_days(cl, 730), err)) {
+    std::cerr << "omega-admin: " << err << '\n';
+    return exit_error;
+  }
+  auto paths = omega::node_paths(dir, node);
+  std::cout << "--cluster-cert " << paths.cert << " --cluster-key " << paths.key
+            << " --cluster-ca " << omega::ca_paths(dir).cert << '\n';
+  return 0;
+}
+
 int run(const command_line& cl) {
   auto& args = cl.args;
   if (args.size() < 2)
@@ -356,6 +409,10 @@ int run(const command_line& cl) {
     return user_add_many(cl);
   if (cmd == "token issue")
     return token_issue(cl);
+  if (cmd == "cluster init-ca")
+    return cluster_init_ca(cl);
+  if (cmd == "cluster issue-cert")
+    return cluster_issue_cert(cl);
   throw usage_error{"unknown command " + cmd};
 }
 

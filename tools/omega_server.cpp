@@ -18,12 +18,15 @@
 
 #include <caf/all.hpp>
 #include <caf/io/middleman.hpp>
+#include <caf/openssl/manager.hpp>
+#include <caf/openssl/publish.hpp>
 
 #include "actors/actors.hpp"
 #include "actors/auth.hpp"
 #include "actors/directory.hpp"
 #include "actors/node.hpp"
 #include "storage/sqlite_store.hpp"
+#include "tools/cluster_tls.hpp"
 #include "tools/server_demo.hpp"
 #include "tools/server_options.hpp"
 #include "transport/event_loop.hpp"
@@ -157,26 +160,81 @@ bool apply_caf_settings(const omega::server_options& o,
   return true;
 }
 
+/// The node's TLS files from the flags; false (after logging why) if the
+/// passphrase file cannot be read.
+bool cluster_credentials_of(const omega::server_options& o,
+                            omega::cluster_credentials& creds) {
+  creds.cert = o.cluster_cert;
+  creds.key = o.cluster_key;
+  creds.ca = o.cluster_ca;
+  std::string err;
+  if (!o.cluster_key_passphrase_file.empty()
+      && !omega::read_passphrase(o.cluster_key_passphrase_file,
+                                 creds.passphrase, err)) {
+    log(0, err);
+    return false;
+  }
+  return true;
+}
+
+/// Checks the node's certificate before anything listens: CAF would load
+/// the files only at the first connection, and a bad one would end the
+/// process from inside the middleman. False after logging why.
+bool check_cluster_tls(const omega::server_options& o,
+                       omega::cluster_credentials& creds) {
+  if (!cluster_credentials_of(o, creds))
+    return false;
+  std::string common_name;
+  std::string err;
+  if (!omega::check_credentials(creds, common_name, err)) {
+    log(0, "cluster certificate: " + err);
+    return false;
+  }
+  if (!o.node_name.empty() && common_name != o.node_name)
+    log(1, "the cluster certificate is issued to " + common_name
+             + ", not to this node's name " + o.node_name
+             + " (peers accept any certificate of the CA)");
+  return true;
+}
+
 void set_cluster(const omega::server_options& o,
+                 const omega::cluster_credentials& creds,
                  caf::actor_system_config& cfg) {
   cfg.load<caf::io::middleman>();
+  if (o.cluster_tls()) {
+    // With a certificate, key and CA set, CAF's OpenSSL module requires and
+    // verifies a certificate on both sides of every connection
+    // (SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT), and BASP speaks
+    // only after the handshake: a peer without a certificate of this CA
+    // never gets a byte of remoting.
+    cfg.load<caf::openssl::manager>();
+    cfg.openssl_certificate = creds.cert;
+    cfg.openssl_key = creds.key;
+    cfg.openssl_passphrase = creds.passphrase;
+    cfg.openssl_cafile = creds.ca;
+  }
   // CAF's heartbeats are off by default: without them a peer that stops
   // answering (SIGSTOP, a cut cable) would never be noticed.
   cfg.set("middleman.heartbeat-interval", seconds_span(o.heartbeat));
   cfg.set("middleman.connection-timeout", seconds_span(o.node_timeout));
-  // Handles of actors on a third node arrive through a peer; connect to
-  // that node directly instead of routing through the peer.
-  cfg.set("middleman.enable-automatic-connections", true);
+  // Automatic connections stay off: CAF 0.17 would open a second, plain
+  // BASP port on every interface for them and connect to peers' such ports
+  // without TLS, around the published one. Every pair of nodes connects
+  // through its NODEs anyway; until then, handles of actors on a third node
+  // are reached through the peer that sent them.
+  cfg.set("middleman.enable-automatic-connections", false);
 }
 
 /// Fills `cfg`; false (after printing why) for a bad `--caf-set`.
-bool configure(const omega::server_options& o, caf::actor_system_config& cfg) {
+bool configure(const omega::server_options& o,
+               const omega::cluster_credentials& creds,
+               caf::actor_system_config& cfg) {
   set_scheduler(o, cfg);
   cfg.set("logger.verbosity", caf::atom("quiet"));
   if (!apply_caf_settings(o, cfg))
     return false;
   if (o.clustered())
-    set_cluster(o, cfg);
+    set_cluster(o, creds, cfg);
   omega::add_message_types(cfg);
   return true;
 }
@@ -224,21 +282,28 @@ bool join_cluster(caf::actor_system& sys, const omega::server_options& o,
   card.name = o.node_name;
   card.directory = caf::actor_cast<caf::actor>(actors.dir);
   card.auth = caf::actor_cast<caf::actor>(actors.auth);
-  auto mm = sys.middleman().actor_handle();
+  // The OpenSSL manager's middleman actor has the same interface and makes
+  // TLS connections; the NODE does not know the difference.
+  auto mm = o.cluster_tls() ? sys.openssl_manager().actor_handle()
+                            : sys.middleman().actor_handle();
   auto log_fn = [](const std::string& msg) { log(2, msg); };
   if (card.name.empty())
     card.name = o.cluster_host + ":" + std::to_string(o.cluster_port);
   actors.node = sys.spawn(omega::node, card, o.seeds, mm,
                           caf::timespan{std::chrono::seconds{1}}, log_fn);
-  auto published = sys.middleman().publish(actors.node, o.cluster_port,
-                                           o.cluster_host.c_str(), true);
+  auto host = o.cluster_host.c_str();
+  auto published
+    = o.cluster_tls()
+        ? caf::openssl::publish(actors.node, o.cluster_port, host, true)
+        : sys.middleman().publish(actors.node, o.cluster_port, host, true);
   if (!published) {
     log(0, "cannot open the cluster port " + o.cluster_listen + ": "
              + sys.render(published.error()));
     return false;
   }
   log(2, "cluster node " + card.name + " listening on " + o.cluster_host + ":"
-           + std::to_string(*published));
+           + std::to_string(*published)
+           + (o.cluster_tls() ? " (TLS)" : " (insecure: plain remoting)"));
   return true;
 }
 
@@ -351,6 +416,9 @@ int main(int argc, char** argv) {
   if (auto code = omega::parse_server_options(argc, argv, opts))
     return *code;
   set_verbosity(opts.log_level);
+  omega::cluster_credentials creds;
+  if (opts.cluster_tls() && !check_cluster_tls(opts, creds))
+    return 2;
   auto auth_store = open_auth_store(opts);
   if (!auth_store)
     return 1;
@@ -359,7 +427,7 @@ int main(int argc, char** argv) {
   if (!dir_store)
     return 1;
   caf::actor_system_config cfg;
-  if (!configure(opts, cfg))
+  if (!configure(opts, creds, cfg))
     return 2;
   caf::actor_system sys{cfg};
   auto actors = spawn_actors(sys, opts, std::move(auth_store),

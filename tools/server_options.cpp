@@ -3,6 +3,9 @@
 #include <fstream>
 #include <iostream>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
 #include <boost/program_options.hpp>
 
 namespace po = boost::program_options;
@@ -97,6 +100,18 @@ po::options_description describe(server_options& o) {
   add("node-timeout", po::value(&o.node_timeout),
       "cluster: seconds of silence after which a peer counts as dead "
       "(default 5)");
+  add("cluster-cert", po::value(&o.cluster_cert),
+      "cluster: this node's certificate (PEM, signed by --cluster-ca)");
+  add("cluster-key", po::value(&o.cluster_key),
+      "cluster: the private key of --cluster-cert (PEM)");
+  add("cluster-ca", po::value(&o.cluster_ca),
+      "cluster: the operator's CA certificate (PEM); peers must present a "
+      "certificate it signed");
+  add("cluster-key-passphrase-file", po::value(&o.cluster_key_passphrase_file),
+      "cluster: a file whose first line is the passphrase of --cluster-key");
+  add("cluster-insecure", po::bool_switch(&o.cluster_insecure),
+      "cluster: plain, unauthenticated remoting instead of TLS; only with "
+      "loopback addresses (tests, benchmarks)");
   add("caf-set", po::value(&o.caf_settings)->composing(),
       "KEY=VALUE: set a CAF option (repeatable), e.g. "
       "work-stealing.moderate-sleep-duration=100us");
@@ -150,6 +165,50 @@ bool check_limits(const server_options& o) {
   return true;
 }
 
+/// A cluster runs over TLS with all three files, or in plain remoting with
+/// `--cluster-insecure` between loopback addresses only: anything that can
+/// reach a plain cluster port can act as a node (issue 15).
+bool check_cluster_security(const server_options& o) {
+  auto any_tls = !o.cluster_cert.empty() || !o.cluster_key.empty()
+                 || !o.cluster_ca.empty()
+                 || !o.cluster_key_passphrase_file.empty();
+  if (!o.clustered()) {
+    if (any_tls || o.cluster_insecure) {
+      std::cerr << "omega: --cluster-cert, --cluster-key, --cluster-ca and "
+                   "--cluster-insecure need --cluster-listen\n";
+      return false;
+    }
+    return true;
+  }
+  if (o.cluster_insecure) {
+    if (any_tls) {
+      std::cerr << "omega: --cluster-insecure excludes --cluster-cert, "
+                   "--cluster-key and --cluster-ca\n";
+      return false;
+    }
+    auto all_loopback = is_loopback(o.cluster_host);
+    for (auto& seed : o.seeds)
+      all_loopback = all_loopback && is_loopback(seed.first);
+    if (!all_loopback) {
+      std::cerr << "omega: --cluster-insecure is only allowed when "
+                   "--cluster-listen and every --cluster-peer are loopback "
+                   "addresses (127.0.0.1, ::1); other clusters need "
+                   "--cluster-cert, --cluster-key and --cluster-ca\n";
+      return false;
+    }
+    return true;
+  }
+  if (o.cluster_cert.empty() || o.cluster_key.empty() || o.cluster_ca.empty()) {
+    std::cerr << "omega: a cluster node needs --cluster-cert, --cluster-key "
+                 "and --cluster-ca (make them with 'omega-admin cluster "
+                 "init-ca' and 'omega-admin cluster issue-cert', see "
+                 "docs/cluster.md), or --cluster-insecure on loopback "
+                 "addresses only\n";
+    return false;
+  }
+  return true;
+}
+
 /// Splits the cluster addresses into `o` and checks the cluster flags.
 bool check_cluster(server_options& o) {
   if (o.clustered()
@@ -171,6 +230,8 @@ bool check_cluster(server_options& o) {
     std::cerr << "omega: --cluster-listen with port 0 needs --node-name\n";
     return false;
   }
+  if (!check_cluster_security(o))
+    return false;
   if (o.clustered() && (o.heartbeat <= 0 || o.node_timeout < o.heartbeat)) {
     std::cerr << "omega: --heartbeat must be > 0 and --node-timeout at least "
                  "as long\n";
@@ -180,6 +241,17 @@ bool check_cluster(server_options& o) {
 }
 
 } // namespace
+
+bool is_loopback(const std::string& host) {
+  if (host == "localhost")
+    return true;
+  in_addr v4{};
+  if (inet_pton(AF_INET, host.c_str(), &v4) == 1)
+    return (ntohl(v4.s_addr) >> 24) == 127;
+  in6_addr v6{};
+  return inet_pton(AF_INET6, host.c_str(), &v6) == 1
+         && IN6_IS_ADDR_LOOPBACK(&v6);
+}
 
 bool split_listen(const std::string& x, std::string& host, uint16_t& port) {
   auto colon = x.rfind(':');

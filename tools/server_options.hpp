@@ -46,6 +46,11 @@ struct server_options {
   std::vector<std::string> cluster_peers;
   double heartbeat = 1;
   double node_timeout = 5;
+  std::string cluster_cert;
+  std::string cluster_key;
+  std::string cluster_ca;
+  std::string cluster_key_passphrase_file;
+  bool cluster_insecure = false;
 
   /// `listen`, split; filled in by `parse_server_options`.
   std::string host;
@@ -61,7 +66,17 @@ struct server_options {
   bool clustered() const {
     return !cluster_listen.empty();
   }
+
+  /// Whether node-to-node traffic goes through TLS: a cluster node without
+  /// `--cluster-insecure` (which then has its certificate, key and CA).
+  bool cluster_tls() const {
+    return clustered() && !cluster_insecure;
+  }
 };
+
+/// Whether `host` is a loopback address (127.0.0.0/8, ::1 or "localhost"):
+/// the only place where `--cluster-insecure` may send plain remoting.
+bool is_loopback(const std::string& host);
 
 /// Splits ADDR:PORT (ADDR may be a bracketed IPv6 address); false if `x` is
 /// not of that form.

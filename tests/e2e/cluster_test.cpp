@@ -1,6 +1,7 @@
 // End-to-end tests of a cluster: three real omega-server processes on
-// 127.0.0.1 joined through CAF remoting, real WebSocket clients on different
-// nodes, and nodes killed (SIGKILL) or frozen (SIGSTOP) mid-session.
+// 127.0.0.1 joined through CAF remoting over TLS (certificates from
+// omega-admin), real WebSocket clients on different nodes, and nodes killed
+// (SIGKILL) or frozen (SIGSTOP) mid-session.
 
 #include <array>
 #include <atomic>
@@ -25,6 +26,7 @@
 #include <gtest/gtest.h>
 
 #include "actors/directory.hpp"
+#include "tests/e2e/cert_dir.hpp"
 #include "tests/e2e/server_process.hpp"
 #include "tests/e2e/ws_client.hpp"
 
@@ -136,13 +138,22 @@ protected:
   static constexpr size_t nodes = 3;
 
   void SetUp() override {
+    ASSERT_TRUE(certs_.ok()) << certs_.error();
     for (size_t i = 0; i < nodes; ++i) {
       names_[i] = "n" + std::to_string(i);
       cluster_ports_[i] = free_port();
       ASSERT_NE(cluster_ports_[i], 0);
+      cert_flags_[i] = certs_.issue(names_[i]);
+      ASSERT_EQ(cert_flags_[i].size(), 6u) << certs_.error();
     }
-    for (size_t i = 0; i < nodes; ++i)
+    for (size_t i = 0; i < nodes; ++i) {
       ASSERT_TRUE(start_node(i));
+      ASSERT_TRUE(node(i).wait_log("listening on 127.0.0.1:"
+                                     + std::to_string(cluster_ports_[i])
+                                     + " (TLS)",
+                                   1s))
+        << node(i).log();
+    }
     for (size_t i = 0; i < nodes; ++i) {
       for (size_t j = 0; j < nodes; ++j) {
         if (i != j) {
@@ -183,6 +194,7 @@ protected:
       flags.push_back("127.0.0.1:" + std::to_string(cluster_ports_[j]));
     }
     flags.insert(flags.end(), heartbeat_flags.begin(), heartbeat_flags.end());
+    flags.insert(flags.end(), cert_flags_[i].begin(), cert_flags_[i].end());
     servers_[i] = std::make_unique<server_process>();
     if (!servers_[i]->start(flags, 10s, dir)) {
       ADD_FAILURE() << servers_[i]->error();
@@ -285,6 +297,10 @@ protected:
     return i != f.end() ? i->value() : json::value(nullptr);
   }
 
+  /// The cluster's CA and node certificates; declared first, so the folder
+  /// outlives the nodes that read it.
+  cert_dir certs_;
+  std::array<std::vector<std::string>, nodes> cert_flags_;
   std::array<std::string, nodes> names_;
   std::array<uint16_t, nodes> cluster_ports_{};
   std::array<std::unique_ptr<server_process>, nodes> servers_;
