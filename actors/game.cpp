@@ -1,9 +1,9 @@
 #include "actors/game.hpp"
 
+#include <unordered_set>
+
 #include <caf/system_messages.hpp>
 #include <caf/typed_event_based_actor.hpp>
-
-#include <unordered_set>
 
 #include "actors/limit_log.hpp"
 #include "actors/lobby.hpp"
