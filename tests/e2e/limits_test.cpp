@@ -86,6 +86,81 @@ TEST_F(limits_e2e_test, a_flood_is_warned_then_closed_and_logged) {
   std::remove(conf.c_str());
 }
 
+/// Reads `n` frames and counts them by opcode (and a WARNING by its
+/// payload): replies from the CONNECTION may overtake those from the LOBBY
+/// or GAME (docs/protocol.md, "Ordering").
+std::map<std::string, int> tally(ws_client& c, int n) {
+  std::map<std::string, int> result;
+  for (int i = 0; i < n; ++i) {
+    auto f = c.read();
+    if (!f) {
+      ADD_FAILURE() << c.name() << ": frame " << i << " missing";
+      break;
+    }
+    auto v = json::parse(f->data).as_object();
+    auto op = member(v, "opcode");
+    if (op == "WARNING")
+      op += " " + std::string{v["payload"].as_string()};
+    ++result[op];
+  }
+  return result;
+}
+
+/// Lobby commands, queries and relays each have a bucket of their own.
+TEST_F(limits_e2e_test, each_class_of_command_has_its_rate) {
+  ASSERT_NE(start_own({"--rate-lobby", "0.01/2", "--rate-query", "0.01/2",
+                       "--rate-relay", "0.01/3"}),
+            nullptr);
+  auto h = join("host");
+  auto p = join("peer");
+  pair_up(h, p, "rates"); // CONFIG_HOST and CONFIG_PEER: one each
+  ASSERT_FALSE(HasFailure());
+  h->send_command("LOCK");
+  h->send_command("UNLOCK");
+  EXPECT_EQ(tally(*h.ws, 2),
+            (std::map<std::string, int>{
+              {"LOCK", 1}, {"WARNING rate limit: lobby commands, 0.01/s", 1}}));
+  for (int i = 0; i < 3; ++i)
+    h->send_command("LOBBY_LIST");
+  EXPECT_EQ(tally(*h.ws, 3),
+            (std::map<std::string, int>{
+              {"LOBBY_LIST", 2},
+              {"WARNING rate limit: LOBBY_LIST and LOBBY_INFO, 0.01/s", 1}}));
+  for (int i = 0; i < 4; ++i)
+    h->send_command("ICE", ice_candidate(i), p.acc.id);
+  EXPECT_EQ(tally(*h.ws, 4),
+            (std::map<std::string, int>{
+              {"RELAY_OK", 3}, {"WARNING rate limit: relays, 0.01/s", 1}}));
+  for (int i = 0; i < 3; ++i)
+    EXPECT_JSON(p->expect("ICE"), relayed("ICE", ice_candidate(i), h.acc.id));
+  expect_quiet(p);
+  expect_quiet(h);
+}
+
+/// A lobby's budget of wrong passwords holds across accounts: beyond it
+/// every password join gets LOBBY_LOCKED, the right password included.
+TEST_F(limits_e2e_test, the_password_budget_of_a_lobby_spans_accounts) {
+  ASSERT_NE(
+    start_own({"--password-lobby-rate", "0.01/2", "--password-delay", "0"}),
+    nullptr);
+  auto h = join("host");
+  host_with_password(h, "pin", "1234");
+  std::vector<std::pair<std::string, std::string>> tries{
+    {"0000", "PASSWORD_FAIL"},
+    {"0001", "PASSWORD_FAIL"},
+    {"0002", "LOBBY_LOCKED"},
+    {"1234", "LOBBY_LOCKED"}};
+  for (auto& [guess, reply] : tries) {
+    auto g = join("guesser");
+    ASSERT_FALSE(HasFailure());
+    g->send_command("CONFIG_PEER",
+                    json::object{{"lobby_id", "pin"}, {"password", guess}}, {},
+                    guess);
+    expect_error(*g.ws, reply, guess);
+  }
+  expect_quiet(h);
+}
+
 /// One account churning lobbies across reconnects meets its creation rate.
 TEST_F(limits_e2e_test, lobby_creation_is_limited_per_account) {
   ASSERT_NE(start_own({"--lobby-create-rate", "0.01/2"}), nullptr);
