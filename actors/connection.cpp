@@ -1,5 +1,6 @@
 #include "actors/connection.hpp"
 
+#include <iterator>
 #include <optional>
 #include <tuple>
 #include <type_traits>
@@ -92,6 +93,10 @@ constexpr limit_kind rate_class_counters[] = {
   limit_kind::init_rate,  limit_kind::lobby_rate,     limit_kind::query_rate,
   limit_kind::relay_rate, limit_kind::keepalive_rate,
 };
+
+static_assert(std::size(rate_class_names) == connection_state::rate_classes
+              && std::size(rate_class_counters)
+                   == connection_state::rate_classes);
 
 } // namespace
 

@@ -5,6 +5,7 @@
 #include <type_traits>
 
 #include "actors/rejections.hpp"
+#include "actors/token_bucket.hpp"
 
 using namespace omega;
 using namespace omega::test;
@@ -65,8 +66,36 @@ protected:
   }
 };
 
-// -- rates per connection
-// ------------------------------------------------------
+// -- the bucket ------------------------------------------------------------
+
+TEST(token_bucket_test, refills_at_its_rate_up_to_its_burst) {
+  auto t0 = caf::actor_clock::time_point{} + std::chrono::hours{1};
+  token_bucket b{rate_limit{2, 3}};
+  for (int i = 0; i < 3; ++i)
+    EXPECT_TRUE(b.take(t0)) << i;
+  EXPECT_FALSE(b.take(t0));
+  EXPECT_FALSE(b.take(t0 + 499ms)); // 0.998 tokens
+  EXPECT_TRUE(b.take(t0 + 500ms));
+  EXPECT_FALSE(b.available(t0 + 500ms));
+  // Never more than the burst, however long it rested.
+  EXPECT_TRUE(b.full(t0 + 1h));
+  for (int i = 0; i < 3; ++i)
+    EXPECT_TRUE(b.take(t0 + 1h)) << i;
+  EXPECT_FALSE(b.take(t0 + 1h));
+  // Spent work is owed: two tokens below zero take a second to repay.
+  b.spend(t0 + 1h);
+  b.spend(t0 + 1h);
+  EXPECT_FALSE(b.take(t0 + 1h + 1s));
+  EXPECT_TRUE(b.take(t0 + 1h + 1500ms));
+  // A clock that goes back changes nothing.
+  EXPECT_FALSE(b.take(t0));
+  // Rate zero: no limit.
+  token_bucket off{rate_limit{}};
+  for (int i = 0; i < 1000; ++i)
+    ASSERT_TRUE(off.take(t0));
+}
+
+// -- rates per connection --------------------------------------------------
 
 TEST_F(limits_test, a_keepalive_flood_is_warned_and_then_cut_off) {
   auto& c = login("flooder");
@@ -439,8 +468,7 @@ TEST_F(limits_test, cl5_lobbies_throttle_wrong_passwords_too) {
   EXPECT_EQ(next<evt::ack_peer>(p).listener, "ok");
 }
 
-// -- a legitimate session
-// ------------------------------------------------------
+// -- a legitimate session --------------------------------------------------
 
 TEST_F(limits_test, a_host_with_a_hundred_peers_trickling_ice_meets_no_limit) {
   auto before = all_rejections();
