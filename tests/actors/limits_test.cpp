@@ -1,6 +1,8 @@
 #include "tests/actor_fixture.hpp"
 
 #include <map>
+#include <random>
+#include <set>
 #include <string>
 #include <type_traits>
 
@@ -289,6 +291,70 @@ TEST_F(limits_test, broadcasts_over_budget_are_coalesced_and_stay_consistent) {
   EXPECT_EQ(next<evt::lobby_close>(watcher).lobby_id, "host-a");
   EXPECT_EQ(next<evt::lobby_close>(e).lobby_id, "host-a");
   expect_quiet(watcher);
+}
+
+TEST_F(limits_test, random_churn_over_budget_leaves_every_view_consistent) {
+  // Lobbies open and close at random, with and without passwords, over a
+  // tiny budget; watchers list now and then. Once the flushes are done,
+  // every watcher believes in exactly the open password-less lobbies: it
+  // was told each one that exists and the close of each one it knew.
+  auto s = settings;
+  s.game.broadcasts = {0.5, 3};
+  s.game.broadcast_flush = 700ms;
+  use_settings(s);
+  std::vector<client*> watchers{&login("w0"), &login("w1")};
+  std::vector<std::set<std::string>> believed(watchers.size());
+  auto update = [&] {
+    for (size_t w = 0; w < watchers.size(); ++w) {
+      for (auto& x : watchers[w]->unread()) {
+        if (auto nh = std::get_if<evt::new_host>(&x))
+          believed[w].insert(nh->lobby_id);
+        else if (auto lc = std::get_if<evt::lobby_close>(&x))
+          believed[w].erase(lc->lobby_id);
+        else if (auto ll = std::get_if<evt::lobby_list>(&x))
+          believed[w].insert(ll->lobby_ids.begin(), ll->lobby_ids.end());
+      }
+      skip(*watchers[w]);
+    }
+  };
+  std::mt19937 rng{15};
+  std::map<std::string, client*> hosts; // lobby id -> its host
+  for (int step = 0; step < 300; ++step) {
+    auto id = "L" + std::to_string(rng() % 12);
+    switch (rng() % 4) {
+      case 0:
+      case 1:
+        if (hosts.count(id) == 0) {
+          auto& h = login("h" + std::to_string(step));
+          auto pw = rng() % 3 == 0 ? std::string{"pw"} : std::string{};
+          h.send(cmd::config_host{id, false, false, 0, pw, "", ""});
+          hosts.emplace(id, &h);
+          run();
+        } else {
+          disconnect(*hosts[id]);
+          hosts.erase(id);
+        }
+        break;
+      case 2:
+        watchers[rng() % watchers.size()]->send(cmd::lobby_list{""});
+        run();
+        break;
+      default:
+        advance(std::chrono::milliseconds{rng() % 500});
+    }
+    update();
+  }
+  advance(1000ms);
+  advance(1000ms);
+  update();
+  std::set<std::string> open;
+  for (auto& [id, entry] : game_state_of().lobbies)
+    if (!entry.has_password)
+      open.insert(id);
+  EXPECT_FALSE(open.empty());
+  for (size_t w = 0; w < watchers.size(); ++w)
+    EXPECT_EQ(believed[w], open) << "watcher " << w;
+  EXPECT_TRUE(game_state_of().held.empty());
 }
 
 TEST_F(limits_test, a_listed_lobby_is_always_closed_for_its_clients) {
