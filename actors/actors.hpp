@@ -118,6 +118,14 @@ struct joined {
   client_profile profile = client_profile::standard;
 };
 
+/// LOBBY -> GAME: the lobby was destroyed. The LOBBY told its former peers
+/// itself (`lobby_closed`, like a kick), at once; the GAME's LOBBY_CLOSE
+/// broadcast, which the game's broadcast budget may hold back, skips them.
+struct lobby_gone {
+  lobby_closed notice;
+  std::vector<connection_actor> told;
+};
+
 // -- LOBBY ------------------------------------------------------------------
 
 /// The LOBBY: one per lobby. Owns host, peers in join order, password digest,
@@ -143,7 +151,9 @@ using lobby_actor = caf::typed_actor<
   // A former member processed LOBBY_CLOSE: it sends this LOBBY nothing more.
   caf::reacts_to<atom::leave>,
   // INTERNAL: the claim window with this epoch ran out.
-  caf::reacts_to<atom::claim_end, uint64_t>>;
+  caf::reacts_to<atom::claim_end, uint64_t>,
+  // INTERNAL: the held-back PASSWORD_FAIL with this ticket is due.
+  caf::reacts_to<atom::password_due, uint64_t>>;
 
 /// GAME -> CONNECTION: the reply to `create_lobby`.
 struct hosting {
@@ -168,7 +178,9 @@ using game_actor = caf::typed_actor<
   // From a LOBBY: broadcast NEW_HOST.
   caf::reacts_to<evt::new_host>,
   // From a LOBBY that is being destroyed: forget it, broadcast LOBBY_CLOSE.
-  caf::reacts_to<lobby_closed>>;
+  caf::reacts_to<lobby_gone>,
+  // INTERNAL: time to send the broadcasts held back over budget.
+  caf::reacts_to<atom::flush>>;
 
 // -- cluster membership -----------------------------------------------------
 
@@ -262,5 +274,6 @@ CAF_BEGIN_TYPE_ID_BLOCK(omega_actors, caf::id_block::omega::end)
   CAF_ADD_TYPE_ID(omega_actors, (omega::node_actor))
   CAF_ADD_TYPE_ID(omega_actors, (omega::node_card))
   CAF_ADD_TYPE_ID(omega_actors, (omega::cluster_view))
+  CAF_ADD_TYPE_ID(omega_actors, (omega::lobby_gone))
 
 CAF_END_TYPE_ID_BLOCK(omega_actors)

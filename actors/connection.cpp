@@ -1,11 +1,15 @@
 #include "actors/connection.hpp"
 
+#include <iterator>
 #include <optional>
 #include <tuple>
 #include <type_traits>
 
 #include <caf/sec.hpp>
 #include <caf/typed_event_based_actor.hpp>
+
+#include "actors/limit_log.hpp"
+#include "actors/rejections.hpp"
 
 namespace omega {
 
@@ -66,11 +70,100 @@ auto command_handlers(connection_actor::stateful_pointer<connection_state> self,
     [self](Ts& x) { self->state.on_command(std::move(x)); }...);
 }
 
+/// The opcode a command counts as for its rate (a malformed frame as the
+/// opcode it named).
+opcode opcode_of_command(const command& x) {
+  return std::visit(
+    [](auto& c) {
+      using type = std::decay_t<decltype(c)>;
+      if constexpr (std::is_same_v<type, cmd::bad_frame>)
+        return c.op;
+      else
+        return opcode_of<type>;
+    },
+    x);
+}
+
+/// How the WARNING of a dropped command names its limit.
+constexpr const char* rate_class_names[] = {
+  "INIT", "lobby commands", "LOBBY_LIST and LOBBY_INFO", "relays", "KEEPALIVE",
+};
+
+constexpr limit_kind rate_class_counters[] = {
+  limit_kind::init_rate,  limit_kind::lobby_rate,     limit_kind::query_rate,
+  limit_kind::relay_rate, limit_kind::keepalive_rate,
+};
+
+static_assert(std::size(rate_class_names) == connection_state::rate_classes
+              && std::size(rate_class_counters)
+                   == connection_state::rate_classes);
+
 } // namespace
+
+// -- rate limits ------------------------------------------------------------
+
+connection_state::rate_class connection_state::rate_class_of(opcode op) {
+  switch (op) {
+    case opcode::make_offer:
+    case opcode::make_answer:
+    case opcode::ice:
+      return rate_class::relay;
+    case opcode::init:
+      return rate_class::init;
+    case opcode::lobby_list:
+    case opcode::lobby_info:
+      return rate_class::query;
+    case opcode::config_host:
+    case opcode::config_peer:
+    case opcode::claim_host:
+    case opcode::transfer_host:
+    case opcode::lock:
+    case opcode::unlock:
+    case opcode::size:
+    case opcode::kick:
+      return rate_class::lobby;
+    default:
+      // KEEPALIVE and unknown opcodes: each gets a frame back.
+      return rate_class::keepalive;
+  }
+}
+
+void connection_state::throttle(command& x) {
+  auto op = opcode_of_command(x);
+  if (op == opcode::none)
+    return; // unreadable: the connection ends anyway
+  auto cls = static_cast<size_t>(rate_class_of(op));
+  auto now = self->clock().now();
+  if (buckets[cls].take(now))
+    return;
+  count_rejection(rate_class_counters[cls]);
+  ++dropped;
+  auto listener = std::visit([](auto& c) { return std::move(c.listener); }, x);
+  auto reason = std::string{"rate limit: "} + rate_class_names[cls] + ", "
+                + rate_text(buckets[cls].limit());
+  if (!drops.take(now)) {
+    count_rejection(limit_kind::rate_cutoff);
+    log_limit("cut off "
+              + (config.address.empty() ? "a client" : config.address)
+              + (id.empty() ? std::string{} : " (account " + id + ")")
+              + " for staying over its rate limits: " + std::to_string(dropped)
+              + " commands dropped, the last for " + reason);
+    violate("rate limits exceeded again and again (" + reason + ")",
+            close_code::policy_violation, std::move(listener));
+    return;
+  }
+  // A WARNING in the command's place: behind held commands it waits its
+  // turn, so replies stay in command order.
+  x = cmd::bad_frame{op, ec::warning, std::move(reason), 0,
+                     std::move(listener)};
+}
 
 // -- ordering ---------------------------------------------------------------
 
 void connection_state::on_command(command&& x) {
+  if (ended)
+    return;
+  throttle(x);
   if (ended)
     return;
   if (!busy())
@@ -540,6 +633,11 @@ connection(connection_actor::stateful_pointer<connection_state> self,
   st.auth = std::move(auth);
   st.directory = std::move(directory);
   st.config = std::move(config);
+  auto& rates = st.config.rates;
+  st.buckets = {token_bucket{rates.init}, token_bucket{rates.lobby},
+                token_bucket{rates.query}, token_bucket{rates.relay},
+                token_bucket{rates.keepalive}};
+  st.drops = token_bucket{rates.drops};
   self->monitor(st.auth);
   self->monitor(st.directory);
   self->set_down_handler([=](caf::down_msg& msg) { self->state.on_down(msg); });

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <array>
 #include <chrono>
 #include <cstdint>
 #include <map>
@@ -13,6 +14,8 @@
 #include <caf/system_messages.hpp>
 
 #include "actors/actors.hpp"
+#include "actors/limits.hpp"
+#include "actors/token_bucket.hpp"
 
 namespace omega {
 
@@ -36,6 +39,12 @@ struct connection_config {
   /// VIOLATION (close 1008), so sockets that never log in do not pile up.
   /// Zero: no deadline. (The server's default is `--init-timeout`.)
   caf::timespan init_timeout{0};
+  /// Commands per second, per class of command (docs/protocol.md,
+  /// "Limits"): over its rate a command is dropped with WARNING; a client
+  /// that keeps at it is cut off.
+  connection_limits rates;
+  /// The client's address, for the log line of a cut-off; may be empty.
+  std::string address;
 };
 
 struct connection_state {
@@ -113,6 +122,25 @@ struct connection_state {
   std::vector<std::variant<evt::new_host, lobby_closed>> deferred;
   /// Set once the connection sent VIOLATION: nothing else goes out.
   bool ended = false;
+
+  // -- rate limits ------------------------------------------------------------
+
+  /// The classes of commands, each with a bucket of its own
+  /// (`connection_limits`).
+  enum class rate_class : uint8_t { init, lobby, query, relay, keepalive };
+  static constexpr size_t rate_classes = 5;
+  /// The class that an opcode counts against.
+  static rate_class rate_class_of(opcode op);
+  /// One bucket per `rate_class`, and one for dropped commands.
+  std::array<token_bucket, rate_classes> buckets;
+  token_bucket drops;
+  /// Commands dropped for a rate so far (for the cut-off's log line).
+  uint64_t dropped = 0;
+
+  /// Charges `x` to its bucket. Over the rate, `x` becomes the WARNING
+  /// that tells the client so (a `bad_frame`, which keeps its place among
+  /// held commands), or the connection is cut off (`ended`).
+  void throttle(command& x);
 
   // -- services ---------------------------------------------------------------
 

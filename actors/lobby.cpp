@@ -6,6 +6,9 @@
 
 #include <sodium.h>
 
+#include "actors/limit_log.hpp"
+#include "actors/rejections.hpp"
+
 namespace omega {
 
 namespace {
@@ -48,6 +51,68 @@ bool lobby_state::password_matches(const std::string& attempt) const {
   return sodium_memcmp(d.data(), password_digest.data(), d.size()) == 0;
 }
 
+std::optional<caf::result<joined>>
+lobby_state::check_password(const join_lobby& req) {
+  auto& limits = settings.passwords;
+  auto now = self->clock().now();
+  auto i = failures.find(req.peer.id);
+  if (i != failures.end() && now - i->second.last >= limits.lockout) {
+    failures.erase(i); // old enough to be forgotten
+    i = failures.end();
+  }
+  auto locked_out = i != failures.end() && limits.max_failures > 0
+                    && i->second.count >= limits.max_failures;
+  // Neither check looks at the password: a locked-out guess learns nothing.
+  if (locked_out || !failure_budget.available(now)) {
+    count_rejection(limit_kind::password_locked);
+    return caf::result<joined>{caf::make_error(ec::lobby_locked)};
+  }
+  if (password_matches(req.password)) {
+    if (i != failures.end())
+      failures.erase(i);
+    return std::nullopt;
+  }
+  failure_budget.spend(now);
+  if (i == failures.end()) {
+    // Forget accounts whose failures are old before remembering another.
+    if (failures.size() >= 1024)
+      for (auto j = failures.begin(); j != failures.end();)
+        j = now - j->second.last >= limits.lockout ? failures.erase(j) : ++j;
+    i = failures.emplace(req.peer.id, failure_record{}).first;
+  }
+  auto& rec = i->second;
+  ++rec.count;
+  rec.last = now;
+  if (limits.max_failures > 0 && rec.count == limits.max_failures)
+    log_limit("lobby " + lobby_id + ": account " + req.peer.id
+              + " locked out after " + std::to_string(rec.count)
+              + " wrong passwords");
+  if (!failure_budget.available(now))
+    log_limit("lobby " + lobby_id
+              + ": wrong-password budget spent; joins with a password get "
+                "LOBBY_LOCKED until it refills");
+  // The delay doubles with each recent failure: the CONNECTION waits for
+  // this reply before its next command, so one client guesses serially.
+  auto delay = limits.delay;
+  for (uint32_t n = 1; n < rec.count && delay < limits.max_delay; ++n)
+    delay *= 2;
+  delay = std::min(delay, limits.max_delay);
+  if (delay.count() <= 0)
+    return caf::result<joined>{caf::make_error(ec::password_fail)};
+  count_rejection(limit_kind::password_delayed);
+  auto ticket = next_ticket++;
+  held_failures.emplace(ticket, self->make_response_promise<joined>());
+  self->delayed_send(self, delay, atom::password_due_v, ticket);
+  return caf::result<joined>{held_failures.at(ticket)};
+}
+
+void lobby_state::release_failures() {
+  auto held = std::move(held_failures);
+  held_failures.clear();
+  for (auto& kvp : held)
+    kvp.second.deliver(caf::make_error(ec::password_fail));
+}
+
 evt::lobby_info lobby_state::info() const {
   evt::lobby_info result;
   result.lobby_id = lobby_id;
@@ -81,8 +146,8 @@ caf::result<joined> lobby_state::admit(join_lobby& req) {
     if (req.password.empty())
       return profile == client_profile::cl5 ? ec::password_fail
                                             : ec::password_required;
-    if (!password_matches(req.password))
-      return ec::password_fail;
+    if (auto refused = check_password(req))
+      return std::move(*refused);
   }
   self->monitor(req.conn);
   if (profile == client_profile::cl5)
@@ -298,10 +363,21 @@ void lobby_state::destroy() {
   closed = true;
   ++claim_epoch;
   host.reset();
+  release_failures();
+  // The GAME forgets the lobby first, so a former peer that hears
+  // LOBBY_CLOSE may use its id again at once. The peers hear from here,
+  // whatever the game's broadcast budget holds back.
+  auto notice = lobby_closed{lobby_id, instance};
+  std::vector<connection_actor> told;
+  told.reserve(peers.size());
   for (auto& m : peers)
+    told.emplace_back(m.conn);
+  self->send(game, lobby_gone{notice, told});
+  for (auto& m : peers) {
     draining.emplace_back(m.conn.address());
+    self->send(m.conn, notice);
+  }
   peers.clear();
-  self->send(game, lobby_closed{lobby_id, instance});
   if (draining.empty())
     self->quit();
 }
@@ -342,6 +418,7 @@ lobby(lobby_actor::stateful_pointer<lobby_state> self, cmd::config_host config,
   st.allow_host_reclaim = config.allow_host_reclaim;
   st.allow_peers_to_claim_host = config.allow_peers_to_claim_host;
   st.max_peers = config.max_peers;
+  st.failure_budget = token_bucket{settings.passwords.lobby_failures};
   if (!config.password.empty()) {
     st.has_password = true;
     randombytes_buf(st.password_key.data(), st.password_key.size());
@@ -396,6 +473,13 @@ lobby(lobby_actor::stateful_pointer<lobby_state> self, cmd::config_host config,
       auto& st = self->state;
       if (epoch == st.claim_epoch && !st.host && !st.closed)
         st.server_pick();
+    },
+    [=](atom::password_due, uint64_t ticket) {
+      auto& held = self->state.held_failures;
+      if (auto i = held.find(ticket); i != held.end()) {
+        i->second.deliver(caf::make_error(ec::password_fail));
+        held.erase(i);
+      }
     },
   };
 }

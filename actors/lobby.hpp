@@ -3,13 +3,18 @@
 #include <array>
 #include <chrono>
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include <caf/stateful_actor.hpp>
+#include <caf/typed_response_promise.hpp>
 
 #include "actors/actors.hpp"
+#include "actors/limits.hpp"
+#include "actors/token_bucket.hpp"
 
 namespace omega {
 
@@ -17,6 +22,10 @@ namespace omega {
 struct lobby_settings {
   /// How long a hostless lobby waits for CLAIM_HOST before the server picks.
   std::chrono::milliseconds claim_timeout = std::chrono::seconds{30};
+  /// The GAME's broadcast budget, LOBBY_LIST cap and creation rate.
+  game_limits game;
+  /// Throttling of wrong passwords.
+  password_limits passwords;
 };
 
 struct lobby_state {
@@ -53,6 +62,20 @@ struct lobby_state {
   std::array<unsigned char, 32> password_key{};
   std::array<unsigned char, 32> password_digest{};
 
+  /// Recent wrong passwords of one account (`password_limits`).
+  struct failure_record {
+    uint32_t count = 0;
+    caf::actor_clock::time_point last{};
+  };
+  /// By account id: per account rather than per socket, so reconnecting
+  /// starts no fresh count.
+  std::unordered_map<std::string, failure_record> failures;
+  /// The lobby's budget of wrong passwords, from all accounts together.
+  token_bucket failure_budget;
+  /// PASSWORD_FAIL replies held back, by ticket (`atom::password_due`).
+  std::map<uint64_t, caf::typed_response_promise<joined>> held_failures;
+  uint64_t next_ticket = 0;
+
   /// Set once destroyed: no host, no peers, waiting for `draining` to ack.
   bool closed = false;
   /// Former members that have not yet acknowledged LOBBY_CLOSE.
@@ -71,6 +94,12 @@ struct lobby_state {
   /// Returns the host or peer with this id, if any.
   member* find_member(const std::string& id);
   bool password_matches(const std::string& attempt) const;
+  /// Checks a non-empty password under `password_limits`: nothing (a
+  /// match), LOBBY_LOCKED (unchecked: locked out, or the lobby's budget is
+  /// spent), or the PASSWORD_FAIL reply, held back.
+  std::optional<caf::result<joined>> check_password(const join_lobby& req);
+  /// Answers every held-back PASSWORD_FAIL now (the lobby goes away).
+  void release_failures();
   evt::lobby_info info() const;
 
   // -- transitions ----------------------------------------------------------

@@ -38,6 +38,10 @@ CAF_BEGIN_TYPE_ID_BLOCK(omega, caf::first_custom_type_id)
   OMEGA_ADD_ATOM(tick, "tick")
   // INTERNAL: a CONNECTION's deadline for INIT ran out.
   OMEGA_ADD_ATOM(init_deadline, "initDue")
+  // INTERNAL: a LOBBY's held-back PASSWORD_FAIL is due.
+  OMEGA_ADD_ATOM(password_due, "pwDue")
+  // INTERNAL: a GAME's broadcasts held back over budget are due.
+  OMEGA_ADD_ATOM(flush, "flush")
 
   CAF_ADD_TYPE_ID(omega, (omega::ec))
   CAF_ADD_TYPE_ID(omega, (omega::opcode))

@@ -53,6 +53,10 @@ PEERJS_VERSION=1.0.2
 PEERJS_BIN=$PEERJS_DIR/node_modules/peer/dist/bin/peerjs.js
 KEEP=${KEEP:-0}
 OMEGA_FLAGS=${OMEGA_FLAGS:-}
+# A benchmark drives each connection far beyond any client's rate: the
+# limits against abuse (docs/operations.md, "Limits") are off.
+NO_LIMITS="--rate-relay 0 --rate-keepalive 0 --rate-init 0 --rate-lobby 0
+  --rate-query 0 --lobby-create-rate 0 --broadcast-rate 0"
 
 say() { echo "bench: $*" >&2; }
 die() { say "error: $*"; exit 1; }
@@ -168,7 +172,7 @@ start_server() {
     omega)
       taskset -c "$SERVER_CPU" "$BUILD/omega-server" --listen 127.0.0.1:0 \
         --data-dir "$DATA" --password-hash minimal --caf-threads 1 \
-        $OMEGA_FLAGS 2>"$log" &
+        $NO_LIMITS $OMEGA_FLAGS 2>"$log" &
       SERVER_PID=$!
       SERVER_PORT=$(wait_for_port "$log" 'listening on 127\.0\.0\.1:[0-9]+') || true
       ;;

@@ -74,6 +74,14 @@ actor_fixture::~actor_fixture() {
   dir = nullptr;
 }
 
+void actor_fixture::use_settings(const lobby_settings& s) {
+  settings = s;
+  caf::anon_send_exit(dir, caf::exit_reason::user_shutdown);
+  run();
+  dir = sys.spawn(omega::directory, store, settings);
+  run();
+}
+
 void actor_fixture::add_game(const std::string& name, client_profile profile) {
   ugis.emplace_back(store->add_game(name, "Demo Developer", profile));
 }
@@ -119,6 +127,7 @@ client& actor_fixture::connect(const std::string& user, std::string origin,
   conf.ugi = ugis.at(game_index);
   conf.origin = std::move(origin);
   conf.init_timeout = init_timeout;
+  conf.rates = rates;
   c->conn = sys.spawn(omega::connection, c->sink, auth, dir, conf);
   clients.emplace_back(std::move(c));
   run();

@@ -87,6 +87,10 @@ protected:
   actor_fixture();
   ~actor_fixture() override;
 
+  /// Gives the GAMEs (and their LOBBYs) spawned from now on `s`, through a
+  /// new DIRECTORY: call it before the first client connects.
+  void use_settings(const lobby_settings& s);
+
   /// Registers a game; its GAME is spawned on first use.
   void add_game(const std::string& name,
                 client_profile profile = client_profile::standard);
@@ -112,6 +116,10 @@ protected:
 
   /// The INIT deadline of connections that `connect` makes (none).
   caf::timespan init_timeout{0};
+
+  /// The rate limits of connections that `connect` makes: the server's
+  /// defaults, which no test of a legitimate client may meet.
+  connection_limits rates;
 
   /// Creates an account with a token, and a connected but not yet
   /// authenticated client of `game` (the first game by default).

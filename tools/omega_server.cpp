@@ -24,6 +24,7 @@
 #include "actors/actors.hpp"
 #include "actors/auth.hpp"
 #include "actors/directory.hpp"
+#include "actors/limit_log.hpp"
 #include "actors/node.hpp"
 #include "storage/sqlite_store.hpp"
 #include "tools/cluster_tls.hpp"
@@ -264,6 +265,8 @@ server_actors spawn_actors(caf::actor_system& sys,
   omega::lobby_settings settings;
   settings.claim_timeout
     = std::chrono::milliseconds{static_cast<long>(o.claim_timeout * 1000)};
+  settings.game = o.game;
+  settings.passwords = o.passwords;
   server_actors result;
   result.auth = sys.spawn(
     omega::auth, std::shared_ptr<omega::auth_store>{std::move(auth_store)},
@@ -335,6 +338,7 @@ omega::gateway_config gateway_settings(const omega::server_options& o) {
   gc.allowed_origins = o.allowed_origins;
   gc.token_lifetime = std::chrono::seconds{o.token_lifetime};
   gc.limits.max_peers = o.max_peers;
+  gc.rates = o.rates;
   return gc;
 }
 
@@ -419,6 +423,7 @@ int main(int argc, char** argv) {
   omega::cluster_credentials creds;
   if (opts.cluster_tls() && !check_cluster_tls(opts, creds))
     return 2;
+  omega::set_limit_logger([](const std::string& msg) { log(1, msg); });
   auto auth_store = open_auth_store(opts);
   if (!auth_store)
     return 1;

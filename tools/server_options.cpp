@@ -1,5 +1,7 @@
 #include "tools/server_options.hpp"
 
+#include <algorithm>
+#include <chrono>
 #include <fstream>
 #include <iostream>
 
@@ -112,6 +114,43 @@ po::options_description describe(server_options& o) {
   add("cluster-insecure", po::bool_switch(&o.cluster_insecure),
       "cluster: plain, unauthenticated remoting instead of TLS; only with "
       "loopback addresses (tests, benchmarks)");
+  add("rate-init", po::value(&o.rate_init),
+      "INITs per connection, RATE/BURST per second (default 1/5; 0: no "
+      "limit)");
+  add("rate-lobby", po::value(&o.rate_lobby),
+      "CONFIG_HOST, CONFIG_PEER, CLAIM_HOST, TRANSFER_HOST, KICK, LOCK, "
+      "UNLOCK and SIZE per connection (default 10/20)");
+  add("rate-query", po::value(&o.rate_query),
+      "LOBBY_LIST and LOBBY_INFO per connection (default 10/50)");
+  add("rate-relay", po::value(&o.rate_relay),
+      "MAKE_OFFER, MAKE_ANSWER and ICE per connection (default 500/5000)");
+  add("rate-keepalive", po::value(&o.rate_keepalive),
+      "KEEPALIVEs and unknown opcodes per connection (default 20/100)");
+  add("rate-drops", po::value(&o.rate_drops),
+      "commands dropped over their rate before the connection is cut off "
+      "with VIOLATION (default 10/100)");
+  add("lobby-create-rate", po::value(&o.lobby_create_rate),
+      "CONFIG_HOSTs per account per game (default 2/10)");
+  add("broadcast-rate", po::value(&o.broadcast_rate),
+      "NEW_HOST and LOBBY_CLOSE broadcasts per game sent at once; beyond "
+      "it they are coalesced per lobby (default 20/100)");
+  add("broadcast-flush", po::value(&o.broadcast_flush),
+      "seconds between sends of coalesced broadcasts (default 1)");
+  add("max-lobby-list", po::value(&o.max_lobby_list),
+      "most lobby ids in a LOBBY_LIST reply (default 500; 0: no limit)");
+  add("password-delay", po::value(&o.password_delay),
+      "seconds a PASSWORD_FAIL is held back, doubled per recent failure "
+      "(default 0.5)");
+  add("password-max-delay", po::value(&o.password_max_delay),
+      "longest PASSWORD_FAIL delay in seconds (default 8)");
+  add("password-failures", po::value(&o.password_failures),
+      "wrong passwords after which an account gets LOBBY_LOCKED from that "
+      "lobby (default 5; 0: never)");
+  add("password-lockout", po::value(&o.password_lockout),
+      "seconds such a lockout lasts after the last failure (default 300)");
+  add("password-lobby-rate", po::value(&o.password_lobby_rate),
+      "wrong passwords per lobby from all accounts; beyond it password joins "
+      "get LOBBY_LOCKED (default 0.2/10)");
   add("caf-set", po::value(&o.caf_settings)->composing(),
       "KEY=VALUE: set a CAF option (repeatable), e.g. "
       "work-stealing.moderate-sleep-duration=100us");
@@ -209,6 +248,54 @@ bool check_cluster_security(const server_options& o) {
   return true;
 }
 
+std::chrono::milliseconds to_ms(double seconds) {
+  return std::chrono::milliseconds{static_cast<long>(seconds * 1000)};
+}
+
+/// Parses the limit flags into `o.rates`, `o.game` and `o.passwords`.
+bool check_abuse_limits(server_options& o) {
+  struct named_rate {
+    const char* flag;
+    const std::string& text;
+    rate_limit& out;
+  };
+  named_rate all[] = {
+    {"rate-init", o.rate_init, o.rates.init},
+    {"rate-lobby", o.rate_lobby, o.rates.lobby},
+    {"rate-query", o.rate_query, o.rates.query},
+    {"rate-relay", o.rate_relay, o.rates.relay},
+    {"rate-keepalive", o.rate_keepalive, o.rates.keepalive},
+    {"rate-drops", o.rate_drops, o.rates.drops},
+    {"lobby-create-rate", o.lobby_create_rate, o.game.lobby_creation},
+    {"broadcast-rate", o.broadcast_rate, o.game.broadcasts},
+    {"password-lobby-rate", o.password_lobby_rate, o.passwords.lobby_failures},
+  };
+  for (auto& x : all) {
+    if (!parse_rate(x.text, x.out)) {
+      std::cerr << "omega: --" << x.flag
+                << " needs RATE/BURST (per second, BURST >= 1) or 0, got "
+                << x.text << "\n";
+      return false;
+    }
+  }
+  auto seconds_ok = [](double x) { return x >= 0 && x <= 1e6; };
+  if (!(o.broadcast_flush >= 0.01 && o.broadcast_flush <= 3600)
+      || !seconds_ok(o.password_delay) || !seconds_ok(o.password_max_delay)
+      || !seconds_ok(o.password_lockout)) {
+    std::cerr << "omega: invalid limits (broadcast-flush from 0.01 to 3600, "
+                 "password-delay, password-max-delay and password-lockout "
+                 "from 0 to 1e6)\n";
+    return false;
+  }
+  o.game.broadcast_flush = to_ms(o.broadcast_flush);
+  o.game.max_lobby_list = o.max_lobby_list;
+  o.passwords.delay = to_ms(o.password_delay);
+  o.passwords.max_delay = to_ms(o.password_max_delay);
+  o.passwords.max_failures = o.password_failures;
+  o.passwords.lockout = to_ms(o.password_lockout);
+  return true;
+}
+
 /// Splits the cluster addresses into `o` and checks the cluster flags.
 bool check_cluster(server_options& o) {
   if (o.clustered()
@@ -253,6 +340,32 @@ bool is_loopback(const std::string& host) {
          && IN6_IS_ADDR_LOOPBACK(&v6);
 }
 
+bool parse_rate(const std::string& x, rate_limit& out) {
+  try {
+    size_t used = 0;
+    auto slash = x.find('/');
+    auto rate = std::stod(x.substr(0, slash), &used);
+    if (used != (slash == std::string::npos ? x.size() : slash) || rate < 0
+        || rate > 1e9)
+      return false;
+    if (rate == 0) {
+      out = rate_limit{};
+      return slash == std::string::npos;
+    }
+    auto burst = std::max(rate, 1.0);
+    if (slash != std::string::npos) {
+      auto tail = x.substr(slash + 1);
+      burst = std::stod(tail, &used);
+      if (used != tail.size() || burst < 1 || burst > 1e9)
+        return false;
+    }
+    out = rate_limit{rate, burst};
+    return true;
+  } catch (...) {
+    return false;
+  }
+}
+
 bool split_listen(const std::string& x, std::string& host, uint16_t& port) {
   auto colon = x.rfind(':');
   if (colon == std::string::npos)
@@ -286,7 +399,7 @@ std::optional<int> parse_server_options(int argc, char** argv,
     std::cerr << "omega: --listen needs ADDR:PORT, got " << out.listen << "\n";
     return 2;
   }
-  if (!check_limits(out) || !check_cluster(out))
+  if (!check_limits(out) || !check_abuse_limits(out) || !check_cluster(out))
     return 2;
   return std::nullopt;
 }

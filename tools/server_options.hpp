@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "actors/limits.hpp"
 #include "actors/node.hpp"
 
 namespace omega {
@@ -52,6 +53,28 @@ struct server_options {
   std::string cluster_key_passphrase_file;
   bool cluster_insecure = false;
 
+  // Limits (docs/operations.md, "Limits"): rates as RATE/BURST, parsed into
+  // `rates`, `game` and `passwords` by `parse_server_options`.
+  std::string rate_init = "1/5";
+  std::string rate_lobby = "10/20";
+  std::string rate_query = "10/50";
+  std::string rate_relay = "500/5000";
+  std::string rate_keepalive = "20/100";
+  std::string rate_drops = "10/100";
+  std::string lobby_create_rate = "2/10";
+  std::string broadcast_rate = "20/100";
+  double broadcast_flush = 1;
+  size_t max_lobby_list = 500;
+  double password_delay = 0.5;
+  double password_max_delay = 8;
+  uint32_t password_failures = 5;
+  double password_lockout = 300;
+  std::string password_lobby_rate = "0.2/10";
+
+  connection_limits rates;
+  game_limits game;
+  password_limits passwords;
+
   /// `listen`, split; filled in by `parse_server_options`.
   std::string host;
   uint16_t port = 0;
@@ -81,6 +104,11 @@ bool is_loopback(const std::string& host);
 /// Splits ADDR:PORT (ADDR may be a bracketed IPv6 address); false if `x` is
 /// not of that form.
 bool split_listen(const std::string& x, std::string& host, uint16_t& port);
+
+/// Reads a rate as RATE/BURST (tokens per second, most saved up) or RATE
+/// (the burst is then RATE, at least 1); `0` disables it. False if `x` is
+/// not of that form or the burst is below 1.
+bool parse_rate(const std::string& x, rate_limit& out);
 
 /// Reads the command line and the config file it names into `out` and checks
 /// the values. Returns the exit code if the process ends here: 0 after

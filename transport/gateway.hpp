@@ -11,6 +11,7 @@
 
 #include "actors/actors.hpp"
 #include "transport/api_throttle.hpp"
+#include "actors/limits.hpp"
 #include "transport/json_codec.hpp"
 #include "transport/limit_report.hpp"
 
@@ -49,6 +50,8 @@ struct gateway_config {
   /// A WebSocket that has not completed INIT this long after the upgrade
   /// gets VIOLATION and is closed (1008). Zero: no deadline.
   std::chrono::milliseconds init_timeout = std::chrono::seconds{10};
+  /// Each CONNECTION's command rates (`connection_config::rates`).
+  connection_limits rates;
   /// Largest HTTP request body. A cloud save of 10,000 characters, each
   /// escaped as `\uXXXX` by JSON.stringify, is about 60 KB.
   size_t max_http_body = 64 * 1024;

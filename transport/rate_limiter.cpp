@@ -5,14 +5,15 @@
 
 namespace omega {
 
-// -- token_bucket -------------------------------------------------------------
+// -- address_bucket
+// -------------------------------------------------------------
 
-token_bucket::token_bucket(double burst, double per_minute, steady_time now)
+address_bucket::address_bucket(double burst, double per_minute, steady_time now)
   : burst_(burst), per_second_(per_minute / 60), tokens_(burst), last_(now) {
   // nop
 }
 
-void token_bucket::refill(steady_time now) {
+void address_bucket::refill(steady_time now) {
   if (now <= last_)
     return;
   std::chrono::duration<double> elapsed = now - last_;
@@ -20,7 +21,7 @@ void token_bucket::refill(steady_time now) {
   last_ = now;
 }
 
-std::chrono::seconds token_bucket::take(steady_time now) {
+std::chrono::seconds address_bucket::take(steady_time now) {
   refill(now);
   if (tokens_ >= 1) {
     tokens_ -= 1;
@@ -32,11 +33,11 @@ std::chrono::seconds token_bucket::take(steady_time now) {
   return std::chrono::seconds{std::max<long>(1, static_cast<long>(wait))};
 }
 
-void token_bucket::give_back() {
+void address_bucket::give_back() {
   tokens_ = std::min(burst_, tokens_ + 1);
 }
 
-bool token_bucket::full(steady_time now) const {
+bool address_bucket::full(steady_time now) const {
   std::chrono::duration<double> elapsed = now - last_;
   return tokens_ + std::max(0.0, elapsed.count()) * per_second_ >= burst_;
 }

@@ -14,9 +14,9 @@ namespace omega {
 using steady_time = std::chrono::steady_clock::time_point;
 
 /// Holds up to `burst` tokens and gains `per_minute` of them a minute.
-class token_bucket {
+class address_bucket {
 public:
-  token_bucket(double burst, double per_minute, steady_time now);
+  address_bucket(double burst, double per_minute, steady_time now);
 
   /// Takes a token. Returns zero if there was one, else how long until there
   /// is one (at least 1 s: `Retry-After` counts whole seconds).
@@ -49,7 +49,7 @@ public:
   /// Takes a token of `key`: zero if allowed, else the `Retry-After`.
   std::chrono::seconds take(const std::string& key, steady_time now);
 
-  /// Returns a token of `key` (see `token_bucket::give_back`).
+  /// Returns a token of `key` (see `address_bucket::give_back`).
   void give_back(const std::string& key);
 
   bool enabled() const {
@@ -65,7 +65,7 @@ private:
 
   size_t per_minute_;
   mutable std::mutex mtx_;
-  std::unordered_map<std::string, token_bucket> buckets_;
+  std::unordered_map<std::string, address_bucket> buckets_;
   size_t prune_at_ = 1024;
 };
 

@@ -206,6 +206,11 @@ void websocket_session::on_accept(beast::error_code ec) {
   cc.ugi = ugi_;
   cc.origin = origin_;
   cc.init_timeout = ctx_->cfg.init_timeout;
+  cc.rates = ctx_->cfg.rates;
+  beast::error_code ep_err;
+  auto ep = ws_.next_layer().next_layer().remote_endpoint(ep_err);
+  if (!ep_err)
+    cc.address = ep.address().to_string() + ":" + std::to_string(ep.port());
   conn_ = ctx_->sys.spawn(connection, caf::actor_cast<sink_actor>(sink_),
                           ctx_->auth, ctx_->dir, std::move(cc));
   static_cast<frame_sink*>(caf::actor_cast<caf::abstract_actor*>(sink_))

@@ -235,6 +235,7 @@ TEST_F(connection_test, commands_wait_while_init_is_in_flight) {
 }
 
 TEST_F(connection_test, a_pipelined_burst_pauses_reads_and_is_answered) {
+  rates = connection_limits::none(); // the stash, not the rates
   auto& c = connect("alice");
   c.send(cmd::init{c.token, "init"});
   for (int i = 0; i < 300; ++i)
@@ -251,6 +252,7 @@ TEST_F(connection_test, a_pipelined_burst_pauses_reads_and_is_answered) {
 }
 
 TEST_F(connection_test, held_commands_that_each_wait_are_answered_in_order) {
+  rates = connection_limits::none(); // the stash, not the rates
   // Every CONFIG_PEER waits for the GAME, so each one replayed from the
   // stash holds back the rest again; the gate opens once few are left.
   auto& c = connect("alice");
@@ -280,6 +282,7 @@ TEST_F(connection_test, large_held_payloads_pause_reads_early) {
 }
 
 TEST_F(connection_test, commands_beyond_the_pause_are_a_violation) {
+  rates = connection_limits::none(); // the stash, not the rates
   // Only a SINK that keeps reading after the pause (this one does) gets
   // here: 16384 held commands, or 4 MiB of them, end the connection.
   auto& c = connect("alice");

@@ -115,6 +115,9 @@ TEST_F(lobby_test, password_errors) {
   p.send(cmd::config_peer{"L", "PW", "", "2"});
   p.send(cmd::config_peer{"L", "pw ", "", "3"});
   run();
+  // Wrong passwords are answered after 0.5 s and then 1 s (limits_test).
+  advance(std::chrono::milliseconds{500});
+  advance(std::chrono::milliseconds{1000});
   expect_error(p, ec::password_required, "1");
   expect_error(p, ec::password_fail, "2");
   expect_error(p, ec::password_fail, "3");
@@ -746,6 +749,9 @@ TEST_F(cl5_lobby_test, a_blank_password_fails_instead_of_being_required) {
   p.send(cmd::config_peer{"L", "", "", "1"});
   p.send(cmd::config_peer{"L", "PW", "", "2"});
   run();
+  // A wrong password is answered after 0.5 s (limits_test); a blank one,
+  // not a guess, at once.
+  advance(std::chrono::milliseconds{500});
   expect_error(p, ec::password_fail, "1");
   expect_error(p, ec::password_fail, "2");
   p.send(cmd::config_peer{"L", "pw", "", "3"});

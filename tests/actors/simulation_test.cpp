@@ -160,6 +160,18 @@ using key3 = std::tuple<std::string, std::string, std::string>;
 
 class simulation_fixture : public actor_fixture {
 protected:
+  simulation_fixture() {
+    // The simulation drives many commands per client at one instant of
+    // simulated time, far beyond any client's rate, and checks the
+    // protocol's invariants; the limits have tests of their own
+    // (limits_test.cpp).
+    rates = connection_limits::none();
+    auto s = settings;
+    s.game = game_limits::none();
+    s.passwords = password_limits::none();
+    use_settings(s);
+  }
+
   // -- reporting ------------------------------------------------------------
 
   std::string where() const {

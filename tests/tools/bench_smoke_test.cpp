@@ -140,8 +140,29 @@ protected:
 
   void start_omega() {
     ASSERT_TRUE(
-      server_.start({OMEGA_SERVER_PATH, "--listen", "127.0.0.1:0", "--data-dir",
-                     dir_, "--password-hash", "minimal"},
+      // A benchmark drives each connection far beyond any client's rate:
+      // the limits against abuse are off, as in scripts/bench.sh.
+      server_.start({OMEGA_SERVER_PATH,
+                     "--listen",
+                     "127.0.0.1:0",
+                     "--data-dir",
+                     dir_,
+                     "--password-hash",
+                     "minimal",
+                     "--rate-relay",
+                     "0",
+                     "--rate-keepalive",
+                     "0",
+                     "--rate-init",
+                     "0",
+                     "--rate-lobby",
+                     "0",
+                     "--rate-query",
+                     "0",
+                     "--lobby-create-rate",
+                     "0",
+                     "--broadcast-rate",
+                     "0"},
                     "omega: info: listening on 127.0.0.1:"))
       << server_.log();
   }

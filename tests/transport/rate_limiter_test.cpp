@@ -16,8 +16,8 @@ using namespace std::chrono_literals;
 
 const steady_time t0 = steady_time{} + 1000s;
 
-TEST(token_bucket, allows_a_burst_then_one_per_interval) {
-  token_bucket b{3, 6, t0}; // 3 at once, then one every 10 s
+TEST(address_bucket, allows_a_burst_then_one_per_interval) {
+  address_bucket b{3, 6, t0}; // 3 at once, then one every 10 s
   EXPECT_EQ(b.take(t0), 0s);
   EXPECT_EQ(b.take(t0), 0s);
   EXPECT_EQ(b.take(t0), 0s);
@@ -32,14 +32,14 @@ TEST(token_bucket, allows_a_burst_then_one_per_interval) {
   EXPECT_GT(b.take(later), 0s);
 }
 
-TEST(token_bucket, retry_after_is_at_least_a_second) {
-  token_bucket b{1, 600, t0}; // one every 100 ms
+TEST(address_bucket, retry_after_is_at_least_a_second) {
+  address_bucket b{1, 600, t0}; // one every 100 ms
   EXPECT_EQ(b.take(t0), 0s);
   EXPECT_EQ(b.take(t0), 1s);
 }
 
-TEST(token_bucket, gives_back_and_knows_when_full) {
-  token_bucket b{2, 60, t0};
+TEST(address_bucket, gives_back_and_knows_when_full) {
+  address_bucket b{2, 60, t0};
   EXPECT_TRUE(b.full(t0));
   b.take(t0);
   b.take(t0);
