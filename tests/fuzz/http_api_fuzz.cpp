@@ -17,8 +17,11 @@
 /// libFuzzer target for the HTTP API: `handle_api` against a real SQLite
 /// store in a temporary folder, as the gateway's API worker runs it.
 ///
-/// An input is five fields separated by newlines: method, path, `Origin`,
-/// `Accept`, then the body (the rest, newlines included). In the body,
+/// An input is five fields separated by newlines: method, request target,
+/// `Origin`, `Accept`, then the body (the rest, newlines included). The
+/// target is split at `?` as the gateway splits it: the path goes to
+/// `handle_api`, the query to `query_param` (the WebSocket upgrade's `ugi=`).
+/// In the body,
 /// `@TOKEN@` stands for a valid session token and `@UGI@` for a registered
 /// game, so that mutations reach the save and load code behind those checks
 /// rather than stopping at 401 and 404. Cluster pulls go to the same store
@@ -106,7 +109,15 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::string_view in{reinterpret_cast<const char*>(data), size};
   omega::api_request req;
   req.method = next_field(in);
-  req.path = next_field(in);
+  auto target = next_field(in);
+  auto q = target.find('?');
+  req.path = target.substr(0, q);
+  if (q != std::string::npos) {
+    // Percent-decoding only ever shortens the value.
+    auto query = std::string_view{target}.substr(q + 1);
+    if (omega::query_param(query, "ugi").size() > query.size())
+      fixture::die("query_param made a value longer than its query");
+  }
   req.origin = next_field(in);
   req.accept = next_field(in);
   req.body.assign(in.data(), in.size());
