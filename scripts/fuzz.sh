@@ -45,9 +45,14 @@ for t in "${targets[@]}"; do
   work="$build/corpus/$t"
   mkdir -p "$work"
   log="$build/fuzz-$t.log"
+  # A target's dictionary (tests/fuzz/<target>.dict), if it has one.
+  dict=()
+  if [ -f "tests/fuzz/$t.dict" ]; then
+    dict=(-dict="tests/fuzz/$t.dict")
+  fi
   echo "fuzz: $t for ${seconds}s (log: $log)"
   if "$build/${t//_/-}-fuzz" -max_total_time="$seconds" -timeout=10 \
-    -rss_limit_mb=2048 -print_final_stats=1 \
+    -rss_limit_mb=2048 -print_final_stats=1 "${dict[@]}" \
     -artifact_prefix="$build/artifacts/$t-" \
     "$work" "tests/fuzz/corpus/$t" >"$log" 2>&1; then
     grep -E '^stat::(number_of_executed_units|new_units_added):' "$log" \
