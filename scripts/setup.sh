@@ -1,6 +1,11 @@
 #!/usr/bin/env bash
 # Installs the Debian 12 packages omega builds and tests with. Idempotent:
 # when everything is present it returns in well under a second.
+#
+# usage: scripts/setup.sh [--sanitizers]
+# --sanitizers adds clang with its sanitizer and libFuzzer runtimes and
+# llvm-symbolizer (readable stack traces in reports), which the sanitizer
+# suite and the fuzzers need (scripts/sanitize.sh, scripts/fuzz.sh).
 set -euo pipefail
 
 packages=(
@@ -12,6 +17,12 @@ packages=(
   libssl-dev openssl
   libmimalloc-dev
 )
+if [ "${1:-}" = "--sanitizers" ]; then
+  packages+=(clang libclang-rt-14-dev llvm)
+elif [ $# -gt 0 ]; then
+  echo "usage: scripts/setup.sh [--sanitizers]" >&2
+  exit 2
+fi
 
 missing=()
 for p in "${packages[@]}"; do
