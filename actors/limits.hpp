@@ -41,9 +41,9 @@ struct connection_limits {
   /// hundreds of ids).
   rate_limit query{10, 50};
   /// MAKE_OFFER, MAKE_ANSWER and ICE: the bulk of a legitimate session.
-  rate_limit relay{500, 5000};
+  rate_limit relay{5000, 10000};
   /// KEEPALIVE and unknown opcodes (each answered with a frame).
-  rate_limit keepalive{20, 100};
+  rate_limit keepalive{100, 200};
   /// Commands dropped for a rate: a client that keeps going over its
   /// limits (more than `burst` drops beyond `rate` per second) is cut off
   /// with VIOLATION (close 1008).

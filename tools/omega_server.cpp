@@ -326,6 +326,12 @@ omega::gateway_config gateway_settings(const omega::server_options& o) {
   gc.max_queued_bytes = o.max_queued_bytes;
   gc.max_http_header = o.max_http_header;
   gc.trusted_proxies = o.trusted_proxies;
+  if (!o.unlimited_addresses.empty()) {
+    gc.unlimited_addresses.clear();
+    for (auto& x : o.unlimited_addresses)
+      if (x != "none")
+        gc.unlimited_addresses.push_back(x);
+  }
   gc.max_connections_per_address = o.max_connections_per_address;
   gc.max_connections = o.max_connections;
   gc.throttles.login_per_address = o.login_per_address;

@@ -54,6 +54,9 @@ po::options_description describe(server_options& o) {
   add("trusted-proxy", po::value(&o.trusted_proxies)->composing(),
       "ADDR or ADDR/BITS of a reverse proxy whose X-Forwarded-For names the "
       "client (repeatable; default: none, the TCP peer is the client)");
+  add("unlimited-address", po::value(&o.unlimited_addresses)->composing(),
+      "ADDR or ADDR/BITS of clients the per-address limits leave alone "
+      "(repeatable; default 127.0.0.1 and ::1; 'none' for no exception)");
   add("max-connections-per-address", po::value(&o.max_connections_per_address),
       "open WebSockets per client address (IPv6: per /64); more get 503 "
       "(default 1024, 0: no cap)");
@@ -189,9 +192,9 @@ bool check_limits(const server_options& o) {
       || !(o.init_timeout == 0
            || (o.init_timeout >= 0.1 && o.init_timeout <= 1e6))
       || o.max_http_body < 1024 || o.max_http_body > 64 * 1024 * 1024
-      || o.max_queued_bytes < 1024
-      || o.max_http_header < 1024 || o.max_http_header > 1024 * 1024
-      || o.api_threads == 0 || o.api_threads > 64) {
+      || o.max_queued_bytes < 1024 || o.max_http_header < 1024
+      || o.max_http_header > 1024 * 1024 || o.api_threads == 0
+      || o.api_threads > 64) {
     std::cerr << "omega: invalid limits (max-frame-size >= 1024, caf-threads "
                  "and token-lifetime > 0, io-threads <= 64, claim-timeout and "
                  "idle-timeout 0 or from 1 to 1e6, init-timeout 0 or from 0.1 "

@@ -31,6 +31,7 @@ struct server_options {
   size_t max_queued_bytes = 1024 * 1024;
   size_t max_http_header = 16 * 1024;
   std::vector<std::string> trusted_proxies;
+  std::vector<std::string> unlimited_addresses;
   size_t max_connections_per_address = 1024;
   size_t max_connections = 0;
   size_t login_per_address = 30;

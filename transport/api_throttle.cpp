@@ -29,13 +29,15 @@ api_throttle::admit(std::string_view route, const std::string& address,
   } else {
     return result;
   }
-  if (auto wait = by_address->take(address, now); wait.count() > 0) {
-    result = {false, address_limit, wait};
-    return result;
-  }
+  if (!address.empty())
+    if (auto wait = by_address->take(address, now); wait.count() > 0) {
+      result = {false, address_limit, wait};
+      return result;
+    }
   if (!email.empty()) {
     if (auto wait = by_account->take(email, now); wait.count() > 0) {
-      by_address->give_back(address);
+      if (!address.empty())
+        by_address->give_back(address);
       result = {false, account_limit, wait};
     }
   }
@@ -45,7 +47,8 @@ api_throttle::admit(std::string_view route, const std::string& address,
 void api_throttle::give_back(std::string_view route, const std::string& address,
                              const std::string& email) {
   auto both = [&](rate_limiter& by_address, rate_limiter& by_account) {
-    by_address.give_back(address);
+    if (!address.empty())
+      by_address.give_back(address);
     if (!email.empty())
       by_account.give_back(email);
   };

@@ -42,7 +42,8 @@ public:
 
   /// Takes the tokens of one attempt at `route` ("login" or "register"; any
   /// other route is always allowed) from `address` and `email` (already
-  /// `email_key`ed; empty: no account limit). Nothing is taken if refused.
+  /// `email_key`ed; empty: no account limit; an empty `address`: no address
+  /// limit). Nothing is taken if refused.
   decision admit(std::string_view route, const std::string& address,
                  const std::string& email, steady_time now);
 

@@ -44,7 +44,7 @@ connection_limiter::verdict connection_limiter::acquire(const std::string& key,
     if (total_ > 0 && open_total_ >= total_)
       return verdict::total;
     auto& n = open_[key];
-    if (per_address_ > 0 && n >= per_address_)
+    if (per_address_ > 0 && n >= per_address_ && !key.empty())
       return verdict::per_address;
     ++n;
     ++open_total_;

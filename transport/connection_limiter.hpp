@@ -54,6 +54,7 @@ public:
   connection_limiter(size_t per_address, size_t total);
 
   /// Counts a connection of `key` if both caps allow it; `slot` holds it.
+  /// An empty `key` (an unlimited address) meets the total cap only.
   verdict acquire(const std::string& key, connection_slot& slot);
 
   /// Open connections of `key`, and in total.

@@ -101,6 +101,13 @@ struct gateway::impl {
 
   /// Parsed `trusted_proxies`, and the limits (see gateway_config).
   std::vector<address_range> trusted;
+  std::vector<address_range> unlimited;
+
+  /// The key a client counts under for the per-address limits; empty for an
+  /// unlimited address.
+  std::string address_key(const net::ip::address& client) const {
+    return in_ranges(client, unlimited) ? std::string{} : limit_key(client);
+  }
   std::shared_ptr<connection_limiter> conns;
   api_throttle throttle;
   std::atomic<bool> stopped{false};
@@ -220,7 +227,7 @@ private:
   void upgrade(request req, const net::ip::address& client,
                const std::string& origin) {
     connection_slot slot;
-    auto verdict = gw_->conns->acquire(limit_key(client), slot);
+    auto verdict = gw_->conns->acquire(gw_->address_key(client), slot);
     if (verdict != connection_limiter::verdict::ok) {
       auto per_address = verdict == connection_limiter::verdict::per_address;
       auto cap = per_address ? gw_->conns->per_address() : gw_->conns->total();
@@ -245,7 +252,7 @@ private:
   void api(request req, const std::string& path, const net::ip::address& client,
            const std::string& origin) {
     auto route = std::string{api_route(path)};
-    auto address = limit_key(client);
+    auto address = gw_->address_key(client);
     std::string email;
     if (route == "login" || route == "register")
       email = email_key(request_email(req.body()));
@@ -479,6 +486,25 @@ void gateway::impl::sweep_idle() {
   });
 }
 
+namespace {
+
+/// Parses each of `xs` (ADDR or ADDR/BITS) into `out`; false with `error`
+/// naming `what` for one that is neither.
+bool parse_ranges(const std::vector<std::string>& xs, const char* what,
+                  std::vector<address_range>& out, std::string& error) {
+  for (auto& x : xs) {
+    auto range = parse_address_range(x);
+    if (!range) {
+      error = std::string{"invalid "} + what + " " + x + " (ADDR or ADDR/BITS)";
+      return false;
+    }
+    out.push_back(*range);
+  }
+  return true;
+}
+
+} // namespace
+
 // -- gateway ------------------------------------------------------------------
 
 gateway::gateway(caf::actor_system& sys, gateway_config cfg, auth_actor auth,
@@ -513,14 +539,10 @@ uint16_t gateway::start(std::string& error) {
             + std::to_string(d.cfg().port) + ": " + ec.message();
     return 0;
   }
-  for (auto& x : d.cfg().trusted_proxies) {
-    auto range = parse_address_range(x);
-    if (!range) {
-      error = "invalid trusted proxy " + x + " (ADDR or ADDR/BITS)";
-      return 0;
-    }
-    d.trusted.push_back(*range);
-  }
+  if (!parse_ranges(d.cfg().trusted_proxies, "trusted proxy", d.trusted, error)
+      || !parse_ranges(d.cfg().unlimited_addresses, "unlimited address",
+                       d.unlimited, error))
+    return 0;
   auto total = d.cfg().max_connections;
   if (total == 0) {
     // Each WebSocket is a descriptor; a quarter of the limit (at most 256)

@@ -61,6 +61,13 @@ struct gateway_config {
   /// Reverse proxies (ADDR or ADDR/BITS) whose `X-Forwarded-For` names the
   /// client; see `client_address`. Empty: the TCP peer is the client.
   std::vector<std::string> trusted_proxies;
+  /// Client addresses (ADDR or ADDR/BITS) the per-address limits (the
+  /// connection cap, login and registration rates) leave alone; per-account
+  /// limits and the total cap still hold. By default 127.0.0.1 and ::1:
+  /// local tools, test suites and a reverse proxy on the same host (whose
+  /// clients count under their own addresses once it is a trusted proxy)
+  /// all connect from there.
+  std::vector<std::string> unlimited_addresses = {"127.0.0.1", "::1"};
   /// Open WebSockets of one client address (an IPv6 client: its /64); more
   /// get 503. High enough for a school or a carrier-grade NAT full of
   /// players behind one address, low enough that one host cannot take all.

@@ -103,23 +103,23 @@ TEST_F(limits_test, a_keepalive_flood_is_warned_and_then_cut_off) {
   auto& c = login("flooder");
   auto dropped = rejections(limit_kind::keepalive_rate);
   auto cutoffs = rejections(limit_kind::rate_cutoff);
-  // The burst (100) passes; the next one is dropped with a WARNING that
+  // The burst (200) passes; the next one is dropped with a WARNING that
   // names the limit and carries the command's listener.
-  for (int i = 0; i < 101; ++i)
+  for (int i = 0; i < 201; ++i)
     c.send(cmd::keepalive{"", std::to_string(i)});
   run();
-  for (int i = 0; i < 100; ++i)
+  for (int i = 0; i < 200; ++i)
     ASSERT_EQ(next<evt::keepalive>(c).listener, std::to_string(i));
-  expect_rate_warning(c, "KEEPALIVE, 20/s", "100");
+  expect_rate_warning(c, "KEEPALIVE, 100/s", "200");
   expect_quiet(c);
-  // The bucket refills at 20/s.
+  // The bucket refills at 100/s.
   advance(1000ms);
-  for (int i = 0; i < 21; ++i)
+  for (int i = 0; i < 101; ++i)
     c.send(cmd::keepalive{"", "r" + std::to_string(i)});
   run();
-  for (int i = 0; i < 20; ++i)
+  for (int i = 0; i < 100; ++i)
     ASSERT_EQ(next<evt::keepalive>(c).listener, "r" + std::to_string(i));
-  expect_rate_warning(c, "KEEPALIVE, 20/s", "r20");
+  expect_rate_warning(c, "KEEPALIVE, 100/s", "r100");
   // 330k KEEPALIVEs a second: after 100 more drops the connection ends.
   for (int i = 0; i < 1000; ++i)
     c.send(cmd::keepalive{"", "f" + std::to_string(i)});

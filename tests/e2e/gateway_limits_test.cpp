@@ -184,7 +184,8 @@ class limits_test : public e2e_fixture {};
 
 TEST_F(limits_test,
        websockets_per_address_are_capped_with_503_and_retry_after) {
-  auto* s = start_own({"--max-connections-per-address", "3"});
+  auto* s = start_own(
+    {"--max-connections-per-address", "3", "--unlimited-address", "none"});
   ASSERT_NE(s, nullptr);
   std::vector<std::unique_ptr<raw_socket>> open;
   std::string header;
@@ -217,6 +218,18 @@ TEST_F(limits_test,
   EXPECT_EQ(status, 101u);
 }
 
+/// 127.0.0.1 and ::1 are unlimited addresses by default (local tools, test
+/// suites, a same-host proxy): the per-address cap leaves them alone.
+TEST_F(limits_test, loopback_is_not_capped_per_address_by_default) {
+  ASSERT_NE(start_own({"--max-connections-per-address", "2"}), nullptr);
+  std::vector<std::unique_ptr<raw_socket>> open;
+  std::string header;
+  for (int i = 0; i < 5; ++i) {
+    open.push_back(upgrade(port(), ugi_, header));
+    EXPECT_EQ(status_of(header), 101u) << i << ": " << header;
+  }
+}
+
 TEST_F(limits_test, websockets_in_total_are_capped) {
   auto* s = start_own({"--max-connections", "2"});
   ASSERT_NE(s, nullptr);
@@ -235,8 +248,9 @@ TEST_F(limits_test, websockets_in_total_are_capped) {
 }
 
 TEST_F(limits_test, a_trusted_proxy_names_the_client_in_x_forwarded_for) {
-  auto* s = start_own(
-    {"--trusted-proxy", "127.0.0.0/8", "--max-connections-per-address", "2"});
+  auto* s = start_own({"--trusted-proxy", "127.0.0.0/8",
+                       "--max-connections-per-address", "2",
+                       "--unlimited-address", "none"});
   ASSERT_NE(s, nullptr);
   std::vector<std::unique_ptr<raw_socket>> open;
   std::string header;
@@ -266,7 +280,8 @@ TEST_F(limits_test, a_trusted_proxy_names_the_client_in_x_forwarded_for) {
 }
 
 TEST_F(limits_test, forwarded_for_from_an_untrusted_peer_is_ignored) {
-  auto* s = start_own({"--max-connections-per-address", "2"});
+  auto* s = start_own(
+    {"--max-connections-per-address", "2", "--unlimited-address", "none"});
   ASSERT_NE(s, nullptr);
   std::vector<std::unique_ptr<raw_socket>> open;
   std::string header;
@@ -281,7 +296,8 @@ TEST_F(limits_test, forwarded_for_from_an_untrusted_peer_is_ignored) {
 // -- login and registration limits -------------------------------------------
 
 TEST_F(limits_test, a_login_flood_gets_429_with_retry_after) {
-  auto* s = start_own({"--login-per-account", "3", "--login-per-address", "5"});
+  auto* s = start_own({"--login-per-account", "3", "--login-per-address", "5",
+                       "--unlimited-address", "none"});
   ASSERT_NE(s, nullptr);
   auto victim = new_account("victim");
   for (int i = 0; i < 3; ++i)
@@ -322,7 +338,8 @@ TEST_F(limits_test, a_login_flood_gets_429_with_retry_after) {
 }
 
 TEST_F(limits_test, a_registration_flood_gets_429) {
-  auto* s = start_own({"--register-per-address", "3"});
+  auto* s
+    = start_own({"--register-per-address", "3", "--unlimited-address", "none"});
   ASSERT_NE(s, nullptr);
   for (int i = 0; i < 3; ++i) {
     auto res = http_post(port(), "/api/v0/register",
@@ -431,7 +448,8 @@ TEST_F(limits_test, limits_are_config_keys_too) {
     out << "max-http-header = 4096\n"
            "login-per-account = 1\n"
            "trusted-proxy = 127.0.0.1\n"
-           "max-connections-per-address = 1\n";
+           "max-connections-per-address = 1\n"
+           "unlimited-address = none\n";
   }
   auto* s = start_own({"--config", path});
   std::remove(path.c_str());
@@ -510,7 +528,8 @@ TEST_F(limits_test,
 
 TEST_F(limits_test, a_well_behaved_client_never_meets_a_limit) {
   // Every default, the registration limit included.
-  auto* s = start_own({"--register-per-address", "60"});
+  auto* s = start_own(
+    {"--register-per-address", "60", "--unlimited-address", "none"});
   ASSERT_NE(s, nullptr);
   std::vector<account> accounts;
   for (int i = 0; i < 10; ++i)
