@@ -126,9 +126,9 @@ po::options_description describe(server_options& o) {
   add("rate-query", po::value(&o.rate_query),
       "LOBBY_LIST and LOBBY_INFO per connection (default 10/50)");
   add("rate-relay", po::value(&o.rate_relay),
-      "MAKE_OFFER, MAKE_ANSWER and ICE per connection (default 500/5000)");
+      "MAKE_OFFER, MAKE_ANSWER and ICE per connection (default 5000/10000)");
   add("rate-keepalive", po::value(&o.rate_keepalive),
-      "KEEPALIVEs and unknown opcodes per connection (default 20/100)");
+      "KEEPALIVEs and unknown opcodes per connection (default 100/200)");
   add("rate-drops", po::value(&o.rate_drops),
       "commands dropped over their rate before the connection is cut off "
       "with VIOLATION (default 10/100)");

@@ -59,8 +59,8 @@ struct server_options {
   std::string rate_init = "1/5";
   std::string rate_lobby = "10/20";
   std::string rate_query = "10/50";
-  std::string rate_relay = "500/5000";
-  std::string rate_keepalive = "20/100";
+  std::string rate_relay = "5000/10000";
+  std::string rate_keepalive = "100/200";
   std::string rate_drops = "10/100";
   std::string lobby_create_rate = "2/10";
   std::string broadcast_rate = "20/100";

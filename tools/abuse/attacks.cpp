@@ -40,6 +40,7 @@ std::shared_ptr<bench::client> attack::connect(const std::string& name,
   auto c = std::make_shared<bench::client>(strand_, *this);
   c->name = name;
   c->token = token;
+  c->source = setup_.attacker_source;
   clients_.push_back(c);
   c->open(setup_.server, setup_.host_header, setup_.signaling_path());
   return c;
@@ -555,8 +556,8 @@ protected:
     if (stopping_)
       return;
     auto& a = next_account();
-    login_once(ioc_, setup_, {}, a.user + "@example.test", "wrong-password",
-               [this](login_result r) {
+    login_once(ioc_, setup_, setup_.attacker_source, a.user + "@example.test",
+               "wrong-password", [this](login_result r) {
                  count("status " + std::to_string(r.status));
                  again();
                });

@@ -12,9 +12,9 @@
 
 namespace omega::abuse {
 
-/// One attack of issue 15's list, replayed against a running server from
-/// 127.0.0.1 for as long as it runs. Attacks count what the server did to
-/// them (replies by opcode, refused connections, closes), so the report
+/// One attack of issue 15's list, replayed against a running server from the
+/// attacker's address for as long as it runs. Attacks count what the server did
+/// to them (replies by opcode, refused connections, closes), so the report
 /// shows where each was stopped.
 class attack : public bench::driver {
 public:
@@ -42,7 +42,8 @@ public:
   void on_end(bench::client& c) override;
 
 protected:
-  /// A new client on the attack's strand, connected from 127.0.0.1.
+  /// A new client on the attack's strand, connected from the attacker's
+  /// address.
   std::shared_ptr<bench::client> connect(const std::string& name,
                                          const std::string& token);
 

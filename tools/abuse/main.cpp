@@ -38,6 +38,7 @@ struct options {
   double duration = 10;
   double rate = 200;
   std::string victim_source = "127.0.0.2";
+  std::string attacker_source = "127.0.0.3";
   int server_pid = 0;
 };
 
@@ -69,8 +70,11 @@ int run(const options& o) {
   s.server = abuse::tcp::endpoint{abuse::net::ip::make_address(o.host, ec),
                                   o.port};
   auto source = abuse::net::ip::make_address(o.victim_source, ec);
+  if (!ec)
+    s.attacker_source = abuse::net::ip::make_address(o.attacker_source, ec);
   if (ec) {
-    std::cerr << "omega-abuse: bad --host or --victim-source\n";
+    std::cerr << "omega-abuse: bad --host, --victim-source or "
+                 "--attacker-source\n";
     return 2;
   }
   s.host_header = o.host + ":" + std::to_string(o.port);
@@ -171,6 +175,8 @@ int main(int argc, char** argv) {
   add("rate", po::value(&o.rate), "the players' relays per second (200)");
   add("victim-source", po::value(&o.victim_source),
       "local address the players connect from (default 127.0.0.2)");
+  add("attacker-source", po::value(&o.attacker_source),
+      "local address the attacker connects from (default 127.0.0.3)");
   add("server-pid", po::value(&o.server_pid),
       "the server's pid, for its peak memory");
   po::variables_map vm;

@@ -34,6 +34,10 @@ struct setup {
   std::vector<account> accounts;
   /// Seconds the measurement (and the attack) lasts.
   double duration = 10;
+  /// The local address the attacker connects from: not one of the server's
+  /// unlimited addresses (127.0.0.1 and ::1 by default), so it meets the
+  /// per-address limits as a remote attacker would.
+  net::ip::address attacker_source;
   /// A word unique to this run, for lobby ids.
   std::string nonce;
 
