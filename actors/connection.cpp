@@ -128,19 +128,47 @@ connection_state::rate_class connection_state::rate_class_of(opcode op) {
   }
 }
 
+namespace {
+
+/// The payload size of a relay (0 for any other command).
+size_t payload_bytes(const command& x) {
+  return std::visit(
+    [](auto& c) -> size_t {
+      using type = std::decay_t<decltype(c)>;
+      if constexpr (
+        std::is_same_v<
+          type,
+          cmd::
+            make_offer> || std::is_same_v<type, cmd::make_answer> || std::is_same_v<type, cmd::ice>)
+        return c.payload.size();
+      else
+        return 0;
+    },
+    x);
+}
+
+} // namespace
+
 void connection_state::throttle(command& x) {
   auto op = opcode_of_command(x);
   if (op == opcode::none)
     return; // unreadable: the connection ends anyway
   auto cls = static_cast<size_t>(rate_class_of(op));
   auto now = self->clock().now();
-  if (buckets[cls].take(now))
+  std::string reason;
+  if (!buckets[cls].take(now)) {
+    count_rejection(rate_class_counters[cls]);
+    reason = std::string{"rate limit: "} + rate_class_names[cls] + ", "
+             + rate_text(buckets[cls].limit());
+  } else if (is_relay(op) && !relay_bytes.take(now, payload_bytes(x))) {
+    count_rejection(limit_kind::relay_bytes_rate);
+    reason = "rate limit: relay payload bytes, "
+             + rate_text(relay_bytes.limit());
+  } else {
     return;
-  count_rejection(rate_class_counters[cls]);
+  }
   ++dropped;
   auto listener = std::visit([](auto& c) { return std::move(c.listener); }, x);
-  auto reason = std::string{"rate limit: "} + rate_class_names[cls] + ", "
-                + rate_text(buckets[cls].limit());
   if (!drops.take(now)) {
     count_rejection(limit_kind::rate_cutoff);
     log_limit("cut off "
@@ -638,6 +666,7 @@ connection(connection_actor::stateful_pointer<connection_state> self,
                 token_bucket{rates.query}, token_bucket{rates.relay},
                 token_bucket{rates.keepalive}};
   st.drops = token_bucket{rates.drops};
+  st.relay_bytes = token_bucket{rates.relay_bytes};
   self->monitor(st.auth);
   self->monitor(st.directory);
   self->set_down_handler([=](caf::down_msg& msg) { self->state.on_down(msg); });

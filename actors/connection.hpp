@@ -134,6 +134,8 @@ struct connection_state {
   /// One bucket per `rate_class`, and one for dropped commands.
   std::array<token_bucket, rate_classes> buckets;
   token_bucket drops;
+  /// Payload bytes of relays (`connection_limits::relay_bytes`).
+  token_bucket relay_bytes;
   /// Commands dropped for a rate so far (for the cut-off's log line).
   uint64_t dropped = 0;
 

@@ -42,6 +42,10 @@ struct connection_limits {
   rate_limit query{10, 50};
   /// MAKE_OFFER, MAKE_ANSWER and ICE: the bulk of a legitimate session.
   rate_limit relay{5000, 10000};
+  /// Payload bytes of those relays: 60 KB offers at the relay rate would be
+  /// 300 MB/s of work for the server, while a lobby of 100 peers forming at
+  /// once relays about 1 MB.
+  rate_limit relay_bytes{4 << 20, 16 << 20};
   /// KEEPALIVE and unknown opcodes (each answered with a frame).
   rate_limit keepalive{100, 200};
   /// Commands dropped for a rate: a client that keeps going over its
@@ -51,7 +55,7 @@ struct connection_limits {
 
   /// No limit at all (tests of other mechanisms).
   static connection_limits none() {
-    return {{}, {}, {}, {}, {}, {}};
+    return {{}, {}, {}, {}, {}, {}, {}};
   }
 };
 

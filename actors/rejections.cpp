@@ -17,7 +17,7 @@ const char* limit_name(limit_kind x) {
     "init_rate",        "lobby_rate",         "query_rate",
     "relay_rate",       "keepalive_rate",     "rate_cutoff",
     "lobby_creation",   "broadcast_deferred", "lobby_list_truncated",
-    "password_delayed", "password_locked",
+    "password_delayed", "password_locked",    "relay_bytes_rate",
   };
   static_assert(std::size(names) == limit_kind_count);
   return names[static_cast<size_t>(x)];

@@ -31,9 +31,11 @@ enum class limit_kind : uint8_t {
   /// A password attempt answered LOBBY_LOCKED, unchecked (lockout of the
   /// account, or the lobby's failure budget spent).
   password_locked,
+  /// A relay dropped by its connection's payload byte budget (WARNING).
+  relay_bytes_rate,
 };
 
-constexpr size_t limit_kind_count = 11;
+constexpr size_t limit_kind_count = 12;
 
 /// The counter's name as metrics show it, e.g. `lobby_rate`.
 const char* limit_name(limit_kind x);

@@ -23,14 +23,17 @@ public:
     // nop
   }
 
-  /// Takes one token at `now`; false (taking nothing) if there is none.
-  bool take(time_point now) {
+  /// Takes `n` tokens at `now`; false (taking nothing) if there are fewer.
+  /// A cost above the burst is charged as the whole burst, so that it can
+  /// pass once the bucket is full.
+  bool take(time_point now, double n = 1) {
     if (!limit_.enabled())
       return true;
     refill(now);
-    if (tokens_ < 1)
+    n = std::min(n, std::max(limit_.burst, 1.0));
+    if (tokens_ < n)
       return false;
-    tokens_ -= 1;
+    tokens_ -= n;
     return true;
   }
 

@@ -127,6 +127,9 @@ po::options_description describe(server_options& o) {
       "LOBBY_LIST and LOBBY_INFO per connection (default 10/50)");
   add("rate-relay", po::value(&o.rate_relay),
       "MAKE_OFFER, MAKE_ANSWER and ICE per connection (default 5000/10000)");
+  add("rate-relay-bytes", po::value(&o.rate_relay_bytes),
+      "payload bytes of those relays per connection (default "
+      "4194304/16777216: 4 MiB/s, bursts of 16 MiB)");
   add("rate-keepalive", po::value(&o.rate_keepalive),
       "KEEPALIVEs and unknown opcodes per connection (default 100/200)");
   add("rate-drops", po::value(&o.rate_drops),
@@ -267,6 +270,7 @@ bool check_abuse_limits(server_options& o) {
     {"rate-lobby", o.rate_lobby, o.rates.lobby},
     {"rate-query", o.rate_query, o.rates.query},
     {"rate-relay", o.rate_relay, o.rates.relay},
+    {"rate-relay-bytes", o.rate_relay_bytes, o.rates.relay_bytes},
     {"rate-keepalive", o.rate_keepalive, o.rates.keepalive},
     {"rate-drops", o.rate_drops, o.rates.drops},
     {"lobby-create-rate", o.lobby_create_rate, o.game.lobby_creation},

@@ -60,6 +60,7 @@ struct server_options {
   std::string rate_lobby = "10/20";
   std::string rate_query = "10/50";
   std::string rate_relay = "5000/10000";
+  std::string rate_relay_bytes = "4194304/16777216";
   std::string rate_keepalive = "100/200";
   std::string rate_drops = "10/100";
   std::string lobby_create_rate = "2/10";

@@ -202,6 +202,31 @@ TEST_F(limits_test, transfer_ping_pong_is_held_to_the_lobby_rate) {
   EXPECT_LE(a_counts["HOST_RECLAIM"], 8u);
 }
 
+/// 60 KB offers at the relay rate would be 300 MB/s of work: the payload
+/// bytes have a budget of their own (16 MiB at once, then 4 MiB/s).
+TEST_F(limits_test, relay_payload_bytes_have_a_budget) {
+  auto& h = login("host");
+  host_lobby(h, {"L", false, false, 0, "", "", ""});
+  auto& p = login("peer");
+  join_lobby(p, "L");
+  skip(h);
+  std::string offer(60 * 1024, 'o');
+  for (int i = 0; i < 300; ++i)
+    h.send(cmd::make_offer{p.id, offer, std::to_string(i)});
+  run();
+  auto counts = tally(h);
+  EXPECT_EQ(counts["RELAY_OK"], 273u); // 16 MiB / 60 KiB
+  EXPECT_EQ(counts["WARNING"], 27u);
+  EXPECT_EQ(tally(p)["relayed"], 273u);
+  advance(1000ms);
+  for (int i = 0; i < 80; ++i)
+    h.send(cmd::make_offer{p.id, offer, "r" + std::to_string(i)});
+  run();
+  counts = tally(h);
+  EXPECT_EQ(counts["RELAY_OK"], 68u); // 4 MiB more
+  EXPECT_EQ(counts["WARNING"], 12u);
+}
+
 TEST_F(limits_test, lobby_creation_is_limited_per_account_across_sockets) {
   // One account churning lobbies: connect, INIT, CONFIG_HOST, close, again.
   auto& first = login("churner");
