@@ -177,7 +177,7 @@ void connection_state::throttle(command& x) {
               + " for staying over its rate limits: " + std::to_string(dropped)
               + " commands dropped, the last for " + reason);
     violate("rate limits exceeded again and again (" + reason + ")",
-            close_code::policy_violation, std::move(listener));
+            close_code::policy_violation, std::move(listener), true);
     return;
   }
   // A WARNING in the command's place: behind held commands it waits its
@@ -495,15 +495,15 @@ bool connection_state::end_acked_join(const std::string& lobby_id) {
 }
 
 void connection_state::violate(std::string reason, uint16_t close,
-                               std::string listener) {
+                               std::string listener, bool abuse) {
   if (ended)
     return;
   ended = true;
   stash.clear();
   stash_head = 0;
   stash_bytes = 0;
-  self->send(sink,
-             evt::violation{std::move(reason), close, std::move(listener)});
+  self->send(sink, evt::violation{std::move(reason), close, std::move(listener),
+                                  abuse});
   self->quit(caf::exit_reason::user_shutdown);
 }
 

@@ -227,7 +227,8 @@ struct connection_state {
   /// Handles the INIT deadline: ends a connection that is not authenticated.
   void on_init_deadline();
   /// Sends VIOLATION and ends the connection.
-  void violate(std::string reason, uint16_t close, std::string listener);
+  void violate(std::string reason, uint16_t close, std::string listener,
+               bool abuse = false);
   /// Leaves the lobby role after LOBBY_CLOSE or a kick.
   void leave_lobby();
   /// Handles a GAME broadcast (or a kick) now.

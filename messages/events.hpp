@@ -194,6 +194,9 @@ struct violation {
   std::string reason;
   uint16_t close = 0;
   std::string listener;
+  /// The client was cut off for abuse (its rates): its address waits
+  /// `--cutoff-penalty` before it may connect again. Not on the wire.
+  bool abuse = false;
 };
 
 /// One server event, as the transport receives it from a CONNECTION.

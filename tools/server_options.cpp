@@ -49,6 +49,9 @@ po::options_description describe(server_options& o) {
       "bytes of frames queued for a client that does not read them before "
       "it is disconnected (1008) and senders of relays to it get "
       "PEER_INVALID (default 1048576)");
+  add("cutoff-penalty", po::value(&o.cutoff_penalty),
+      "seconds an address cut off for abuse (its rates, its write budget) "
+      "may not connect again (default 10, 0: none)");
   add("max-http-header", po::value(&o.max_http_header),
       "largest HTTP request header in bytes; more gets 431 (default 16384)");
   add("trusted-proxy", po::value(&o.trusted_proxies)->composing(),
@@ -195,9 +198,10 @@ bool check_limits(const server_options& o) {
       || !(o.init_timeout == 0
            || (o.init_timeout >= 0.1 && o.init_timeout <= 1e6))
       || o.max_http_body < 1024 || o.max_http_body > 64 * 1024 * 1024
-      || o.max_queued_bytes < 1024 || o.max_http_header < 1024
-      || o.max_http_header > 1024 * 1024 || o.api_threads == 0
-      || o.api_threads > 64) {
+      || o.max_queued_bytes < 1024
+      || !(o.cutoff_penalty >= 0 && o.cutoff_penalty <= 86400)
+      || o.max_http_header < 1024 || o.max_http_header > 1024 * 1024
+      || o.api_threads == 0 || o.api_threads > 64) {
     std::cerr << "omega: invalid limits (max-frame-size >= 1024, caf-threads "
                  "and token-lifetime > 0, io-threads <= 64, claim-timeout and "
                  "idle-timeout 0 or from 1 to 1e6, init-timeout 0 or from 0.1 "

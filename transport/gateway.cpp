@@ -226,8 +226,19 @@ private:
   /// Hands the socket to a WebSocket session if the connection caps allow.
   void upgrade(request req, const net::ip::address& client,
                const std::string& origin) {
+    auto key = gw_->address_key(client);
+    if (auto wait = gw_->ctx->penalties.remaining(key); wait.count() > 0) {
+      // Behind a trusted proxy the accept cannot tell; the upgrade can.
+      gw_->ctx->report.reject(limit::cutoff_penalty, client.to_string(),
+                              "cut off for abuse a moment ago");
+      return respond(req.version(), false,
+                     text_reply(503, "try again later\n",
+                                static_cast<long>(wait.count() / 1000 + 1),
+                                true),
+                     origin);
+    }
     connection_slot slot;
-    auto verdict = gw_->conns->acquire(gw_->address_key(client), slot);
+    auto verdict = gw_->conns->acquire(key, slot);
     if (verdict != connection_limiter::verdict::ok) {
       auto per_address = verdict == connection_limiter::verdict::per_address;
       auto cap = per_address ? gw_->conns->per_address() : gw_->conns->total();
@@ -243,7 +254,7 @@ private:
     stream_.expires_never();
     auto ws = std::make_shared<websocket_session>(stream_.release_socket(),
                                                   gw_->ctx);
-    ws->hold(std::move(slot), client.to_string());
+    ws->hold(std::move(slot), client.to_string(), std::move(key));
     ws->run(std::move(req));
   }
 
@@ -468,6 +479,14 @@ void gateway::impl::on_accept(beast::error_code ec, connection_socket socket) {
   accept_backoff = std::chrono::milliseconds{0};
   if (!ec) {
     beast::error_code ignored;
+    auto peer = socket.remote_endpoint(ignored).address();
+    if (!ignored && !in_ranges(peer, trusted)
+        && ctx->penalties.remaining(address_key(peer)).count() > 0) {
+      // Cut off for abuse a moment ago: refused before a byte is read, the
+      // cheapest answer there is.
+      socket.close(ignored);
+      return do_accept();
+    }
     socket.set_option(tcp::no_delay{true}, ignored);
     std::make_shared<http_session>(std::move(socket), this)->run();
   }

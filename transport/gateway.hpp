@@ -82,6 +82,11 @@ struct gateway_config {
   /// waits at most this many hashes (50-200 ms each at the interactive cost),
   /// i.e. a few seconds, however large the flood. 0: no bound.
   size_t api_queue = 16;
+  /// How long an address cut off for abuse (its rates, its write budget)
+  /// may not connect again: new connections are closed at accept (or get
+  /// 503 behind a trusted proxy). Without it a flood that is cut off
+  /// reconnects at once with a fresh burst of every rate. Zero: none.
+  std::chrono::milliseconds cutoff_penalty = std::chrono::seconds{10};
   /// Warnings: a limit cut a client off, accepting paused. None when empty.
   std::function<void(const std::string&)> warn;
 };

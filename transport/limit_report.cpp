@@ -26,6 +26,8 @@ std::string_view limit_name(limit x) {
       return "file-descriptors";
     case limit::write_budget:
       return "max-queued-bytes";
+    case limit::cutoff_penalty:
+      return "cutoff-penalty";
   }
   return "unknown";
 }

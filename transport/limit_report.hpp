@@ -28,9 +28,10 @@ enum class limit {
   http_header,
   accept_descriptors,
   write_budget,
+  cutoff_penalty,
 };
 
-constexpr size_t limit_count = 11;
+constexpr size_t limit_count = 12;
 
 /// The name of `x` in counters and log lines (the flag's name where there
 /// is one).

@@ -79,9 +79,11 @@ public:
       return;
     }
     uint16_t close = 0;
-    if (auto v = std::get_if<evt::violation>(&*ev))
+    if (auto v = std::get_if<evt::violation>(&*ev)) {
       close = v->close != 0 ? v->close : close_code::policy_violation;
-    else if (auto ack = std::get_if<evt::ack_peer>(&*ev))
+      if (v->abuse)
+        session->penalize();
+    } else if (auto ack = std::get_if<evt::ack_peer>(&*ev))
       // Told here, on the thread that hands over the frame, so the notice is
       // in the CONNECTION's mailbox before anything that arrives later, such
       // as the news that the LOBBY's node is gone (see `connection_state`).
@@ -310,9 +312,14 @@ void websocket_session::drop_queue() {
   queue_head_ = 0;
 }
 
+void websocket_session::penalize() {
+  ctx_->penalties.add(key_, ctx_->cfg.cutoff_penalty);
+}
+
 void websocket_session::on_overflow() {
   if (closing_)
     return;
+  penalize();
   ctx_->report.reject(limit::write_budget, client_,
                       "a client that does not read its frames");
   // The connection leaves its lobby now (PEER_GONE or HOST_GONE as usual),

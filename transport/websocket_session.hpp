@@ -23,6 +23,7 @@
 #include "transport/connection_limiter.hpp"
 #include "transport/corked_stream.hpp"
 #include "transport/gateway.hpp"
+#include "transport/penalty_box.hpp"
 
 namespace omega {
 
@@ -62,6 +63,8 @@ struct session_context {
 
   /// Every cut-off by a limit: counted, and logged at a bounded rate.
   limit_report report;
+  /// Addresses cut off for abuse a moment ago.
+  penalty_box penalties;
 
   mutable std::mutex mtx;
   std::unordered_map<websocket_session*, std::weak_ptr<websocket_session>>
@@ -94,10 +97,15 @@ public:
   /// Keeps `slot` (this connection's count under the connection caps) until
   /// the session is destroyed, which releases it; `client` is the address
   /// it counts under, for the log.
-  void hold(connection_slot slot, std::string client) {
+  void hold(connection_slot slot, std::string client, std::string key) {
     slot_ = std::move(slot);
     client_ = std::move(client);
+    key_ = std::move(key);
   }
+
+  /// Bars this connection's address for `gateway_config::cutoff_penalty`
+  /// (it was cut off for abuse); thread-safe.
+  void penalize();
 
   /// Queues a frame; thread-safe. A non-zero `close` closes the connection
   /// with that code once the frame is written. Returns false, and closes the
@@ -141,6 +149,8 @@ private:
   /// First, so it goes last: the count drops once the socket is closed.
   connection_slot slot_;
   std::string client_;
+  /// The address's key for the per-address limits; empty if unlimited.
+  std::string key_;
   /// The WebSocket keeps its own timeouts, so it runs on the bare socket:
   /// Beast's timed stream costs every read and write a work guard and a
   /// timer check.

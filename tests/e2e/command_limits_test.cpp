@@ -8,6 +8,7 @@
 #include <fstream>
 #include <map>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <boost/json.hpp>
@@ -84,6 +85,32 @@ TEST_F(limits_e2e_test, a_flood_is_warned_then_closed_and_logged) {
   EXPECT_JSON(bystander->expect("KEEPALIVE"),
               msg("KEEPALIVE", json::value("fine")));
   std::remove(conf.c_str());
+}
+
+/// A client cut off for its rates costs its address a pause
+/// (--cutoff-penalty): its next connections are closed at accept, so a
+/// flood cannot come straight back with a fresh burst. Unlimited addresses
+/// (127.0.0.1 by default) are left alone; here none is unlimited.
+TEST_F(limits_e2e_test,
+       an_address_cut_off_for_abuse_waits_before_it_reconnects) {
+  auto* srv
+    = start_own({"--rate-keepalive", "0.01/2", "--rate-drops", "0.01/1",
+                 "--cutoff-penalty", "1.5", "--unlimited-address", "none"});
+  ASSERT_NE(srv, nullptr);
+  auto c = open("flooder");
+  std::vector<std::string> burst(
+    4, json::serialize(json::object{{"opcode", "KEEPALIVE"}}));
+  ASSERT_TRUE(c->send_burst(burst));
+  auto end = c->read_close(3s);
+  EXPECT_EQ(end.kind, close_result::closed) << end.error;
+  EXPECT_EQ(end.code, 1008);
+  // Within the penalty, a new connection from the address is refused.
+  ws_client again{"again"};
+  EXPECT_FALSE(again.connect(port(), signaling_path(ugi_), {}, 2s));
+  // After it, the address may connect again.
+  std::this_thread::sleep_for(1600ms);
+  ws_client later{"later"};
+  EXPECT_TRUE(later.connect(port(), signaling_path(ugi_))) << later.error();
 }
 
 /// Reads `n` frames and counts them by opcode (and a WARNING by its
