@@ -10,8 +10,8 @@
 #include <caf/fwd.hpp>
 
 #include "actors/actors.hpp"
-#include "transport/api_throttle.hpp"
 #include "actors/limits.hpp"
+#include "transport/api_throttle.hpp"
 #include "transport/json_codec.hpp"
 #include "transport/limit_report.hpp"
 
