@@ -59,6 +59,45 @@ bool newer(int64_t changed, const std::string& text, int64_t old_changed,
   return changed > old_changed || (changed == old_changed && text > old_text);
 }
 
+/// Applies a push's games in three passes over all its rows, so that no
+/// row depends on the rows after it: first every developer, then every
+/// game (under the id its developer's name has here, which may differ from
+/// the peer's), then the later profile of every game known here. A row
+/// whose developer or game clashes with another here is skipped, the same
+/// way each time: importing a push twice changes nothing the second time.
+void import_games(sqlite3* db, const std::vector<game_row>& games) {
+  for (auto& g : games) {
+    statement stmt{db, "INSERT OR IGNORE INTO developers(id, name, created)"
+                       " VALUES (?1, ?2, ?3)"};
+    stmt.bind(1, g.developer_id).bind(2, g.developer).bind(3, g.created);
+    stmt.step();
+  }
+  for (auto& g : games) {
+    statement stmt{
+      db, "INSERT OR IGNORE INTO games(ugi, name, developer_id, created,"
+          " profile, profile_changed, seq) SELECT ?1, ?2, id, ?4, ?5, ?6, "
+          OMEGA_NEXT_SEQ("games") " FROM developers WHERE name = ?3"};
+    stmt.bind(1, g.ugi).bind(2, g.name).bind(3, g.developer);
+    stmt.bind(4, g.created).bind(5, profile_name(g.profile));
+    stmt.bind(6, g.profile_changed).step();
+  }
+  for (auto& g : games) {
+    {
+      statement stmt{db, "SELECT profile, profile_changed FROM games"
+                         " WHERE ugi = ?1"};
+      stmt.bind(1, g.ugi);
+      if (stmt.step() != SQLITE_ROW
+          || !newer(g.profile_changed, profile_name(g.profile), stmt.int64(1),
+                    stmt.text(0)))
+        continue;
+    }
+    statement stmt{db, "UPDATE games SET profile = ?2, profile_changed = ?3,"
+                       " seq = " OMEGA_NEXT_SEQ("games") " WHERE ugi = ?1"};
+    stmt.bind(1, g.ugi).bind(2, profile_name(g.profile));
+    stmt.bind(3, g.profile_changed).step();
+  }
+}
+
 } // namespace
 
 replica sqlite_store::export_rows(replica_cursor& from, size_t limit) {
@@ -130,51 +169,7 @@ void sqlite_store::import_rows(const replica& rows) {
       stmt.bind(1, a.id).bind(2, a.username).bind(3, a.email);
       stmt.bind(4, a.password_hash).bind(5, a.created).step();
     }
-    for (auto& g : rows.games) {
-      {
-        statement stmt{db_, "INSERT OR IGNORE INTO developers(id, name,"
-                            " created) VALUES (?1, ?2, ?3)"};
-        stmt.bind(1, g.developer_id).bind(2, g.developer).bind(3, g.created);
-        stmt.step();
-      }
-      // A developer of that name may exist here under another id.
-      std::string developer_id;
-      {
-        statement stmt{db_, "SELECT id FROM developers WHERE name = ?1"};
-        stmt.bind(1, g.developer);
-        if (stmt.step() != SQLITE_ROW)
-          continue;
-        developer_id = stmt.text(0);
-      }
-      {
-        statement stmt{
-          db_,
-          "INSERT OR IGNORE INTO games(ugi, name,"
-          " developer_id, created, profile, profile_changed,"
-          " seq) VALUES (?1, ?2, ?3, ?4, ?5, ?6, " OMEGA_NEXT_SEQ("games") ")"};
-        stmt.bind(1, g.ugi).bind(2, g.name).bind(3, developer_id);
-        stmt.bind(4, g.created).bind(5, profile_name(g.profile));
-        stmt.bind(6, g.profile_changed).step();
-      }
-      // A game known here already takes the later profile.
-      std::string profile;
-      int64_t changed = 0;
-      {
-        statement stmt{db_, "SELECT profile, profile_changed FROM games"
-                            " WHERE ugi = ?1"};
-        stmt.bind(1, g.ugi);
-        if (stmt.step() != SQLITE_ROW)
-          continue;
-        profile = stmt.text(0);
-        changed = stmt.int64(1);
-      }
-      if (!newer(g.profile_changed, profile_name(g.profile), changed, profile))
-        continue;
-      statement stmt{db_, "UPDATE games SET profile = ?2, profile_changed = ?3,"
-                          " seq = " OMEGA_NEXT_SEQ("games") " WHERE ugi = ?1"};
-      stmt.bind(1, g.ugi).bind(2, profile_name(g.profile));
-      stmt.bind(3, g.profile_changed).step();
-    }
+    import_games(db_, rows.games);
     for (auto& t : rows.tokens) {
       // A token of an unknown account fails its foreign key: skipped.
       statement stmt{db_, "INSERT OR IGNORE INTO tokens(digest, account_id,"

@@ -626,6 +626,31 @@ TEST(sqlite_store, the_latest_profile_change_wins_between_nodes) {
   EXPECT_EQ(a->export_rows(a_pushed, 100).games.size(), 1u);
 }
 
+TEST(sqlite_store, importing_a_push_twice_changes_nothing_the_second_time) {
+  temp_dir dir;
+  auto store = open_store(dir.path());
+  ASSERT_NE(store, nullptr);
+  store->add_game("Pong", "Atari");
+  replica_cursor cursor;
+  auto here = store->export_rows(cursor, 100);
+  ASSERT_EQ(here.games.size(), 1u);
+  // The first game names a developer whose id is Atari's here; only the
+  // second row creates "Valve", under its own id. The first game still
+  // lands, under the id "Valve" has here, on the first import.
+  replica push;
+  push.games.push_back(game_row{"u-portal", "Portal", here.games[0].developer_id,
+                                "Valve", 1, client_profile::cl5, 5});
+  push.games.push_back(game_row{"u-hl", "Half-Life", "d-valve", "Valve", 1,
+                                client_profile::standard, 0});
+  store->import_rows(push);
+  ASSERT_TRUE(store->find_game("u-portal"));
+  EXPECT_EQ(store->find_game("u-portal")->profile, client_profile::cl5);
+  EXPECT_TRUE(store->find_game("u-hl"));
+  EXPECT_EQ(store->export_rows(cursor, 100).games.size(), 2u);
+  store->import_rows(push);
+  EXPECT_TRUE(store->export_rows(cursor, 100).empty());
+}
+
 // -- cloud saves --------------------------------------------------------------
 
 TEST(sqlite_store, saves_are_per_account_game_and_slot) {
