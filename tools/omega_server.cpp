@@ -336,6 +336,8 @@ omega::gateway_config gateway_settings(const omega::server_options& o) {
   }
   gc.max_connections_per_address = o.max_connections_per_address;
   gc.max_connections = o.max_connections;
+  gc.requests_per_address = o.requests_per_address;
+  gc.upgrades_per_address = o.upgrades_per_address;
   gc.throttles.login_per_address = o.login_per_address;
   gc.throttles.login_per_account = o.login_per_account;
   gc.throttles.register_per_address = o.register_per_address;

@@ -67,6 +67,12 @@ po::options_description describe(server_options& o) {
       "open WebSockets in total; more get 503 (default 0: the file "
       "descriptor limit less a quarter of it, at most 256, and at most "
       "50000)");
+  add("requests-per-address", po::value(&o.requests_per_address),
+      "HTTP requests a minute (and in a burst) per client address; more get "
+      "429 and the cut-off penalty (default 1200, 0: no limit)");
+  add("upgrades-per-address", po::value(&o.upgrades_per_address),
+      "WebSocket upgrades a minute (and in a burst) per client address; more "
+      "get 503 and the cut-off penalty (default 600, 0: no limit)");
   add("login-per-address", po::value(&o.login_per_address),
       "failed logins a minute (and in a burst) per client address; more get "
       "429 (default 30, 0: no limit)");

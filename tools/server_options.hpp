@@ -35,6 +35,8 @@ struct server_options {
   std::vector<std::string> unlimited_addresses;
   size_t max_connections_per_address = 1024;
   size_t max_connections = 0;
+  size_t requests_per_address = 1200;
+  size_t upgrades_per_address = 600;
   size_t login_per_address = 30;
   size_t login_per_account = 6;
   size_t register_per_address = 60;

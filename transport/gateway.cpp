@@ -31,6 +31,7 @@
 #include "transport/event_loop.hpp"
 #include "transport/http_api.hpp"
 #include "transport/limit_report.hpp"
+#include "transport/rate_limiter.hpp"
 #include "transport/websocket_session.hpp"
 
 namespace beast = boost::beast;
@@ -51,7 +52,9 @@ struct gateway::impl {
       acceptor(net::make_strand(ioc)),
       api_pool(cfg.api_threads),
       stores(std::move(stores)),
-      throttle(cfg.throttles) {
+      throttle(cfg.throttles),
+      requests(cfg.requests_per_address),
+      upgrades(cfg.upgrades_per_address) {
     api_queue_max = cfg.api_queue * std::max<size_t>(1, cfg.api_threads);
     ctx = std::make_shared<session_context>(sys, std::move(auth),
                                             std::move(dir), std::move(cfg));
@@ -110,6 +113,8 @@ struct gateway::impl {
   }
   std::shared_ptr<connection_limiter> conns;
   api_throttle throttle;
+  rate_limiter requests;
+  rate_limiter upgrades;
   std::atomic<bool> stopped{false};
 };
 
@@ -191,6 +196,8 @@ private:
     if (auto i = req.find(http::field::origin); i != req.end())
       origin.assign(i->value().data(), i->value().size());
     auto client = client_of(req);
+    if (refused(req, client, origin))
+      return;
     if (beast::websocket::is_upgrade(req)) {
       if (!is_signaling_path(path))
         return respond(req, 404, "text/plain", "not found\n", origin);
@@ -223,20 +230,51 @@ private:
     return client_address(peer_, forwarded, gw_->trusted);
   }
 
+  /// Answers `req` with a refusal and returns true if its client is in the
+  /// penalty box or over its rate of requests (of upgrades, for an upgrade);
+  /// going over a rate puts it in the box.
+  bool refused(const request& req, const net::ip::address& client,
+               const std::string& origin) {
+    auto key = gw_->address_key(client);
+    if (key.empty())
+      return false;
+    auto is_upgrade = beast::websocket::is_upgrade(req);
+    auto& penalties = gw_->ctx->penalties;
+    auto wait = penalties.remaining(key);
+    if (wait.count() > 0) {
+      // Behind a trusted proxy the accept cannot tell; the request can.
+      gw_->ctx->report.reject(limit::cutoff_penalty, client.to_string(),
+                              "cut off for abuse a moment ago");
+    } else {
+      auto& rate = is_upgrade ? gw_->upgrades : gw_->requests;
+      if (rate.take(key, std::chrono::steady_clock::now()).count() == 0)
+        return false;
+      auto which = is_upgrade ? limit::upgrades_per_address
+                              : limit::requests_per_address;
+      auto per_minute = is_upgrade ? gw_->cfg().upgrades_per_address
+                                   : gw_->cfg().requests_per_address;
+      gw_->ctx->report.reject(which, client.to_string(),
+                              std::string{is_upgrade ? "WebSocket upgrades"
+                                                     : "HTTP requests"}
+                                + " over " + std::to_string(per_minute)
+                                + " a minute");
+      penalties.add(key, gw_->cfg().cutoff_penalty);
+      wait = std::max(penalties.remaining(key), std::chrono::milliseconds{1});
+    }
+    auto retry_after = static_cast<long>(wait.count() / 1000 + 1);
+    respond(req.version(), false,
+            is_upgrade ? text_reply(503, "try again later\n", retry_after, true)
+                       : reply{429, "application/json",
+                               R"({"error":"too many requests, retry later"})",
+                               retry_after, true},
+            origin);
+    return true;
+  }
+
   /// Hands the socket to a WebSocket session if the connection caps allow.
   void upgrade(request req, const net::ip::address& client,
                const std::string& origin) {
     auto key = gw_->address_key(client);
-    if (auto wait = gw_->ctx->penalties.remaining(key); wait.count() > 0) {
-      // Behind a trusted proxy the accept cannot tell; the upgrade can.
-      gw_->ctx->report.reject(limit::cutoff_penalty, client.to_string(),
-                              "cut off for abuse a moment ago");
-      return respond(req.version(), false,
-                     text_reply(503, "try again later\n",
-                                static_cast<long>(wait.count() / 1000 + 1),
-                                true),
-                     origin);
-    }
     connection_slot slot;
     auto verdict = gw_->conns->acquire(key, slot);
     if (verdict != connection_limiter::verdict::ok) {

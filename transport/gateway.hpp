@@ -77,6 +77,15 @@ struct gateway_config {
   size_t max_connections = 0;
   /// Login and registration rate limits (429).
   throttle_limits throttles;
+  /// HTTP requests (API calls, preflights, 404s) and WebSocket upgrades a
+  /// minute (and in a burst) per client address; 0: no limit. Past one the
+  /// request gets 429 (an upgrade 503), `Retry-After`, and the address the
+  /// cut-off penalty: a flood of cheap requests or of reconnects costs the
+  /// server an accept each, not a parse, an answer or a handshake. A game
+  /// makes a handful of each per player and session; a school of 30 behind
+  /// one address loading at once uses a tenth.
+  size_t requests_per_address = 1200;
+  size_t upgrades_per_address = 600;
   /// API requests waiting for or running on an API thread, per thread; more
   /// get 503 instead of queueing behind a flood of argon2id hashes. A login
   /// waits at most this many hashes (50-200 ms each at the interactive cost),

@@ -28,6 +28,10 @@ std::string_view limit_name(limit x) {
       return "max-queued-bytes";
     case limit::cutoff_penalty:
       return "cutoff-penalty";
+    case limit::requests_per_address:
+      return "requests-per-address";
+    case limit::upgrades_per_address:
+      return "upgrades-per-address";
   }
   return "unknown";
 }

@@ -29,9 +29,11 @@ enum class limit {
   accept_descriptors,
   write_budget,
   cutoff_penalty,
+  requests_per_address,
+  upgrades_per_address,
 };
 
-constexpr size_t limit_count = 12;
+constexpr size_t limit_count = 14;
 
 /// The name of `x` in counters and log lines (the flag's name where there
 /// is one).

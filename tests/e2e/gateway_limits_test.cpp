@@ -70,6 +70,10 @@ public:
     return fd_ >= 0;
   }
 
+  int fd() const {
+    return fd_;
+  }
+
   bool send(const std::string& data) {
     return ok()
            && ::send(fd_, data.data(), data.size(), MSG_NOSIGNAL)
@@ -335,6 +339,63 @@ TEST_F(limits_test, a_login_flood_gets_429_with_retry_after) {
             429u);
   EXPECT_TRUE(s->wait_log("warning: limit login-per-address: 127.0.0.1", 2s))
     << s->log();
+}
+
+/// Past its rate of HTTP requests an address gets 429 and the cut-off
+/// penalty: its next connections are closed at accept until it is over.
+TEST_F(limits_test, an_http_request_flood_gets_429_then_the_penalty) {
+  auto* s = start_own({"--requests-per-address", "5", "--cutoff-penalty",
+                       "1.5", "--unlimited-address", "none"});
+  ASSERT_NE(s, nullptr);
+  for (int i = 0; i < 5; ++i)
+    EXPECT_EQ(http_request(port(), verb::get, "/", {}).status, 200u) << i;
+  auto res = http_request(port(), verb::get, "/", {});
+  EXPECT_EQ(res.status, 429u) << res.body;
+  ASSERT_FALSE(res.header("retry-after").empty());
+  EXPECT_GE(std::stoi(res.header("retry-after")), 1);
+  EXPECT_TRUE(s->wait_log("warning: limit requests-per-address: 127.0.0.1",
+                          2s))
+    << s->log();
+  // In the penalty: closed before a byte is read.
+  EXPECT_EQ(http_request(port(), verb::get, "/", {}).status, 0u);
+  // WebSocket upgrades count apart, but the penalty bars them too.
+  std::string header;
+  auto ws = upgrade(port(), ugi_, header);
+  EXPECT_EQ(status_of(header), 0u) << header;
+  std::this_thread::sleep_for(1600ms);
+  // The bucket is still empty (5 a minute): the next request is over the
+  // rate again, which is how a flood that waits out the penalty fares.
+  EXPECT_EQ(http_request(port(), verb::get, "/", {}).status, 429u);
+}
+
+/// Past its rate of WebSocket upgrades an address gets 503 and the penalty;
+/// the WebSockets it has stay open.
+TEST_F(limits_test, a_reconnect_flood_gets_503_then_the_penalty) {
+  auto* s = start_own({"--upgrades-per-address", "3", "--cutoff-penalty",
+                       "1.5", "--unlimited-address", "none"});
+  ASSERT_NE(s, nullptr);
+  std::vector<std::unique_ptr<raw_socket>> open;
+  std::string header;
+  for (int i = 0; i < 3; ++i) {
+    open.push_back(upgrade(port(), ugi_, header));
+    EXPECT_EQ(status_of(header), 101u) << i << header;
+  }
+  auto refused = upgrade(port(), ugi_, header);
+  EXPECT_EQ(status_of(header), 503u) << header;
+  EXPECT_FALSE(field_of(header, "Retry-After").empty()) << header;
+  EXPECT_TRUE(s->wait_log("warning: limit upgrades-per-address: 127.0.0.1",
+                          2s))
+    << s->log();
+  // HTTP requests have a rate of their own, but the penalty holds.
+  EXPECT_EQ(http_request(port(), verb::get, "/", {}).status, 0u);
+  // The open WebSockets were not touched: they still answer pings.
+  for (auto& ws : open) {
+    const char ping[] = {'\x89', '\x80', 0, 0, 0, 0};
+    ASSERT_TRUE(ws->send(std::string{ping, sizeof(ping)}));
+    char pong[2] = {};
+    EXPECT_EQ(::recv(ws->fd(), pong, 2, 0), 2);
+    EXPECT_EQ(static_cast<unsigned char>(pong[0]), 0x8Au);
+  }
 }
 
 TEST_F(limits_test, a_registration_flood_gets_429) {
