@@ -326,6 +326,7 @@ omega::gateway_config gateway_settings(const omega::server_options& o) {
   gc.max_queued_bytes = o.max_queued_bytes;
   gc.cutoff_penalty
     = std::chrono::milliseconds{static_cast<long>(o.cutoff_penalty * 1000)};
+  gc.penalty_hold = o.penalty_hold;
   gc.max_http_header = o.max_http_header;
   gc.trusted_proxies = o.trusted_proxies;
   if (!o.unlimited_addresses.empty()) {

@@ -52,6 +52,11 @@ po::options_description describe(server_options& o) {
   add("cutoff-penalty", po::value(&o.cutoff_penalty),
       "seconds an address cut off for abuse (its rates, its write budget) "
       "may not connect again (default 10, 0: none)");
+  add("penalty-hold", po::value(&o.penalty_hold),
+      "connections of an address in the penalty box held open unanswered "
+      "until the penalty ends, the oldest closed first, instead of closed at "
+      "accept (default 512, at most an eighth of the descriptor limit; 0: "
+      "close at accept)");
   add("max-http-header", po::value(&o.max_http_header),
       "largest HTTP request header in bytes; more gets 431 (default 16384)");
   add("trusted-proxy", po::value(&o.trusted_proxies)->composing(),

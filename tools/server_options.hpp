@@ -30,6 +30,7 @@ struct server_options {
   size_t max_http_body = 64 * 1024;
   size_t max_queued_bytes = 1024 * 1024;
   double cutoff_penalty = 10;
+  size_t penalty_hold = 512;
   size_t max_http_header = 16 * 1024;
   std::vector<std::string> trusted_proxies;
   std::vector<std::string> unlimited_addresses;

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <atomic>
 #include <cerrno>
+#include <deque>
 #include <memory>
 #include <mutex>
 #include <thread>
@@ -67,6 +68,13 @@ struct gateway::impl {
   void do_accept();
   void on_accept(beast::error_code ec, connection_socket socket);
 
+  /// Holds `socket` (from an address barred for `wait` more) unanswered; see
+  /// `gateway_config::penalty_hold`. On the acceptor's strand.
+  void hold(connection_socket socket, std::chrono::milliseconds wait);
+
+  /// Closes the held connections whose time is up; rearms the timer.
+  void release_held();
+
   /// Out of file descriptors, `accept` fails at once for as long as the
   /// connection waits in the backlog: retrying at once spins a core. Waits
   /// 100 ms, doubling up to 2 s while it keeps failing.
@@ -88,6 +96,11 @@ struct gateway::impl {
   net::io_context ioc;
   tcp::acceptor acceptor;
   net::steady_timer accept_timer{acceptor.get_executor()};
+  /// Held connections, oldest first, and when each is closed.
+  std::deque<std::pair<connection_socket, std::chrono::steady_clock::time_point>>
+    held;
+  size_t max_held = 0;
+  net::steady_timer hold_timer{acceptor.get_executor()};
   std::chrono::milliseconds accept_backoff{0};
   net::steady_timer idle_timer{ioc};
   std::shared_ptr<session_context> ctx;
@@ -522,13 +535,44 @@ void gateway::impl::on_accept(beast::error_code ec, connection_socket socket) {
         && ctx->penalties.remaining(address_key(peer)).count() > 0) {
       // Cut off for abuse a moment ago: refused before a byte is read, the
       // cheapest answer there is.
-      socket.close(ignored);
+      hold(std::move(socket), ctx->penalties.remaining(address_key(peer)));
       return do_accept();
     }
     socket.set_option(tcp::no_delay{true}, ignored);
     std::make_shared<http_session>(std::move(socket), this)->run();
   }
   do_accept();
+}
+
+void gateway::impl::hold(connection_socket socket,
+                         std::chrono::milliseconds wait) {
+  if (max_held == 0) {
+    beast::error_code ignored;
+    socket.close(ignored);
+    return;
+  }
+  if (held.size() >= max_held)
+    held.pop_front(); // destroying the socket closes it
+  auto idle = held.empty();
+  held.emplace_back(std::move(socket), std::chrono::steady_clock::now() + wait);
+  if (idle)
+    release_held();
+}
+
+void gateway::impl::release_held() {
+  auto now = std::chrono::steady_clock::now();
+  while (!held.empty() && held.front().second <= now)
+    held.pop_front();
+  if (held.empty())
+    return;
+  // Held in the order they came, each for the rest of a penalty: the front
+  // is not always due first, but none is held much past its time, since
+  // penalties last the same everywhere.
+  hold_timer.expires_at(held.front().second);
+  hold_timer.async_wait([this](beast::error_code ec) {
+    if (!ec && !stopped)
+      release_held();
+  });
 }
 
 void gateway::impl::sweep_idle() {
@@ -601,15 +645,19 @@ uint16_t gateway::start(std::string& error) {
                        d.unlimited, error))
     return 0;
   auto total = d.cfg().max_connections;
-  if (total == 0) {
+  d.max_held = d.cfg().penalty_hold;
+  rlimit lim;
+  if (getrlimit(RLIMIT_NOFILE, &lim) == 0 && lim.rlim_cur != RLIM_INFINITY) {
+    auto n = static_cast<size_t>(lim.rlim_cur);
+    d.max_held = std::min(d.max_held, n / 8);
     // Each WebSocket is a descriptor; a quarter of the limit (at most 256)
-    // stays for HTTP requests, the store and the cluster.
+    // stays for HTTP requests, the store and the cluster, and an eighth at
+    // most for held connections.
+    if (total == 0)
+      total = std::min<size_t>(50000,
+                               n - std::min<size_t>(256, n / 4) - d.max_held);
+  } else if (total == 0) {
     total = 50000;
-    rlimit lim;
-    if (getrlimit(RLIMIT_NOFILE, &lim) == 0 && lim.rlim_cur != RLIM_INFINITY) {
-      auto n = static_cast<size_t>(lim.rlim_cur);
-      total = std::min(total, n - std::min<size_t>(256, n / 4));
-    }
   }
   d.conns = std::make_shared<connection_limiter>(
     d.cfg().max_connections_per_address, total);
@@ -634,6 +682,8 @@ void gateway::stop(std::chrono::milliseconds grace) {
     beast::error_code ec;
     d.acceptor.close(ec);
     d.accept_timer.cancel();
+    d.hold_timer.cancel();
+    d.held.clear();
   });
   for (auto& s : d.ctx->open_sessions())
     s->shutdown();

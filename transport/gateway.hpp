@@ -96,6 +96,13 @@ struct gateway_config {
   /// 503 behind a trusted proxy). Without it a flood that is cut off
   /// reconnects at once with a fresh burst of every rate. Zero: none.
   std::chrono::milliseconds cutoff_penalty = std::chrono::seconds{10};
+  /// Connections from an address in the penalty box held open unanswered
+  /// until its penalty ends (the oldest closed when more arrive), instead of
+  /// closed at accept: a flood that retries as soon as it is refused waits
+  /// instead, and costs the server one accept per penalty, not thousands a
+  /// second. Each held connection is a descriptor; at most an eighth of the
+  /// descriptor limit is used. 0: close at accept.
+  size_t penalty_hold = 512;
   /// Warnings: a limit cut a client off, accepting paused. None when empty.
   std::function<void(const std::string&)> warn;
 };

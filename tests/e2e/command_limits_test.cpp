@@ -88,7 +88,7 @@ TEST_F(limits_e2e_test, a_flood_is_warned_then_closed_and_logged) {
 }
 
 /// A client cut off for its rates costs its address a pause
-/// (--cutoff-penalty): its next connections are closed at accept, so a
+/// (--cutoff-penalty): its next connections are held unanswered, so a
 /// flood cannot come straight back with a fresh burst. Unlimited addresses
 /// (127.0.0.1 by default) are left alone; here none is unlimited.
 TEST_F(limits_e2e_test,

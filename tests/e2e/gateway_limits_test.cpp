@@ -356,16 +356,40 @@ TEST_F(limits_test, an_http_request_flood_gets_429_then_the_penalty) {
   EXPECT_TRUE(s->wait_log("warning: limit requests-per-address: 127.0.0.1",
                           2s))
     << s->log();
-  // In the penalty: closed before a byte is read.
-  EXPECT_EQ(http_request(port(), verb::get, "/", {}).status, 0u);
-  // WebSocket upgrades count apart, but the penalty bars them too.
+  // In the penalty a connection is held unanswered (--penalty-hold), so the
+  // client waits instead of retrying at once.
+  auto start = steady_clock::now();
+  EXPECT_EQ(http_request(port(), verb::get, "/", {}, {}, 300ms).status, 0u);
+  EXPECT_GE(steady_clock::now() - start, 250ms);
+  // WebSocket upgrades count apart, but the penalty bars them too: held,
+  // then closed unanswered when it ends.
   std::string header;
   auto ws = upgrade(port(), ugi_, header);
   EXPECT_EQ(status_of(header), 0u) << header;
-  std::this_thread::sleep_for(1600ms);
+  EXPECT_LT(steady_clock::now() - start, 3s);
+  std::this_thread::sleep_for(200ms);
   // The bucket is still empty (5 a minute): the next request is over the
   // rate again, which is how a flood that waits out the penalty fares.
   EXPECT_EQ(http_request(port(), verb::get, "/", {}).status, 429u);
+}
+
+/// Held connections are bounded: past --penalty-hold the oldest is closed.
+TEST_F(limits_test, held_connections_are_bounded) {
+  auto* s = start_own({"--requests-per-address", "1", "--penalty-hold", "1",
+                       "--cutoff-penalty", "30", "--unlimited-address", "none"});
+  ASSERT_NE(s, nullptr);
+  EXPECT_EQ(http_request(port(), verb::get, "/", {}).status, 200u);
+  EXPECT_EQ(http_request(port(), verb::get, "/", {}).status, 429u);
+  raw_socket first{port()};
+  ASSERT_TRUE(first.send("GET / HTTP/1.1\r\nHost: x\r\n\r\n"));
+  std::this_thread::sleep_for(200ms);
+  auto start = steady_clock::now();
+  raw_socket second{port()};
+  ASSERT_TRUE(second.ok());
+  // The first is closed unanswered as soon as the second takes its place,
+  // long before its 30 s penalty ends.
+  EXPECT_EQ(first.read_header(), "");
+  EXPECT_LT(steady_clock::now() - start, 2s);
 }
 
 /// Past its rate of WebSocket upgrades an address gets 503 and the penalty;
@@ -387,7 +411,7 @@ TEST_F(limits_test, a_reconnect_flood_gets_503_then_the_penalty) {
                           2s))
     << s->log();
   // HTTP requests have a rate of their own, but the penalty holds.
-  EXPECT_EQ(http_request(port(), verb::get, "/", {}).status, 0u);
+  EXPECT_EQ(http_request(port(), verb::get, "/", {}, {}, 300ms).status, 0u);
   // The open WebSockets were not touched: they still answer pings.
   for (auto& ws : open) {
     const char ping[] = {'\x89', '\x80', 0, 0, 0, 0};
