@@ -64,8 +64,11 @@ struct connection_limits {
 struct game_limits {
   /// NEW_HOST and LOBBY_CLOSE broadcasts per second (each goes to every
   /// lobby-less connection). Beyond it they are coalesced per lobby id and
-  /// sent every `broadcast_flush`.
-  rate_limit broadcasts{20, 100};
+  /// sent every `broadcast_flush`. Each broadcast to 200 lobby-less
+  /// clients keeps a core busy for about a millisecond, during which the
+  /// game's relays wait; 5 a second keeps that under 1% of the time, and a
+  /// lobby past it is still announced within a second.
+  rate_limit broadcasts{5, 20};
   std::chrono::milliseconds broadcast_flush{1000};
   /// Most lobby ids in one LOBBY_LIST reply (the first ones by id); zero:
   /// no limit.

@@ -19,7 +19,7 @@
 #
 # Settings: DURATION (10)  ROUNDS (3)  ATTACKS (all)  BUILD (build)  SKIP_BUILD (0)
 #           SERVER_CPU (0)  CLIENT_CPU (1)  MAX_P99_RATIO (2)
-#           MAX_RSS_MB (256)  KEEP (0)
+#           MAX_RSS_MB (256)  KEEP (0)  SERVER_ARGS (none: default limits)
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -32,6 +32,7 @@ MAX_P99_RATIO=${MAX_P99_RATIO:-2}
 MAX_RSS_MB=${MAX_RSS_MB:-256}
 KEEP=${KEEP:-0}
 ROUNDS=${ROUNDS:-3}
+SERVER_ARGS=${SERVER_ARGS:-}
 ATTACKS=${ATTACKS:-slow-reader no-init keepalive-flood init-flood \
 lobby-list-flood transfer-flood lobby-churn password-guess login-flood}
 
@@ -65,7 +66,7 @@ UGI=$("$BUILD/omega-admin" --data-dir "$DATA" game add "Abuse Game" \
 start_server() {
   local log=$WORK/server-$1.log
   taskset -c "$SERVER_CPU" "$BUILD/omega-server" --listen 127.0.0.1:0 \
-    --data-dir "$DATA" 2>"$log" &
+    --data-dir "$DATA" $SERVER_ARGS 2>"$log" &
   SERVER_PID=$!
   SERVER_PORT=
   for _ in $(seq 100); do

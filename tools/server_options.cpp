@@ -153,7 +153,7 @@ po::options_description describe(server_options& o) {
       "CONFIG_HOSTs per account per game (default 2/10)");
   add("broadcast-rate", po::value(&o.broadcast_rate),
       "NEW_HOST and LOBBY_CLOSE broadcasts per game sent at once; beyond "
-      "it they are coalesced per lobby (default 20/100)");
+      "it they are coalesced per lobby (default 5/20)");
   add("broadcast-flush", po::value(&o.broadcast_flush),
       "seconds between sends of coalesced broadcasts (default 1)");
   add("max-lobby-list", po::value(&o.max_lobby_list),

@@ -68,7 +68,7 @@ struct server_options {
   std::string rate_keepalive = "100/200";
   std::string rate_drops = "10/100";
   std::string lobby_create_rate = "2/10";
-  std::string broadcast_rate = "20/100";
+  std::string broadcast_rate = "5/20";
   double broadcast_flush = 1;
   size_t max_lobby_list = 500;
   double password_delay = 0.5;
