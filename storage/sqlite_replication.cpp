@@ -75,8 +75,8 @@ void import_games(sqlite3* db, const std::vector<game_row>& games) {
   for (auto& g : games) {
     statement stmt{
       db, "INSERT OR IGNORE INTO games(ugi, name, developer_id, created,"
-          " profile, profile_changed, seq) SELECT ?1, ?2, id, ?4, ?5, ?6, "
-          OMEGA_NEXT_SEQ("games") " FROM developers WHERE name = ?3"};
+          " profile, profile_changed, seq) SELECT ?1, ?2, id, ?4, ?5, "
+          "?6, " OMEGA_NEXT_SEQ("games") " FROM developers WHERE name = ?3"};
     stmt.bind(1, g.ugi).bind(2, g.name).bind(3, g.developer);
     stmt.bind(4, g.created).bind(5, profile_name(g.profile));
     stmt.bind(6, g.profile_changed).step();

@@ -16,6 +16,8 @@
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
+#include "tools/openssl_text.hpp"
+
 namespace omega {
 
 namespace {
@@ -33,30 +35,8 @@ using bn_ptr = std::unique_ptr<BIGNUM, free_with<BIGNUM, BN_free>>;
 using ext_ptr = std::unique_ptr<X509_EXTENSION,
                                 free_with<X509_EXTENSION, X509_EXTENSION_free>>;
 
-struct file_closer {
-  void operator()(FILE* f) const {
-    std::fclose(f);
-  }
-};
-
-using file_ptr = std::unique_ptr<FILE, file_closer>;
-
-/// OpenSSL's queued errors as one line, so an operator sees the cause
-/// ("unsupported algorithm", "bad decrypt") and not just "failed".
-std::string openssl_errors() {
-  std::string result;
-  while (auto code = ERR_get_error()) {
-    char buf[256];
-    ERR_error_string_n(code, buf, sizeof(buf));
-    if (!result.empty())
-      result += "; ";
-    result += buf;
-  }
-  return result.empty() ? "unknown OpenSSL error" : result;
-}
-
 bool fail(std::string& err, const std::string& what) {
-  err = what + ": " + openssl_errors();
+  err = what + ": " + openssl_errors("unknown OpenSSL error");
   return false;
 }
 

@@ -12,6 +12,8 @@
 #include <openssl/x509_vfy.h>
 #include <openssl/x509v3.h>
 
+#include "tools/openssl_text.hpp"
+
 namespace omega {
 
 namespace {
@@ -37,26 +39,6 @@ void free_chain(STACK_OF(X509) * chain) {
 
 using chain_ptr
   = std::unique_ptr<STACK_OF(X509), free_with<STACK_OF(X509), free_chain>>;
-
-struct file_closer {
-  void operator()(FILE* f) const {
-    std::fclose(f);
-  }
-};
-
-using file_ptr = std::unique_ptr<FILE, file_closer>;
-
-std::string openssl_errors() {
-  std::string result;
-  while (auto code = ERR_get_error()) {
-    char buf[256];
-    ERR_error_string_n(code, buf, sizeof(buf));
-    if (!result.empty())
-      result += "; ";
-    result += buf;
-  }
-  return result.empty() ? "no details" : result;
-}
 
 file_ptr open_file(const std::string& path, std::string& err) {
   file_ptr f{std::fopen(path.c_str(), "r")};

@@ -4,6 +4,7 @@
 #include <chrono>
 #include <fstream>
 #include <iostream>
+#include <sstream>
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -131,46 +132,70 @@ po::options_description describe(server_options& o) {
   add("cluster-insecure", po::bool_switch(&o.cluster_insecure),
       "cluster: plain, unauthenticated remoting instead of TLS; only with "
       "loopback addresses (tests, benchmarks)");
-  add("rate-init", po::value(&o.rate_init),
-      "INITs per connection, RATE/BURST per second (default 1/5; 0: no "
-      "limit)");
-  add("rate-lobby", po::value(&o.rate_lobby),
-      "CONFIG_HOST, CONFIG_PEER, CLAIM_HOST, TRANSFER_HOST, KICK, LOCK, "
-      "UNLOCK and SIZE per connection (default 10/20)");
-  add("rate-query", po::value(&o.rate_query),
-      "LOBBY_LIST and LOBBY_INFO per connection (default 10/50)");
-  add("rate-relay", po::value(&o.rate_relay),
-      "MAKE_OFFER, MAKE_ANSWER and ICE per connection (default 5000/10000)");
-  add("rate-relay-bytes", po::value(&o.rate_relay_bytes),
-      "payload bytes of those relays per connection (default "
-      "4194304/16777216: 4 MiB/s, bursts of 16 MiB)");
-  add("rate-keepalive", po::value(&o.rate_keepalive),
-      "KEEPALIVEs and unknown opcodes per connection (default 100/200)");
-  add("rate-drops", po::value(&o.rate_drops),
-      "commands dropped over their rate before the connection is cut off "
-      "with VIOLATION (default 10/100)");
-  add("lobby-create-rate", po::value(&o.lobby_create_rate),
-      "CONFIG_HOSTs per account per game (default 2/10)");
-  add("broadcast-rate", po::value(&o.broadcast_rate),
-      "NEW_HOST and LOBBY_CLOSE broadcasts per game sent at once; beyond "
-      "it they are coalesced per lobby (default 5/20)");
+  // The defaults below are the values `o` holds now, before parsing: those
+  // of actors/limits.hpp.
+  auto with_default = [](const std::string& what, const std::string& value,
+                         const char* more = "") {
+    return what + " (default " + value + more + ")";
+  };
+  auto rate = [&](const char* flag, std::string& value, const char* what,
+                  const char* more = "") {
+    add(flag, po::value(&value), with_default(what, value, more).c_str());
+  };
+  auto number = [](double x) {
+    std::ostringstream out;
+    out << x;
+    return out.str();
+  };
+  rate("rate-init", o.rate_init, "INITs per connection, RATE/BURST per second",
+       "; 0: no limit");
+  rate("rate-lobby", o.rate_lobby,
+       "CONFIG_HOST, CONFIG_PEER, CLAIM_HOST, TRANSFER_HOST, KICK, LOCK, "
+       "UNLOCK and SIZE per connection");
+  rate("rate-query", o.rate_query, "LOBBY_LIST and LOBBY_INFO per connection");
+  rate("rate-relay", o.rate_relay,
+       "MAKE_OFFER, MAKE_ANSWER and ICE per connection");
+  rate("rate-relay-bytes", o.rate_relay_bytes,
+       "payload bytes of those relays per connection");
+  rate("rate-keepalive", o.rate_keepalive,
+       "KEEPALIVEs and unknown opcodes per connection");
+  rate("rate-drops", o.rate_drops,
+       "commands dropped over their rate before the connection is cut off "
+       "with VIOLATION");
+  rate("lobby-create-rate", o.lobby_create_rate,
+       "CONFIG_HOSTs per account per game");
+  rate("broadcast-rate", o.broadcast_rate,
+       "NEW_HOST and LOBBY_CLOSE broadcasts per game sent at once; beyond "
+       "it they are coalesced per lobby");
   add("broadcast-flush", po::value(&o.broadcast_flush),
-      "seconds between sends of coalesced broadcasts (default 1)");
+      with_default("seconds between sends of coalesced broadcasts",
+                   number(o.broadcast_flush))
+        .c_str());
   add("max-lobby-list", po::value(&o.max_lobby_list),
-      "most lobby ids in a LOBBY_LIST reply (default 500; 0: no limit)");
+      with_default("most lobby ids in a LOBBY_LIST reply",
+                   std::to_string(o.max_lobby_list), "; 0: no limit")
+        .c_str());
   add("password-delay", po::value(&o.password_delay),
-      "seconds a PASSWORD_FAIL is held back, doubled per recent failure "
-      "(default 0.5)");
+      with_default("seconds a PASSWORD_FAIL is held back, doubled per recent "
+                   "failure",
+                   number(o.password_delay))
+        .c_str());
   add("password-max-delay", po::value(&o.password_max_delay),
-      "longest PASSWORD_FAIL delay in seconds (default 8)");
+      with_default("longest PASSWORD_FAIL delay in seconds",
+                   number(o.password_max_delay))
+        .c_str());
   add("password-failures", po::value(&o.password_failures),
-      "wrong passwords after which an account gets LOBBY_LOCKED from that "
-      "lobby (default 5; 0: never)");
+      with_default("wrong passwords after which an account gets LOBBY_LOCKED "
+                   "from that lobby",
+                   std::to_string(o.password_failures), "; 0: never")
+        .c_str());
   add("password-lockout", po::value(&o.password_lockout),
-      "seconds such a lockout lasts after the last failure (default 300)");
-  add("password-lobby-rate", po::value(&o.password_lobby_rate),
-      "wrong passwords per lobby from all accounts; beyond it password joins "
-      "get LOBBY_LOCKED (default 0.2/10)");
+      with_default("seconds such a lockout lasts after the last failure",
+                   number(o.password_lockout))
+        .c_str());
+  rate("password-lobby-rate", o.password_lobby_rate,
+       "wrong passwords per lobby from all accounts; beyond it password joins "
+       "get LOBBY_LOCKED");
   add("caf-set", po::value(&o.caf_settings)->composing(),
       "KEY=VALUE: set a CAF option (repeatable), e.g. "
       "work-stealing.moderate-sleep-duration=100us");
@@ -360,6 +385,17 @@ bool is_loopback(const std::string& host) {
   in6_addr v6{};
   return inet_pton(AF_INET6, host.c_str(), &v6) == 1
          && IN6_IS_ADDR_LOOPBACK(&v6);
+}
+
+std::string rate_flag(const rate_limit& x) {
+  if (!x.enabled())
+    return "0";
+  auto number = [](double v) {
+    char buf[32];
+    std::snprintf(buf, sizeof(buf), "%.10g", v);
+    return std::string{buf};
+  };
+  return number(x.rate) + "/" + number(x.burst);
 }
 
 bool parse_rate(const std::string& x, rate_limit& out) {

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <optional>
@@ -10,6 +11,20 @@
 #include "actors/node.hpp"
 
 namespace omega {
+
+/// Reads a rate as RATE/BURST (tokens per second, most saved up) or RATE
+/// (the burst is then RATE, at least 1); `0` disables it. False if `x` is
+/// not of that form or the burst is below 1.
+bool parse_rate(const std::string& x, rate_limit& out);
+
+/// Writes a rate as `parse_rate` reads it (`1/5`, `0.2/10`, `0`): how the
+/// flags get their defaults from the limits' own.
+std::string rate_flag(const rate_limit& x);
+
+/// `x` in seconds, as the flags take durations.
+inline double seconds_of(std::chrono::milliseconds x) {
+  return static_cast<double>(x.count()) / 1000;
+}
 
 /// The command line (and config file) of omega-server; defaults as in its
 /// `--help`.
@@ -60,22 +75,22 @@ struct server_options {
 
   // Limits (docs/operations.md, "Limits"): rates as RATE/BURST, parsed into
   // `rates`, `game` and `passwords` by `parse_server_options`.
-  std::string rate_init = "1/5";
-  std::string rate_lobby = "10/20";
-  std::string rate_query = "10/50";
-  std::string rate_relay = "5000/10000";
-  std::string rate_relay_bytes = "4194304/16777216";
-  std::string rate_keepalive = "100/200";
-  std::string rate_drops = "10/100";
-  std::string lobby_create_rate = "2/10";
-  std::string broadcast_rate = "5/20";
-  double broadcast_flush = 1;
-  size_t max_lobby_list = 500;
-  double password_delay = 0.5;
-  double password_max_delay = 8;
-  uint32_t password_failures = 5;
-  double password_lockout = 300;
-  std::string password_lobby_rate = "0.2/10";
+  std::string rate_init = rate_flag(connection_limits{}.init);
+  std::string rate_lobby = rate_flag(connection_limits{}.lobby);
+  std::string rate_query = rate_flag(connection_limits{}.query);
+  std::string rate_relay = rate_flag(connection_limits{}.relay);
+  std::string rate_relay_bytes = rate_flag(connection_limits{}.relay_bytes);
+  std::string rate_keepalive = rate_flag(connection_limits{}.keepalive);
+  std::string rate_drops = rate_flag(connection_limits{}.drops);
+  std::string lobby_create_rate = rate_flag(game_limits{}.lobby_creation);
+  std::string broadcast_rate = rate_flag(game_limits{}.broadcasts);
+  double broadcast_flush = seconds_of(game_limits{}.broadcast_flush);
+  size_t max_lobby_list = game_limits{}.max_lobby_list;
+  double password_delay = seconds_of(password_limits{}.delay);
+  double password_max_delay = seconds_of(password_limits{}.max_delay);
+  uint32_t password_failures = password_limits{}.max_failures;
+  double password_lockout = seconds_of(password_limits{}.lockout);
+  std::string password_lobby_rate = rate_flag(password_limits{}.lobby_failures);
 
   connection_limits rates;
   game_limits game;
@@ -110,11 +125,6 @@ bool is_loopback(const std::string& host);
 /// Splits ADDR:PORT (ADDR may be a bracketed IPv6 address); false if `x` is
 /// not of that form.
 bool split_listen(const std::string& x, std::string& host, uint16_t& port);
-
-/// Reads a rate as RATE/BURST (tokens per second, most saved up) or RATE
-/// (the burst is then RATE, at least 1); `0` disables it. False if `x` is
-/// not of that form or the burst is below 1.
-bool parse_rate(const std::string& x, rate_limit& out);
 
 /// Reads the command line and the config file it names into `out` and checks
 /// the values. Returns the exit code if the process ends here: 0 after

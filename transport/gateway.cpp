@@ -97,7 +97,8 @@ struct gateway::impl {
   tcp::acceptor acceptor;
   net::steady_timer accept_timer{acceptor.get_executor()};
   /// Held connections, oldest first, and when each is closed.
-  std::deque<std::pair<connection_socket, std::chrono::steady_clock::time_point>>
+  std::deque<
+    std::pair<connection_socket, std::chrono::steady_clock::time_point>>
     held;
   size_t max_held = 0;
   net::steady_timer hold_timer{acceptor.get_executor()};
@@ -266,11 +267,10 @@ private:
                               : limit::requests_per_address;
       auto per_minute = is_upgrade ? gw_->cfg().upgrades_per_address
                                    : gw_->cfg().requests_per_address;
-      gw_->ctx->report.reject(which, client.to_string(),
-                              std::string{is_upgrade ? "WebSocket upgrades"
-                                                     : "HTTP requests"}
-                                + " over " + std::to_string(per_minute)
-                                + " a minute");
+      gw_->ctx->report.reject(
+        which, client.to_string(),
+        std::string{is_upgrade ? "WebSocket upgrades" : "HTTP requests"}
+          + " over " + std::to_string(per_minute) + " a minute");
       penalties.add(key, gw_->cfg().cutoff_penalty);
       wait = std::max(penalties.remaining(key), std::chrono::milliseconds{1});
     }

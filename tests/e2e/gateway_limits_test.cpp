@@ -4,6 +4,7 @@
 // test with the defaults that a well-behaved client never meets any of them.
 
 #include <atomic>
+#include <cctype>
 #include <chrono>
 #include <cstdio>
 #include <cstring>
@@ -344,8 +345,8 @@ TEST_F(limits_test, a_login_flood_gets_429_with_retry_after) {
 /// Past its rate of HTTP requests an address gets 429 and the cut-off
 /// penalty: its next connections are closed at accept until it is over.
 TEST_F(limits_test, an_http_request_flood_gets_429_then_the_penalty) {
-  auto* s = start_own({"--requests-per-address", "5", "--cutoff-penalty",
-                       "1.5", "--unlimited-address", "none"});
+  auto* s = start_own({"--requests-per-address", "5", "--cutoff-penalty", "1.5",
+                       "--unlimited-address", "none"});
   ASSERT_NE(s, nullptr);
   for (int i = 0; i < 5; ++i)
     EXPECT_EQ(http_request(port(), verb::get, "/", {}).status, 200u) << i;
@@ -353,8 +354,7 @@ TEST_F(limits_test, an_http_request_flood_gets_429_then_the_penalty) {
   EXPECT_EQ(res.status, 429u) << res.body;
   ASSERT_FALSE(res.header("retry-after").empty());
   EXPECT_GE(std::stoi(res.header("retry-after")), 1);
-  EXPECT_TRUE(s->wait_log("warning: limit requests-per-address: 127.0.0.1",
-                          2s))
+  EXPECT_TRUE(s->wait_log("warning: limit requests-per-address: 127.0.0.1", 2s))
     << s->log();
   // In the penalty a connection is held unanswered (--penalty-hold), so the
   // client waits instead of retrying at once.
@@ -375,8 +375,9 @@ TEST_F(limits_test, an_http_request_flood_gets_429_then_the_penalty) {
 
 /// Held connections are bounded: past --penalty-hold the oldest is closed.
 TEST_F(limits_test, held_connections_are_bounded) {
-  auto* s = start_own({"--requests-per-address", "1", "--penalty-hold", "1",
-                       "--cutoff-penalty", "30", "--unlimited-address", "none"});
+  auto* s
+    = start_own({"--requests-per-address", "1", "--penalty-hold", "1",
+                 "--cutoff-penalty", "30", "--unlimited-address", "none"});
   ASSERT_NE(s, nullptr);
   EXPECT_EQ(http_request(port(), verb::get, "/", {}).status, 200u);
   EXPECT_EQ(http_request(port(), verb::get, "/", {}).status, 429u);
@@ -395,8 +396,8 @@ TEST_F(limits_test, held_connections_are_bounded) {
 /// Past its rate of WebSocket upgrades an address gets 503 and the penalty;
 /// the WebSockets it has stay open.
 TEST_F(limits_test, a_reconnect_flood_gets_503_then_the_penalty) {
-  auto* s = start_own({"--upgrades-per-address", "3", "--cutoff-penalty",
-                       "1.5", "--unlimited-address", "none"});
+  auto* s = start_own({"--upgrades-per-address", "3", "--cutoff-penalty", "1.5",
+                       "--unlimited-address", "none"});
   ASSERT_NE(s, nullptr);
   std::vector<std::unique_ptr<raw_socket>> open;
   std::string header;
@@ -407,8 +408,7 @@ TEST_F(limits_test, a_reconnect_flood_gets_503_then_the_penalty) {
   auto refused = upgrade(port(), ugi_, header);
   EXPECT_EQ(status_of(header), 503u) << header;
   EXPECT_FALSE(field_of(header, "Retry-After").empty()) << header;
-  EXPECT_TRUE(s->wait_log("warning: limit upgrades-per-address: 127.0.0.1",
-                          2s))
+  EXPECT_TRUE(s->wait_log("warning: limit upgrades-per-address: 127.0.0.1", 2s))
     << s->log();
   // HTTP requests have a rate of their own, but the penalty holds.
   EXPECT_EQ(http_request(port(), verb::get, "/", {}, {}, 300ms).status, 0u);
@@ -520,6 +520,24 @@ TEST_F(limits_test, oversized_headers_get_431) {
                          {{"X-Padding", std::string(17000, 'p')}})
               .status,
             431u);
+}
+
+/// `--help` names each limit's default, taken from the limits themselves.
+TEST_F(limits_test, help_names_the_defaults_of_the_limits) {
+  auto res = run_program(OMEGA_SERVER_PATH, {"--help"});
+  EXPECT_EQ(res.status, 0);
+  // The help wraps its lines: compare with every run of blanks as one space.
+  std::string text;
+  for (auto c : res.out)
+    if (!std::isspace(static_cast<unsigned char>(c)))
+      text += c;
+    else if (!text.empty() && text.back() != ' ')
+      text += ' ';
+  for (auto x :
+       {"(default 1/5; 0: no limit)", "(default 5000/10000)",
+        "(default 4194304/16777216)", "(default 5/20)", "(default 0.2/10)",
+        "(default 500; 0: no limit)", "(default 0.5)", "(default 300)"})
+    EXPECT_NE(text.find(x), std::string::npos) << x << "\n" << res.out;
 }
 
 TEST_F(limits_test, limits_are_config_keys_too) {

@@ -13,6 +13,8 @@
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 
+#include "tools/openssl_text.hpp"
+
 namespace omega::e2e {
 
 namespace {
@@ -50,18 +52,6 @@ int connect_loopback(uint16_t port, std::string& err) {
   return fd;
 }
 
-std::string openssl_errors() {
-  std::string result;
-  while (auto code = ERR_get_error()) {
-    char buf[256];
-    ERR_error_string_n(code, buf, sizeof(buf));
-    if (!result.empty())
-      result += "; ";
-    result += buf;
-  }
-  return result;
-}
-
 struct ctx_free {
   void operator()(SSL_CTX* x) const {
     SSL_CTX_free(x);
@@ -91,7 +81,7 @@ client_context(const std::string& cert, const std::string& key,
     SSL_CTX_set_verify(ctx.get(), SSL_VERIFY_PEER, nullptr);
   }
   if (!ok) {
-    err = "client context: " + openssl_errors();
+    err = "client context: " + openssl_errors("");
     return nullptr;
   }
   return ctx;
@@ -128,7 +118,7 @@ probe_result tls_probe(uint16_t port, const std::string& cert,
          && timed_out(ssl.get(), ret))
     ERR_clear_error();
   if (ret != 1) {
-    result.error = "SSL_connect: " + openssl_errors();
+    result.error = "SSL_connect: " + openssl_errors("");
     return result;
   }
   result.handshake = true;
@@ -142,7 +132,7 @@ probe_result tls_probe(uint16_t port, const std::string& cert,
     }
     if (timed_out(ssl.get(), n))
       continue;
-    result.error = "SSL_read: " + openssl_errors();
+    result.error = "SSL_read: " + openssl_errors("");
     break;
   }
   return result;

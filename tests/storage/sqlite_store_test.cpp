@@ -638,8 +638,9 @@ TEST(sqlite_store, importing_a_push_twice_changes_nothing_the_second_time) {
   // second row creates "Valve", under its own id. The first game still
   // lands, under the id "Valve" has here, on the first import.
   replica push;
-  push.games.push_back(game_row{"u-portal", "Portal", here.games[0].developer_id,
-                                "Valve", 1, client_profile::cl5, 5});
+  push.games.push_back(game_row{"u-portal", "Portal",
+                                here.games[0].developer_id, "Valve", 1,
+                                client_profile::cl5, 5});
   push.games.push_back(game_row{"u-hl", "Half-Life", "d-valve", "Valve", 1,
                                 client_profile::standard, 0});
   store->import_rows(push);
