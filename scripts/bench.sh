@@ -22,6 +22,7 @@
 #   BUILD (build-bench)  SKIP_BUILD (0)  PEERJS_DIR (/tmp/omega-bench-peerjs)
 #   KEEP (0: delete the scratch folder with logs and results at the end)
 #   OMEGA_FLAGS (none; e.g. "--io-threads 1" for a dedicated I/O thread)
+#   LIMITS (off; "default": omega's limits against abuse as shipped)
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -54,9 +55,13 @@ PEERJS_BIN=$PEERJS_DIR/node_modules/peer/dist/bin/peerjs.js
 KEEP=${KEEP:-0}
 OMEGA_FLAGS=${OMEGA_FLAGS:-}
 # A benchmark drives each connection far beyond any client's rate: the
-# limits against abuse (docs/operations.md, "Limits") are off.
-NO_LIMITS="--rate-relay 0 --rate-keepalive 0 --rate-init 0 --rate-lobby 0
-  --rate-query 0 --lobby-create-rate 0 --broadcast-rate 0"
+# limits against abuse (docs/operations.md, "Limits") are off, unless
+# LIMITS=default (to measure what checking them costs).
+LIMITS=${LIMITS:-off}
+NO_LIMITS="--rate-relay 0 --rate-relay-bytes 0 --rate-keepalive 0
+  --rate-init 0 --rate-lobby 0 --rate-query 0 --lobby-create-rate 0
+  --broadcast-rate 0"
+[[ $LIMITS == default ]] && NO_LIMITS=""
 
 say() { echo "bench: $*" >&2; }
 die() { say "error: $*"; exit 1; }
