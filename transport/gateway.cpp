@@ -531,12 +531,14 @@ void gateway::impl::on_accept(beast::error_code ec, connection_socket socket) {
   if (!ec) {
     beast::error_code ignored;
     auto peer = socket.remote_endpoint(ignored).address();
-    if (!ignored && !in_ranges(peer, trusted)
-        && ctx->penalties.remaining(address_key(peer)).count() > 0) {
-      // Cut off for abuse a moment ago: refused before a byte is read, the
-      // cheapest answer there is.
-      hold(std::move(socket), ctx->penalties.remaining(address_key(peer)));
-      return do_accept();
+    if (!ignored && !in_ranges(peer, trusted)) {
+      // Cut off for abuse a moment ago: held unanswered before a byte is
+      // read, so the client waits instead of retrying at once.
+      if (auto wait = ctx->penalties.remaining(address_key(peer));
+          wait.count() > 0) {
+        hold(std::move(socket), wait);
+        return do_accept();
+      }
     }
     socket.set_option(tcp::no_delay{true}, ignored);
     std::make_shared<http_session>(std::move(socket), this)->run();

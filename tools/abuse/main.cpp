@@ -18,7 +18,6 @@
 #include <fstream>
 #include <iostream>
 #include <random>
-#include <sstream>
 #include <string>
 #include <thread>
 
@@ -26,9 +25,11 @@
 
 #include "tools/abuse/attacks.hpp"
 #include "tools/abuse/victim.hpp"
+#include "tools/bench/process_stats.hpp"
 #include "tools/command_line.hpp"
 
 namespace abuse = omega::abuse;
+using omega::bench::process_cpu_seconds;
 namespace po = boost::program_options;
 
 namespace {
@@ -54,23 +55,6 @@ long peak_rss_kb(int pid) {
     if (line.rfind("VmHWM:", 0) == 0)
       return std::stol(line.substr(6));
   return -1;
-}
-
-/// The user plus system CPU seconds `pid` has used, or -1.
-double cpu_seconds(int pid) {
-  std::ifstream in{"/proc/" + std::to_string(pid) + "/stat"};
-  std::string line;
-  if (!std::getline(in, line) || line.rfind(')') == std::string::npos)
-    return -1;
-  // utime and stime are the 14th and 15th fields; the command name (2nd)
-  // is in parentheses and may hold spaces.
-  std::istringstream rest{line.substr(line.rfind(')') + 2)};
-  std::string field;
-  double ticks = 0;
-  for (int i = 3; i <= 15 && rest >> field; ++i)
-    if (i >= 14)
-      ticks += std::stod(field);
-  return ticks / static_cast<double>(sysconf(_SC_CLK_TCK));
 }
 
 /// Waits up to `seconds` for `pred`.
@@ -160,15 +144,16 @@ int run(const options& o) {
     // Let the attack reach its full strength before measuring.
     std::this_thread::sleep_for(std::chrono::seconds{2});
   }
-  auto cpu_start = cpu_seconds(o.server_pid);
+  auto cpu_start = process_cpu_seconds(o.server_pid);
   auto wall_start = abuse::now_s();
   v.measure(o.duration);
   wait_for(o.duration + 15, [&] { return v.done(); });
   // The share of one core the server used while the players measured: tells
   // an attack that costs the server from one that costs this machine.
-  auto cpu_pct = cpu_start < 0 ? -1.0
-                               : 100 * (cpu_seconds(o.server_pid) - cpu_start)
-                                   / (abuse::now_s() - wall_start);
+  auto cpu_pct = cpu_start < 0
+                   ? -1.0
+                   : 100 * (process_cpu_seconds(o.server_pid) - cpu_start)
+                       / (abuse::now_s() - wall_start);
   auto counts = a ? a->report() : std::string{};
   stop();
   auto& rl = v.relay_latency();
