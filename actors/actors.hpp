@@ -83,6 +83,9 @@ struct relay_handoff {
   evt::relayed frame;
   sink_actor sender;
   std::string listener;
+  /// When the sender's gateway read the frame (steady clock, ns; 0: not
+  /// known): the recipient's SINK times the relay if the sender is local.
+  int64_t read_at = 0;
 };
 
 /// CONNECTION -> GAME: create a lobby hosted by the sender.
@@ -180,7 +183,11 @@ using game_actor = caf::typed_actor<
   // From a LOBBY that is being destroyed: forget it, broadcast LOBBY_CLOSE.
   caf::reacts_to<lobby_gone>,
   // INTERNAL: time to send the broadcasts held back over budget.
-  caf::reacts_to<atom::flush>>;
+  caf::reacts_to<atom::flush>,
+  // From its DIRECTORY: the node drains. From now on CONFIG_HOST gets
+  // WARNING, so that hosts go to another server; the lobbies that exist
+  // keep working until the restart.
+  caf::reacts_to<atom::drain>>;
 
 // -- cluster membership -----------------------------------------------------
 
@@ -193,6 +200,9 @@ struct node_card {
   caf::actor node;
   caf::actor directory;
   caf::actor auth;
+  /// The node is about to restart: it keeps the games it runs, but the
+  /// placement of a new game passes it over.
+  bool draining = false;
 };
 
 /// NODE -> DIRECTORY, AUTH: the peers this node can reach right now. Sent on
@@ -217,7 +227,11 @@ using directory_actor = caf::typed_actor<
   // From a peer DIRECTORY: the GAME of a UGI if it runs on this node.
   caf::replies_to<atom::find, std::string>::with<game_actor>,
   // To itself: route the lookups of a UGI again (see `directory`).
-  caf::reacts_to<atom::tick, std::string>, caf::reacts_to<cluster_view>>;
+  caf::reacts_to<atom::tick, std::string>, caf::reacts_to<cluster_view>,
+  // From the gateway, once, when the process starts draining: every GAME
+  // on this node refuses new lobbies (those spawned later too), and the
+  // NODE tells the peers, so that no new game is placed here.
+  caf::reacts_to<atom::drain>>;
 
 // -- AUTH -------------------------------------------------------------------
 
@@ -248,10 +262,14 @@ using auth_actor = caf::typed_actor<
 /// reachable. A peer that dies or stops answering (CAF's middleman
 /// heartbeat) is dropped from the view through a monitor.
 using node_actor = caf::typed_actor<
-  // From a peer NODE: its card; the answer is this node's card.
+  // From a peer NODE: its card, and again whenever it changes (a drain);
+  // the answer is this node's card.
   caf::replies_to<atom::hello, node_card>::with<node_card>,
   // INTERNAL: time to retry unreachable peers.
-  caf::reacts_to<atom::tick>>;
+  caf::reacts_to<atom::tick>,
+  // From this node's DIRECTORY, when the process drains: the card says so
+  // from now on, to the peers (a fresh hello) and to this node's DIRECTORY.
+  caf::reacts_to<atom::drain>>;
 
 /// Registers every omega message type with an actor system configuration.
 void add_message_types(caf::actor_system_config& cfg);

@@ -318,6 +318,7 @@ void connection_state::handle(cmd::init& x) {
       [this, listener = x.listener](session_info& s) {
         auth_pending = false;
         authenticated = true;
+        recount();
         id = s.id;
         user = s.user;
         profile = s.profile;
@@ -338,6 +339,9 @@ void connection_state::handle(cmd::init& x) {
 }
 
 void connection_state::handle(cmd::config_host& x) {
+  if (config.census && config.census->draining.load(std::memory_order_relaxed))
+    return fail(ec::warning, std::move(x.listener),
+                "the server is shutting down; host on another server");
   pending_lobby = lobby_request::create;
   auto listener = x.listener;
   auto lid = x.lobby_id;
@@ -354,6 +358,7 @@ void connection_state::handle(cmd::config_host& x) {
         pending_lobby = lobby_request::none;
         self->monitor(h.lobby);
         current = role::host;
+        recount();
         lobby = std::move(h.lobby);
         instance = h.instance;
         lobby_id = lid;
@@ -386,6 +391,7 @@ void connection_state::handle(cmd::config_peer& x) {
         pending_lobby = lobby_request::none;
         join_acked = false;
         current = role::peer;
+        recount();
         lobby = caf::actor_cast<lobby_actor>(j.lobby);
         self->monitor(lobby);
         instance = j.instance;
@@ -418,7 +424,7 @@ void connection_state::forward_relay(opcode op, Relay& x) {
     return fail(ec::peer_invalid, std::move(x.listener));
   }
   self->send(lobby, relay{op, id, std::move(x.recipient), std::move(x.payload),
-                          std::move(x.listener)});
+                          std::move(x.listener), x.read_at});
 }
 
 void connection_state::handle(cmd::lobby_list& x) {
@@ -522,6 +528,7 @@ void connection_state::leave_lobby() {
   if (lobby)
     self->demonitor(lobby.address());
   current = role::none;
+  recount();
   lobby = nullptr;
   instance = 0;
   lobby_id.clear();
@@ -661,6 +668,7 @@ connection(connection_actor::stateful_pointer<connection_state> self,
   st.auth = std::move(auth);
   st.directory = std::move(directory);
   st.config = std::move(config);
+  st.counted.join(st.config.census);
   auto& rates = st.config.rates;
   st.buckets = {token_bucket{rates.init}, token_bucket{rates.lobby},
                 token_bucket{rates.query}, token_bucket{rates.relay},
@@ -691,6 +699,7 @@ connection(connection_actor::stateful_pointer<connection_state> self,
         st.current = role::host;
       else if (st.current == role::host)
         st.current = role::peer; // TRANSFER_HOST handed the lobby on
+      st.recount();
     },
     [=](evt::error_reply& x) { self->send(self->state.sink, std::move(x)); },
     [=](const evt::ack_peer&) {

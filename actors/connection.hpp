@@ -14,6 +14,7 @@
 #include <caf/system_messages.hpp>
 
 #include "actors/actors.hpp"
+#include "actors/census.hpp"
 #include "actors/limits.hpp"
 #include "actors/token_bucket.hpp"
 
@@ -45,6 +46,8 @@ struct connection_config {
   connection_limits rates;
   /// The client's address, for the log line of a cut-off; may be empty.
   std::string address;
+  /// Where this connection counts its state; none in actor tests.
+  std::shared_ptr<connection_census> census;
 };
 
 struct connection_state {
@@ -77,6 +80,19 @@ struct connection_state {
   std::string lobby_id;
   /// The profile of `lobby`, which may predate a change of the game's.
   client_profile lobby_profile = client_profile::standard;
+
+  /// This connection in `config.census`.
+  census_entry counted;
+
+  /// Counts the connection under its state now (after `authenticated` or
+  /// `current` changed).
+  void recount() {
+    using census = connection_census;
+    counted.set(!authenticated          ? census::unauthenticated
+                : current == role::host ? census::host
+                : current == role::peer ? census::peer
+                                        : census::lobby_less);
+  }
 
   /// Whose rules a relay from the client follows: its lobby's, or while
   /// lobby-less the game's.

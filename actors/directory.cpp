@@ -44,6 +44,10 @@ game_actor spawn_local(directory_pointer self, const std::string& ugi) {
   auto& st = self->state;
   // Linked: a GAME ends with its DIRECTORY (server shutdown).
   auto g = self->spawn<caf::linked>(game, ugi, st.settings);
+  // Before anyone has the handle: a GAME started while draining refuses
+  // new lobbies from its first message on.
+  if (st.draining)
+    self->send(g, atom::drain_v);
   st.games[ugi] = g;
   st.local.insert(ugi);
   return g;
@@ -103,11 +107,20 @@ void serve(directory_pointer self, const std::string& ugi, game_promise rp) {
 void route(directory_pointer self, const std::string& ugi,
            std::vector<std::string> skip) {
   auto& st = self->state;
+  // Draining nodes are about to restart: a game placed there would have to
+  // move again. Unless every node drains, which must still place it.
   std::vector<std::string> nodes{st.self_name};
-  for (auto& kvp : st.peers)
-    if (std::find(skip.begin(), skip.end(), kvp.first) == skip.end())
-      nodes.push_back(kvp.first);
-  auto owner = owner_of(ugi, nodes);
+  std::vector<std::string> open;
+  if (!st.draining)
+    open.push_back(st.self_name);
+  for (auto& kvp : st.peers) {
+    if (std::find(skip.begin(), skip.end(), kvp.first) != skip.end())
+      continue;
+    nodes.push_back(kvp.first);
+    if (st.draining_peers.count(kvp.first) == 0)
+      open.push_back(kvp.first);
+  }
+  auto owner = owner_of(ugi, open.empty() ? nodes : open);
   if (owner == st.self_name) {
     for (auto& rp : take(st.routing, ugi))
       serve(self, ugi, std::move(rp));
@@ -223,6 +236,14 @@ directory_actor::behavior_type directory(directory_pointer self,
       return rp;
     },
     [=](atom::place, const std::string& ugi) -> caf::result<game_actor> {
+      auto& st = self->state;
+      // The asking peer has not seen this node's new card yet. Declining
+      // (not an omega error) makes it route to the next owner, which looks
+      // for a running GAME before it spawns one, as any owner does.
+      if (st.draining && st.games.count(ugi) == 0
+          && st.draining_peers.size() < st.peers.size())
+        return caf::make_error(caf::sec::remote_lookup_failed,
+                               "this node drains");
       auto rp = self->make_response_promise<game_actor>();
       serve(self, ugi, rp);
       return rp;
@@ -242,10 +263,30 @@ directory_actor::behavior_type directory(directory_pointer self,
       auto& st = self->state;
       st.self_name = view.self.name;
       st.auth = caf::actor_cast<auth_actor>(view.self.auth);
+      st.node = caf::actor_cast<node_actor>(view.self.node);
       st.peers.clear();
-      for (auto& card : view.peers)
-        if (auto dir = caf::actor_cast<directory_actor>(card.directory))
+      st.draining_peers.clear();
+      for (auto& card : view.peers) {
+        if (auto dir = caf::actor_cast<directory_actor>(card.directory)) {
           st.peers.emplace(card.name, std::move(dir));
+          if (card.draining)
+            st.draining_peers.insert(card.name);
+        }
+      }
+      // The drain came before the NODE was known (or while its card was on
+      // the way): tell it now. A NODE that drains already ignores this.
+      if (st.draining && !view.self.draining && st.node)
+        self->send(st.node, atom::drain_v);
+    },
+    [=](atom::drain) {
+      auto& st = self->state;
+      if (st.draining)
+        return;
+      st.draining = true;
+      for (auto& ugi : st.local)
+        self->send(st.games[ugi], atom::drain_v);
+      if (st.node)
+        self->send(st.node, atom::drain_v);
     },
   };
 }

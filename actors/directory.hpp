@@ -30,6 +30,13 @@ struct directory_state {
   /// This node's name and the reachable peers (empty: a single server).
   std::string self_name;
   std::map<std::string, directory_actor> peers;
+  /// The peers that drain: placement passes them over (`route`).
+  std::unordered_set<std::string> draining_peers;
+  /// This node drains (`atom::drain`): its GAMEs refuse new lobbies, and
+  /// placement passes it over too.
+  bool draining = false;
+  /// This node's NODE, from the cluster view; none for a single server.
+  node_actor node;
   /// This node's AUTH, which fetches games this node's store lacks.
   auth_actor auth;
   /// Lookups waiting for the owner node of their game, by UGI.
@@ -51,6 +58,10 @@ struct directory_state {
 /// lives: before spawning a GAME, the owner asks its peers whether one runs
 /// already (it may have been placed while the owner was away), so one UGI
 /// never has two GAMEs except while the cluster itself is split.
+///
+/// A draining node (`atom::drain`) keeps serving the GAMEs it runs, but a
+/// game without a GAME is placed among the nodes that do not drain (among
+/// all of them if every node drains).
 /// @param store game registry; only this actor touches it.
 /// @param settings passed on to every GAME.
 directory_actor::behavior_type

@@ -147,6 +147,10 @@ game_actor::behavior_type game(game_actor::stateful_pointer<game_state> self,
   return {
     [=](create_lobby& req) -> caf::result<hosting> {
       auto& st = self->state;
+      // Before LOBBY_EXISTS: whatever the id, hosting here is over.
+      if (st.draining)
+        return caf::make_error(ec::warning, "the server is shutting down; "
+                                            "host on another server");
       if (st.lobbies.count(req.config.lobby_id) > 0)
         return ec::lobby_exists;
       if (!st.may_create(req.host.id))
@@ -230,6 +234,7 @@ game_actor::behavior_type game(game_actor::stateful_pointer<game_state> self,
       st.announce_close(std::move(x.notice), std::move(told), announced);
     },
     [=](atom::flush) { self->state.flush(); },
+    [=](atom::drain) { self->state.draining = true; },
   };
 }
 

@@ -18,6 +18,8 @@
 namespace omega {
 
 struct game_state {
+  running counted{running_games};
+
   struct lobby_entry {
     lobby_actor handle;
     uint64_t instance;
@@ -49,6 +51,9 @@ struct game_state {
   std::unordered_map<caf::actor_addr, connection_actor> audience;
   /// Numbers lobby instances, so a reused lobby id is a new lobby.
   uint64_t next_instance = 1;
+  /// The node drains (`atom::drain`): CONFIG_HOST gets WARNING, so that
+  /// no lobby starts on a server about to restart.
+  bool draining = false;
 
   // -- limits (`game_limits`) -------------------------------------------------
 

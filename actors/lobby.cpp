@@ -236,9 +236,10 @@ void lobby_state::forward(relay& x) {
   if (to == nullptr)
     return;
   auto user = profile == client_profile::cl5 ? from->info.user : std::string{};
-  self->send(to->sink, relay_handoff{evt::relayed{x.op, std::move(x.payload),
-                                                  x.sender, std::move(user)},
-                                     from->sink, std::move(x.listener)});
+  self->send(to->sink,
+             relay_handoff{evt::relayed{x.op, std::move(x.payload), x.sender,
+                                        std::move(user)},
+                           from->sink, std::move(x.listener), x.read_at});
 }
 
 void lobby_state::claim(const std::string& sender,

@@ -13,6 +13,7 @@
 #include <caf/typed_response_promise.hpp>
 
 #include "actors/actors.hpp"
+#include "actors/census.hpp"
 #include "actors/limits.hpp"
 #include "actors/token_bucket.hpp"
 
@@ -29,6 +30,8 @@ struct lobby_settings {
 };
 
 struct lobby_state {
+  running counted{running_lobbies};
+
   /// One member: how clients see it and where its CONNECTION is.
   struct member {
     member_info info;

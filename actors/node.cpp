@@ -34,13 +34,29 @@ bool add_peer(node_pointer self, node_card card) {
     return false;
   }
   auto i = st.peers.find(card.name);
-  if (i != st.peers.end() && i->second.node == card.node)
-    return true; // both sides introduced themselves at once
+  if (i != st.peers.end() && i->second.node == card.node) {
+    // Both sides introduced themselves at once, or the peer announces a
+    // changed card: it drains, which its games' placement must know.
+    if (i->second.draining == card.draining)
+      return true;
+    st.log("node " + card.name + " drains");
+    i->second = std::move(card);
+    publish_view(self);
+    return true;
+  }
   self->monitor(card.node);
   st.log("node " + card.name + " joined");
   st.peers[card.name] = std::move(card);
   publish_view(self);
   return true;
+}
+
+/// Sends this node's card to `peer` again, after it changed.
+void announce(node_pointer self, const node_actor& peer) {
+  self->request(peer, connect_timeout, atom::hello_v, self->state.card)
+    .then([](const node_card&) {},
+          // A peer that is gone leaves the view through its monitor.
+          [](const caf::error&) {});
 }
 
 void connect(node_pointer self, node_address addr) {
@@ -59,12 +75,17 @@ void connect(node_pointer self, node_address addr) {
           finish();
           return;
         }
+        auto sent_draining = self->state.card.draining;
         self->request(peer, connect_timeout, atom::hello_v, self->state.card)
           .then(
             [=](node_card& card) {
               finish();
               self->state.seed_names[addr] = card.name;
-              add_peer(self, std::move(card));
+              // The card changed while the hello was on its way: the peer
+              // may have the old one, and nobody else would tell it.
+              if (add_peer(self, std::move(card))
+                  && self->state.card.draining != sent_draining)
+                announce(self, peer);
             },
             [=](caf::error&) { finish(); });
       },
@@ -112,6 +133,16 @@ node_actor::behavior_type node(node_pointer self, node_card card,
           connect(self, addr);
       }
       self->delayed_send(self, st.retry, atom::tick_v);
+    },
+    [=](atom::drain) {
+      auto& st = self->state;
+      if (st.card.draining)
+        return;
+      st.card.draining = true;
+      st.log("draining: new games go to the other nodes");
+      for (auto& kvp : st.peers)
+        announce(self, caf::actor_cast<node_actor>(kvp.second.node));
+      publish_view(self);
     },
   };
 }

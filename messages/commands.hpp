@@ -105,7 +105,10 @@ struct make_offer {
   static constexpr std::string_view wire_name = "MAKE_OFFER";
   std::string recipient;
   std::string payload;
-  std::string listener;
+  std::string listener; /// When the gateway read the frame (steady clock, ns),
+                        /// for the relay
+  /// delay metric; 0 when unknown. Not on the wire.
+  int64_t read_at = 0;
 };
 
 /// MAKE_ANSWER: relays an SDP answer from a peer to its host.
@@ -113,7 +116,10 @@ struct make_answer {
   static constexpr std::string_view wire_name = "MAKE_ANSWER";
   std::string recipient;
   std::string payload;
-  std::string listener;
+  std::string listener; /// When the gateway read the frame (steady clock, ns),
+                        /// for the relay
+  /// delay metric; 0 when unknown. Not on the wire.
+  int64_t read_at = 0;
 };
 
 /// ICE: relays an ICE candidate along a host<->peer link.
@@ -121,7 +127,10 @@ struct ice {
   static constexpr std::string_view wire_name = "ICE";
   std::string recipient;
   std::string payload;
-  std::string listener;
+  std::string listener; /// When the gateway read the frame (steady clock, ns),
+                        /// for the relay
+  /// delay metric; 0 when unknown. Not on the wire.
+  int64_t read_at = 0;
 };
 
 /// CLAIM_HOST: a peer of a hostless lobby asks to become its host.

@@ -51,6 +51,8 @@ constexpr uint16_t unsupported_data = 1003;
 constexpr uint16_t policy_violation = 1008;
 constexpr uint16_t message_too_big = 1009;
 constexpr uint16_t internal_error = 1011;
+/// The server restarts (a drain ended): reconnect, to another server.
+constexpr uint16_t service_restart = 1012;
 
 } // namespace close_code
 

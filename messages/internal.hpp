@@ -74,6 +74,8 @@ struct relay {
   std::string recipient;
   std::string payload;
   std::string listener;
+  /// When the gateway read the frame (see `cmd::make_offer::read_at`).
+  int64_t read_at = 0;
 };
 
 /// CONNECTION -> SINK: stop (`open == false`) or go on reading the client's

@@ -42,6 +42,9 @@ CAF_BEGIN_TYPE_ID_BLOCK(omega, caf::first_custom_type_id)
   OMEGA_ADD_ATOM(password_due, "pwDue")
   // INTERNAL: a GAME's broadcasts held back over budget are due.
   OMEGA_ADD_ATOM(flush, "flush")
+  // INTERNAL: the process drains before a restart, so nothing new starts on
+  // this node (gateway -> DIRECTORY -> GAMEs and NODE).
+  OMEGA_ADD_ATOM(drain, "drain")
 
   CAF_ADD_TYPE_ID(omega, (omega::ec))
   CAF_ADD_TYPE_ID(omega, (omega::opcode))

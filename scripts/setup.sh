@@ -15,6 +15,7 @@ packages=(
   libgtest-dev
   libsqlite3-dev libsodium-dev
   libssl-dev openssl
+  prometheus-cpp-dev prometheus
   libmimalloc-dev
 )
 if [ "${1:-}" = "--sanitizers" ]; then

@@ -46,6 +46,12 @@ public:
 
   /// Returns a slot's data; empty if it was never written.
   virtual std::string read_save(const save_key& key) = 0;
+
+  /// Whether the store answers a query now (`/readyz`). A store in memory
+  /// always does.
+  virtual bool healthy() {
+    return true;
+  }
 };
 
 } // namespace omega

@@ -309,6 +309,14 @@ register_status sqlite_store::register_account(std::string_view username,
   }
 }
 
+bool sqlite_store::healthy() {
+  // Reads a page of the accounts table: fails if the file is gone, locked
+  // for longer than the busy timeout, or unreadable.
+  return sqlite3_exec(db_, "SELECT 1 FROM accounts LIMIT 1", nullptr, nullptr,
+                      nullptr)
+         == SQLITE_OK;
+}
+
 bool sqlite_store::has_account(std::string_view email) {
   try {
     statement stmt{db_, "SELECT 1 FROM accounts WHERE email = ?1"};

@@ -66,6 +66,7 @@ public:
                                    std::string* id = nullptr) override;
 
   bool has_account(std::string_view email) override;
+  bool healthy() override;
 
   std::optional<std::string>
   login(std::string_view email, std::string_view password,

@@ -16,7 +16,7 @@
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
-#include "tools/openssl_text.hpp"
+#include "transport/openssl_text.hpp"
 
 namespace omega {
 

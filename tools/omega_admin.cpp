@@ -9,6 +9,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <fstream>
 #include <iostream>
 #include <map>
 #include <memory>
@@ -19,6 +20,7 @@
 
 #include "messages/placement.hpp"
 #include "storage/sqlite_store.hpp"
+#include "tools/admin_http.hpp"
 #include "tools/cluster_certs.hpp"
 #include "tools/command_line.hpp"
 
@@ -62,6 +64,11 @@ constexpr const char* usage
     "      and NODE.pem, CN and DNS name NODE, valid N days (default 730);\n"
     "      prints the node's --cluster-cert, --cluster-key and --cluster-ca\n"
     "      flags; never overwrites\n"
+    "  drain URL --token-file FILE [--ca-file FILE]\n"
+    "      starts a graceful drain of the server at URL (http://HOST:PORT or\n"
+    "      https://HOST:PORT), as SIGTERM does; FILE holds the token of its\n"
+    "      --admin-token-file; --ca-file verifies an https server (default:\n"
+    "      the system's CAs)\n"
     "\n"
     "options:\n"
     "  --data-dir DIR   the server's data folder (default: ./data)\n"
@@ -87,8 +94,8 @@ struct usage_error {
 
 /// Options that take a value. All of them do: there are no flags but --help.
 const std::vector<std::string> known_options = {
-  "data-dir", "developer", "email",   "password",
-  "origin",   "lifetime",  "profile", "days",
+  "data-dir", "developer", "email", "password",   "origin",
+  "lifetime", "profile",   "days",  "token-file", "ca-file",
 };
 
 /// The name that collects the positional arguments; not an option.
@@ -390,8 +397,37 @@ int cluster_issue_cert(const command_line& cl) {
   return 0;
 }
 
+/// `drain URL`: asks the server to drain over its HTTP API.
+int drain(const command_line& cl) {
+  allow_only(cl, {"token-file", "ca-file"});
+  expect_args(cl, 2);
+  auto file = required(cl, "token-file");
+  std::ifstream in{file};
+  std::string token;
+  std::getline(in, token);
+  if (!in || token.empty()) {
+    std::cerr << "omega-admin: cannot read a token from " << file << '\n';
+    return exit_error;
+  }
+  auto answer = omega::admin_post(cl.args[1], "/admin/drain", token,
+                                  option(cl, "ca-file").value_or(""));
+  if (answer.status == 202) {
+    std::cout << "draining\n";
+    return 0;
+  }
+  std::cerr << "omega-admin: "
+            << (answer.status == 0
+                  ? answer.error
+                  : "the server answered " + std::to_string(answer.status) + " "
+                      + answer.body)
+            << '\n';
+  return exit_error;
+}
+
 int run(const command_line& cl) {
   auto& args = cl.args;
+  if (!args.empty() && args[0] == "drain")
+    return drain(cl);
   if (args.size() < 2)
     throw usage_error{args.empty() ? "missing command" : "incomplete command"};
   auto cmd = args[0] + ' ' + args[1];

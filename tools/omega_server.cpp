@@ -3,6 +3,7 @@
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
+#include <ctime>
 #include <iostream>
 #include <memory>
 #include <mutex>
@@ -67,6 +68,7 @@ sigset_t block_shutdown_signals() {
   sigemptyset(&signals);
   sigaddset(&signals, SIGINT);
   sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGHUP);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
   return signals;
 }
@@ -316,6 +318,20 @@ omega::gateway_config gateway_settings(const omega::server_options& o) {
   omega::gateway_config gc;
   gc.address = o.host;
   gc.port = o.port;
+  gc.tls_cert = o.tls_cert;
+  gc.tls_key = o.tls_key;
+  gc.tls_allow_plain = o.tls_allow_plain;
+  gc.drain_timeout
+    = std::chrono::milliseconds{static_cast<long>(o.drain_timeout * 1000)};
+  gc.admin_token = o.admin_token;
+  gc.metrics_token = o.metrics_token;
+  if (!o.metrics_allow.empty()) {
+    gc.metrics_allow.clear();
+    for (auto& x : o.metrics_allow)
+      if (x != "none")
+        gc.metrics_allow.push_back(x);
+  }
+  gc.version = OMEGA_VERSION;
   gc.io_threads = o.io_threads;
   gc.max_frame = o.max_frame;
   gc.idle_timeout
@@ -372,8 +388,11 @@ bool start_gateway(omega::gateway& gw, const omega::server_options& o,
   }
   auto host = o.host.find(':') != std::string::npos ? "[" + o.host + "]"
                                                     : o.host;
-  log(2, "listening on " + host + ":" + std::to_string(port) + " (data in "
-           + o.data_dir + ")");
+  log(2, "listening on " + host + ":" + std::to_string(port)
+           + (o.tls_cert.empty()  ? ""
+              : o.tls_allow_plain ? " (TLS and plain)"
+                                  : " (TLS)")
+           + " (data in " + o.data_dir + ")");
   log(2, "WebSockets: at most " + std::to_string(gw.max_connections()) + ", "
            + std::to_string(o.max_connections_per_address)
            + " per client address");
@@ -382,17 +401,64 @@ bool start_gateway(omega::gateway& gw, const omega::server_options& o,
   log(3, "malloc: mimalloc " + std::to_string(mi_version()));
 #endif
   if (!demo.standard.empty())
-    omega::print_demo(demo, host, port);
+    omega::print_demo(demo, host, port, !o.tls_cert.empty());
   return true;
 }
 
 // -- shutdown ----------------------------------------------------------------
 
-void wait_for_signal(const sigset_t& signals) {
-  int sig = 0;
-  sigwait(&signals, &sig);
-  log(2, std::string{"received "} + (sig == SIGINT ? "SIGINT" : "SIGTERM")
-           + ", shutting down");
+/// Waits up to 100 ms for a signal; 0 if none came.
+int next_signal(const sigset_t& signals) {
+  timespec wait{0, 100 * 1000 * 1000};
+  auto sig = sigtimedwait(&signals, nullptr, &wait);
+  return sig > 0 ? sig : 0;
+}
+
+void reload_tls(omega::gateway& gw) {
+  std::string err;
+  if (!gw.reload_tls(err)) {
+    log(0, "SIGHUP: " + err + "; the previous certificate stays in use");
+    return;
+  }
+  auto expiry = std::chrono::system_clock::to_time_t(*gw.certificate_expiry());
+  char when[32];
+  std::strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&expiry));
+  log(2, std::string{"SIGHUP: reloaded the TLS certificate (valid until "}
+           + when + ")");
+}
+
+/// Serves until told to stop: SIGHUP reloads the TLS certificate; the first
+/// SIGTERM or SIGINT (or `POST /admin/drain`) drains, the end of the drain
+/// or a second signal returns. True for a drain that ended on its own.
+bool serve(omega::gateway& gw, const sigset_t& signals,
+           const omega::server_options& o) {
+  bool drain_logged = false;
+  for (;;) {
+    auto sig = next_signal(signals);
+    if (sig == SIGHUP) {
+      if (o.tls_cert.empty())
+        log(1, "SIGHUP: nothing to reload (no --tls-cert)");
+      else
+        reload_tls(gw);
+    } else if (sig != 0) {
+      auto name = sig == SIGINT ? "SIGINT" : "SIGTERM";
+      if (gw.draining()) {
+        log(2, std::string{"received "} + name + " again, stopping now");
+        return false;
+      }
+      log(2, std::string{"received "} + name + ", draining");
+      drain_logged = true;
+      gw.drain();
+    }
+    if (gw.draining() && !drain_logged) {
+      log(2, "draining (POST /admin/drain)");
+      drain_logged = true;
+    }
+    if (gw.drained()) {
+      log(2, "drained: every client was told to reconnect (1012)");
+      return true;
+    }
+  }
 }
 
 /// Never hang: if an orderly shutdown stalls, leave anyway.
@@ -405,9 +471,11 @@ void start_watchdog() {
   watchdog.detach();
 }
 
+/// Stops the gateway (closing what is still open with 1001 within `grace`)
+/// and the actors.
 void shut_down(caf::actor_system& sys, std::unique_ptr<omega::gateway> gw,
-               server_actors actors) {
-  gw->stop(std::chrono::seconds{2});
+               server_actors actors, std::chrono::milliseconds grace) {
+  gw->stop(grace);
   gw.reset();
   if (actors.node) {
     // Published actors live until told to exit. The pause lets the goodbye
@@ -457,8 +525,11 @@ int main(int argc, char** argv) {
     actors.exit_all();
     return 1;
   }
-  wait_for_signal(signals);
+  auto drained = serve(*gw, signals, opts);
   start_watchdog();
-  shut_down(sys, std::move(gw), std::move(actors));
+  // After a second signal, at once: whoever sent it does not want to wait.
+  shut_down(sys, std::move(gw), std::move(actors),
+            drained ? std::chrono::milliseconds{2000}
+                    : std::chrono::milliseconds{100});
   return 0;
 }

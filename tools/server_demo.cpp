@@ -26,9 +26,11 @@ demo_ugis demo_games(sqlite_store& store) {
   return result;
 }
 
-void print_demo(const demo_ugis& demo, const std::string& host, uint16_t port) {
-  auto url = "ws://" + host + ":" + std::to_string(port)
-             + "/api/v0/signaling?ugi=";
+void print_demo(const demo_ugis& demo, const std::string& host, uint16_t port,
+                bool tls) {
+  auto origin = host + ":" + std::to_string(port);
+  auto http = (tls ? "https://" : "http://") + origin;
+  auto url = (tls ? "wss://" : "ws://") + origin + "/api/v0/signaling?ugi=";
   std::cout << "omega: demo game ready. Signaling URL:\n  " << url
             << demo.standard << '\n';
   if (!demo.cl5.empty())
@@ -36,11 +38,11 @@ void print_demo(const demo_ugis& demo, const std::string& host, uint16_t port) {
                  "extensions). Signaling URL:\n  "
               << url << demo.cl5 << "\n  UGI for the extensions' "
               << "\"set UGI\" block: " << demo.cl5 << '\n';
-  std::cout << "Register:  curl -X POST http://" << host << ":" << port
+  std::cout << "Register:  curl -X POST " << http
             << "/api/v0/register -d "
                "'{\"username\":\"alice\",\"email\":\"alice@example.com\","
                "\"password\":\"password123\"}'\n"
-            << "Log in:    curl -X POST http://" << host << ":" << port
+            << "Log in:    curl -X POST " << http
             << "/api/v0/login -d "
                "'{\"email\":\"alice@example.com\",\"password\":"
                "\"password123\"}'\n"

@@ -18,7 +18,9 @@ struct demo_ugis {
 demo_ugis demo_games(sqlite_store& store);
 
 /// Prints the signaling URLs of the demo games and how to get a token, on
-/// stdout: the first thing a new user reads.
-void print_demo(const demo_ugis& demo, const std::string& host, uint16_t port);
+/// stdout: the first thing a new user reads. `tls`: the port serves
+/// `wss://` and `https://`.
+void print_demo(const demo_ugis& demo, const std::string& host, uint16_t port,
+                bool tls);
 
 } // namespace omega

@@ -26,9 +26,28 @@ po::options_description describe(server_options& o) {
       "ADDR:PORT to serve HTTP and WebSocket on (default 127.0.0.1:8080; "
       "port 0 picks a free one)");
   add("data-dir", po::value(&o.data_dir), "data folder (default ./data)");
+  add("tls-cert", po::value(&o.tls_cert),
+      "PEM certificate (its chain may follow): with --tls-key the port "
+      "serves HTTPS and WSS only; SIGHUP reloads both files");
+  add("tls-key", po::value(&o.tls_key), "PEM private key of --tls-cert");
+  add("tls-allow-plain", po::bool_switch(&o.tls_allow_plain),
+      "with TLS, also accept plain HTTP and WebSocket on the same port (for "
+      "migrations)");
   add("demo", "create a demo game on an empty data folder and print its URL");
   add("config", po::value(&o.config_file),
       "config file of key = value lines (same names as the flags)");
+  add("drain-timeout", po::value(&o.drain_timeout),
+      "seconds lobbies may go on after SIGTERM (or POST /admin/drain) before "
+      "every client gets close code 1012 and the server exits (default 30)");
+  add("admin-token-file", po::value(&o.admin_token_file),
+      "a file whose first line is the bearer token of POST /admin/drain "
+      "(omega-admin drain); default: none, the HTTP drain is off");
+  add("metrics-allow", po::value(&o.metrics_allow)->composing(),
+      "ADDR or ADDR/BITS of clients that may GET /metrics (repeatable; "
+      "default 127.0.0.1 and ::1; 'none' for no address)");
+  add("metrics-token-file", po::value(&o.metrics_token_file),
+      "a file whose first line is a bearer token that admits any address to "
+      "/metrics (default: none)");
   add("token-lifetime", po::value(&o.token_lifetime),
       "session token lifetime in seconds (default 86400)");
   add("max-frame-size", po::value(&o.max_frame),
@@ -237,14 +256,15 @@ bool check_limits(const server_options& o) {
       || o.max_queued_bytes < 1024
       || !(o.cutoff_penalty >= 0 && o.cutoff_penalty <= 86400)
       || o.max_http_header < 1024 || o.max_http_header > 1024 * 1024
-      || o.api_threads == 0 || o.api_threads > 64) {
+      || o.api_threads == 0 || o.api_threads > 64
+      || !(o.drain_timeout >= 0 && o.drain_timeout <= 86400)) {
     std::cerr << "omega: invalid limits (max-frame-size >= 1024, caf-threads "
                  "and token-lifetime > 0, io-threads <= 64, claim-timeout and "
                  "idle-timeout 0 or from 1 to 1e6, init-timeout 0 or from 0.1 "
                  "to 1e6, max-http-body from 1024 to 67108864, "
                  "max-queued-bytes >= 1024, "
                  "max-http-header from 1024 to 1048576, api-threads from 1 to "
-                 "64)\n";
+                 "64, drain-timeout from 0 to 86400)\n";
     return false;
   }
   return true;
@@ -374,6 +394,22 @@ bool check_cluster(server_options& o) {
   return true;
 }
 
+/// Reads the token of a `--*-token-file` flag (none if `file` is empty);
+/// false after saying why if it cannot.
+bool read_token(const std::string& file, const char* flag, std::string& out) {
+  if (file.empty())
+    return true;
+  std::ifstream in{file};
+  std::getline(in, out);
+  if (!in || out.size() < 16) {
+    std::cerr << "omega: --" << flag << " " << file
+              << " must be readable and its first line a token of at least "
+                 "16 characters\n";
+    return false;
+  }
+  return true;
+}
+
 } // namespace
 
 bool is_loopback(const std::string& host) {
@@ -457,6 +493,16 @@ std::optional<int> parse_server_options(int argc, char** argv,
     std::cerr << "omega: --listen needs ADDR:PORT, got " << out.listen << "\n";
     return 2;
   }
+  if (out.tls_cert.empty() != out.tls_key.empty()
+      || (out.tls_allow_plain && out.tls_cert.empty())) {
+    std::cerr << "omega: --tls-cert and --tls-key go together, and "
+                 "--tls-allow-plain needs them\n";
+    return 2;
+  }
+  if (!read_token(out.admin_token_file, "admin-token-file", out.admin_token)
+      || !read_token(out.metrics_token_file, "metrics-token-file",
+                     out.metrics_token))
+    return 2;
   if (!check_limits(out) || !check_abuse_limits(out) || !check_cluster(out))
     return 2;
   return std::nullopt;

@@ -31,6 +31,17 @@ inline double seconds_of(std::chrono::milliseconds x) {
 struct server_options {
   std::string listen = "127.0.0.1:8080";
   std::string data_dir = "./data";
+  std::string tls_cert;
+  std::string tls_key;
+  bool tls_allow_plain = false;
+  double drain_timeout = 30;
+  std::string admin_token_file;
+  std::vector<std::string> metrics_allow;
+  std::string metrics_token_file;
+  /// The first line of `metrics_token_file`.
+  std::string metrics_token;
+  /// The first line of `admin_token_file`; read by `parse_server_options`.
+  std::string admin_token;
   std::string config_file;
   std::string log_level = "info";
   std::string password_hash = "interactive";

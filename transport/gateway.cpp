@@ -12,10 +12,12 @@
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/ssl/context.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
 #include <boost/asio/thread_pool.hpp>
 #include <boost/beast/core.hpp>
+#include <boost/beast/core/detect_ssl.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/websocket/rfc6455.hpp>
 
@@ -24,7 +26,11 @@
 #include <caf/actor_system.hpp>
 #include <caf/scheduler/abstract_coordinator.hpp>
 #include <caf/scoped_actor.hpp>
+#include <caf/send.hpp>
 
+#include <openssl/crypto.h>
+
+#include "actors/rejections.hpp"
 #include "storage/account_store.hpp"
 #include "transport/api_throttle.hpp"
 #include "transport/client_address.hpp"
@@ -32,7 +38,9 @@
 #include "transport/event_loop.hpp"
 #include "transport/http_api.hpp"
 #include "transport/limit_report.hpp"
+#include "transport/metrics.hpp"
 #include "transport/rate_limiter.hpp"
+#include "transport/tls_context.hpp"
 #include "transport/websocket_session.hpp"
 
 namespace beast = boost::beast;
@@ -57,8 +65,10 @@ struct gateway::impl {
       requests(cfg.requests_per_address),
       upgrades(cfg.upgrades_per_address) {
     api_queue_max = cfg.api_queue * std::max<size_t>(1, cfg.api_threads);
+    auto metrics = std::make_shared<server_metrics>(cfg.version);
     ctx = std::make_shared<session_context>(sys, std::move(auth),
                                             std::move(dir), std::move(cfg));
+    ctx->metrics = std::move(metrics);
   }
 
   const gateway_config& cfg() const {
@@ -86,6 +96,21 @@ struct gateway::impl {
   /// Ticks every session's idle count each quarter of the idle timeout.
   void sweep_idle();
 
+  /// Starts the drain (see `gateway::drain`); any thread.
+  void begin_drain();
+
+  /// Waits, on the acceptor's strand, for the drain's next step: the last
+  /// member to leave its lobby (or the timeout), then the last client to go.
+  void check_drain();
+
+  /// Why the server is not ready for new clients, or empty if it is;
+  /// the store is asked separately (`store_answers`).
+  std::string not_ready() const;
+
+  /// Asks the store on an API thread, then calls `done(answered)` there.
+  template <class Done>
+  void store_answers(Done done);
+
   /// Runs `work(store)` on an API worker with a store connection of its own,
   /// then `done` with the `api_response` it returned, once the store and
   /// the queue place are given back: a client that has its answer may send
@@ -103,6 +128,8 @@ struct gateway::impl {
   size_t max_held = 0;
   net::steady_timer hold_timer{acceptor.get_executor()};
   std::chrono::milliseconds accept_backoff{0};
+  /// Set while accepting pauses (out of descriptors), for `/readyz`.
+  std::atomic<bool> accept_paused{false};
   net::steady_timer idle_timer{ioc};
   std::shared_ptr<session_context> ctx;
   std::vector<std::thread> threads;
@@ -116,8 +143,13 @@ struct gateway::impl {
   std::atomic<size_t> api_pending{0};
   size_t api_queue_max = 0;
 
-  /// Parsed `trusted_proxies`, and the limits (see gateway_config).
+  /// What a scrape of `/metrics` reads from the rest of the server.
+  metrics_snapshot snapshot() const;
+
+  /// Parsed `trusted_proxies`, `metrics_allow`, and the limits (see
+  /// gateway_config).
   std::vector<address_range> trusted;
+  std::vector<address_range> metrics_allowed;
   std::vector<address_range> unlimited;
 
   /// The key a client counts under for the per-address limits; empty for an
@@ -126,10 +158,22 @@ struct gateway::impl {
     return in_ranges(client, unlimited) ? std::string{} : limit_key(client);
   }
   std::shared_ptr<connection_limiter> conns;
+  /// The certificate new connections get; null: plain HTTP and WebSocket.
+  std::unique_ptr<tls_contexts> tls;
   api_throttle throttle;
   rate_limiter requests;
   rate_limiter upgrades;
   std::atomic<bool> stopped{false};
+
+  std::atomic<bool> draining{false};
+  std::atomic<bool> drained{false};
+  /// Set once the clients were told 1012; then the drain waits for them.
+  bool drain_closing = false;
+  std::chrono::steady_clock::time_point drain_deadline;
+  net::steady_timer drain_timer{acceptor.get_executor()};
+  /// The store `/readyz` asks, used on API threads one at a time.
+  std::mutex health_mtx;
+  std::unique_ptr<account_store> health_store;
 };
 
 namespace {
@@ -144,6 +188,8 @@ struct reply {
   /// Closes the connection after the answer (after a limit: the client may
   /// still be sending what cannot be read).
   bool close = false;
+  /// More header fields (`Allow`, `WWW-Authenticate`).
+  std::vector<std::pair<http::field, std::string>> fields = {};
 };
 
 reply text_reply(unsigned status, std::string body, long retry_after = 0,
@@ -157,28 +203,88 @@ reply text_reply(unsigned status, std::string body, long retry_after = 0,
 class http_session : public std::enable_shared_from_this<http_session> {
 public:
   http_session(connection_socket&& socket, gateway::impl* gw)
-    : stream_(std::move(socket)), gw_(gw) {
+    : stream_(std::move(socket)), timer_(stream_.get_executor()), gw_(gw) {
     beast::error_code ec;
-    auto ep = stream_.socket().remote_endpoint(ec);
+    auto ep = stream_.next_layer().remote_endpoint(ec);
     if (!ec)
       peer_ = ep.address();
   }
 
   void run() {
     net::dispatch(stream_.get_executor(),
-                  beast::bind_front_handler(&http_session::do_read,
+                  beast::bind_front_handler(&http_session::start,
                                             shared_from_this()));
   }
 
 private:
   using request = http::request<http::string_body>;
 
+  /// Time a client has for its TLS handshake (and, on a port that takes
+  /// both, for the first bytes that tell TLS from plain HTTP).
+  static constexpr std::chrono::seconds handshake_time{10};
+
+  void start() {
+    auto tls = gw_->tls ? gw_->tls->current() : nullptr;
+    if (!tls)
+      return do_read();
+    arm(handshake_time);
+    if (!gw_->cfg().tls_allow_plain)
+      return handshake(std::move(tls));
+    // Beast's advanced_server_flex: the first bytes tell a TLS ClientHello
+    // from plain HTTP; they stay in the buffer for whichever reads next.
+    beast::async_detect_ssl(stream_.next_layer(), buffer_,
+                            beast::bind_front_handler(&http_session::on_detect,
+                                                      shared_from_this()));
+  }
+
+  void on_detect(beast::error_code ec, bool is_tls) {
+    if (ec)
+      return close_now();
+    if (!is_tls)
+      return do_read();
+    handshake(gw_->tls->current());
+  }
+
+  void handshake(std::shared_ptr<net::ssl::context> tls) {
+    stream_.start_tls(std::move(tls));
+    stream_.tls().async_handshake(
+      net::ssl::stream_base::server, buffer_.data(),
+      beast::bind_front_handler(&http_session::on_handshake,
+                                shared_from_this()));
+  }
+
+  void on_handshake(beast::error_code ec, std::size_t used) {
+    if (ec) {
+      gw_->ctx->metrics->tls_handshake_failed();
+      return close_now();
+    }
+    buffer_.consume(used);
+    do_read();
+  }
+
+  /// Closes the connection if the step it waits for takes longer than `d`
+  /// (Beast's timed stream does this for plain TCP only).
+  void arm(std::chrono::seconds d) {
+    timer_.expires_after(d);
+    timer_.async_wait([weak = weak_from_this()](beast::error_code ec) {
+      if (ec)
+        return;
+      if (auto self = weak.lock())
+        self->close_now();
+    });
+  }
+
+  void close_now() {
+    beast::error_code ignored;
+    stream_.next_layer().close(ignored);
+  }
+
   void do_read() {
     parser_.emplace();
     parser_->body_limit(gw_->cfg().max_http_body);
     parser_->header_limit(
       static_cast<std::uint32_t>(gw_->cfg().max_http_header));
-    stream_.expires_after(std::chrono::seconds(30));
+    arm(std::chrono::seconds(30));
     http::async_read(stream_, buffer_, *parser_,
                      beast::bind_front_handler(&http_session::on_read,
                                                shared_from_this()));
@@ -210,13 +316,21 @@ private:
     if (auto i = req.find(http::field::origin); i != req.end())
       origin.assign(i->value().data(), i->value().size());
     auto client = client_of(req);
+    route_ = http_route(path, beast::websocket::is_upgrade(req));
     if (refused(req, client, origin))
       return;
     if (beast::websocket::is_upgrade(req)) {
       if (!is_signaling_path(path))
         return respond(req, 404, "text/plain", "not found\n", origin);
+      if (gw_->draining)
+        return respond(req.version(), false,
+                       text_reply(503, "the server is restarting\n", 5, true),
+                       origin);
       return upgrade(std::move(req), client, origin);
     }
+    if (path == "/healthz" || path == "/readyz" || path == "/admin/drain"
+        || path == "/metrics")
+      return operate(std::move(req), path, client);
     if (!is_api_path(path)) {
       if (path == "/" && req.method() == http::verb::get)
         return respond(req, 200, "text/plain",
@@ -284,6 +398,76 @@ private:
     return true;
   }
 
+  /// The operator's routes: liveness, readiness and the drain.
+  void operate(request req, std::string_view path,
+               const net::ip::address& client) {
+    auto wanted = path == "/admin/drain" ? http::verb::post : http::verb::get;
+    if (req.method() != wanted) {
+      auto allow = std::string{http::to_string(wanted)};
+      auto r = text_reply(405, "method not allowed\n");
+      r.fields.emplace_back(http::field::allow, allow);
+      return respond(req.version(), req.keep_alive(), std::move(r), {});
+    }
+    if (path == "/healthz")
+      return respond(req, 200, "text/plain", "ok\n", {});
+    if (path == "/readyz")
+      return ready(std::move(req));
+    if (path == "/metrics")
+      return metrics(req, client);
+    auto& token = gw_->cfg().admin_token;
+    if (token.empty())
+      return respond(req, 404, "text/plain", "not found\n", {});
+    if (!bearer_is(req, token)) {
+      auto r = reply{401, "application/json",
+                     R"({"error":"a valid admin token is required"})"};
+      r.fields.emplace_back(http::field::www_authenticate, "Bearer");
+      return respond(req.version(), req.keep_alive(), std::move(r), {});
+    }
+    gw_->begin_drain();
+    respond(req, 202, "application/json", R"({"draining":true})", {});
+  }
+
+  /// Answers `/metrics` to an allowed address or the bearer of the token.
+  void metrics(const request& req, const net::ip::address& client) {
+    auto& token = gw_->cfg().metrics_token;
+    if (!in_ranges(client, gw_->metrics_allowed)
+        && (token.empty() || !bearer_is(req, token)))
+      return respond(req, 403, "text/plain", "forbidden\n", {});
+    respond(req, 200, "text/plain; version=0.0.4; charset=utf-8",
+            gw_->ctx->metrics->scrape(gw_->snapshot()), {});
+  }
+
+  /// Answers `/readyz`: 200 once the listener, the cluster and the store
+  /// are all fine and no drain runs, else 503 saying what is not.
+  void ready(request req) {
+    auto why = gw_->not_ready();
+    if (!why.empty())
+      return respond(req, 503, "text/plain", why + "\n", {});
+    gw_->store_answers([self = shared_from_this(),
+                        req = std::move(req)](bool answered) mutable {
+      net::post(self->stream_.get_executor(), [self, req = std::move(req),
+                                               answered] {
+        self->respond(req, answered ? 200 : 503, "text/plain",
+                      answered ? "ready\n" : "the store does not answer\n", {});
+      });
+    });
+  }
+
+  /// Whether `req` carries `Authorization: Bearer <token>`, compared in
+  /// constant time.
+  static bool bearer_is(const request& req, const std::string& token) {
+    auto i = req.find(http::field::authorization);
+    if (i == req.end())
+      return false;
+    auto value = std::string_view{i->value().data(), i->value().size()};
+    constexpr std::string_view scheme = "Bearer ";
+    if (value.substr(0, scheme.size()) != scheme)
+      return false;
+    value.remove_prefix(scheme.size());
+    return value.size() == token.size()
+           && CRYPTO_memcmp(value.data(), token.data(), token.size()) == 0;
+  }
+
   /// Hands the socket to a WebSocket session if the connection caps allow.
   void upgrade(request req, const net::ip::address& client,
                const std::string& origin) {
@@ -302,9 +486,8 @@ private:
                      text_reply(503, "too many connections\n", 5, true),
                      origin);
     }
-    stream_.expires_never();
-    auto ws = std::make_shared<websocket_session>(stream_.release_socket(),
-                                                  gw_->ctx);
+    timer_.cancel();
+    auto ws = std::make_shared<websocket_session>(std::move(stream_), gw_->ctx);
     ws->hold(std::move(slot), client.to_string(), std::move(key));
     ws->run(std::move(req));
   }
@@ -365,6 +548,8 @@ private:
       // Only failed logins count against the login limits.
       if (route == "login" && res.status == 200)
         self->gw_->throttle.give_back(route, address, email);
+      if (route == "login" && res.status == 401)
+        self->gw_->ctx->metrics->login_failed();
       return res;
     };
     auto done = [self, req = std::move(req), origin](api_response res) mutable {
@@ -387,6 +572,7 @@ private:
 
   void respond(unsigned version, bool keep_alive, reply r,
                const std::string& origin) {
+    gw_->ctx->metrics->http(route_, r.status);
     auto res = std::make_shared<http::response<http::string_body>>(
       static_cast<http::status>(r.status), version);
     res->set(http::field::server, "omega");
@@ -394,6 +580,8 @@ private:
       res->set(http::field::content_type, r.content_type);
     if (r.retry_after > 0)
       res->set(http::field::retry_after, std::to_string(r.retry_after));
+    for (auto& [name, value] : r.fields)
+      res->set(name, value);
     if (!origin.empty() && origin_allowed(origin, gw_->cfg().allowed_origins)) {
       res->set(http::field::access_control_allow_origin, origin);
       res->set(http::field::vary, "Origin");
@@ -417,8 +605,15 @@ private:
   }
 
   void close() {
+    if (stream_.is_tls()) {
+      // TLS says goodbye with close_notify; the client has 2 s to answer.
+      arm(std::chrono::seconds{2});
+      stream_.tls().async_shutdown(
+        [self = shared_from_this()](beast::error_code) { self->close_now(); });
+      return;
+    }
     beast::error_code ec;
-    stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
+    stream_.next_layer().shutdown(tcp::socket::shutdown_send, ec);
   }
 
   /// Closes after a refusal without resetting the connection: closing a
@@ -427,7 +622,9 @@ private:
   /// reads and drops what still comes, for up to 2 s.
   void linger() {
     close();
-    stream_.expires_after(std::chrono::seconds{2});
+    if (stream_.is_tls())
+      return; // the shutdown reads what still comes
+    arm(std::chrono::seconds{2});
     drain();
   }
 
@@ -441,11 +638,14 @@ private:
                             });
   }
 
-  connection_stream stream_;
+  flex_stream stream_;
+  net::steady_timer timer_;
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
   gateway::impl* gw_;
   net::ip::address peer_;
+  /// The current request's route label (`http_route`).
+  std::string_view route_ = "other";
 };
 
 } // namespace
@@ -514,10 +714,12 @@ void gateway::impl::pause_accept(const beast::error_code& ec) {
   ctx->report.reject(limit::accept_descriptors, "accept",
                      ec.message() + "; accepting paused for "
                        + std::to_string(accept_backoff.count()) + " ms");
+  accept_paused = true;
   accept_timer.expires_after(accept_backoff);
   accept_timer.async_wait([this](beast::error_code ec) {
     if (ec || stopped)
       return;
+    accept_paused = false;
     do_accept();
   });
 }
@@ -574,6 +776,102 @@ void gateway::impl::release_held() {
   hold_timer.async_wait([this](beast::error_code ec) {
     if (!ec && !stopped)
       release_held();
+  });
+}
+
+void gateway::impl::begin_drain() {
+  if (draining.exchange(true))
+    return;
+  ctx->census->draining = true;
+  caf::anon_send(ctx->dir, atom::drain_v);
+  net::post(acceptor.get_executor(), [this] {
+    drain_deadline = std::chrono::steady_clock::now() + cfg().drain_timeout;
+    check_drain();
+  });
+}
+
+void gateway::impl::check_drain() {
+  if (stopped)
+    return;
+  using std::chrono::milliseconds;
+  auto now = std::chrono::steady_clock::now();
+  auto again = [this](milliseconds wait) {
+    drain_timer.expires_after(wait);
+    drain_timer.async_wait([this](beast::error_code ec) {
+      if (!ec)
+        check_drain();
+    });
+  };
+  if (!drain_closing) {
+    auto& census = *ctx->census;
+    auto members = census[connection_census::host]
+                   + census[connection_census::peer];
+    if (members > 0 && now < drain_deadline)
+      return again(milliseconds{100});
+    drain_closing = true;
+    drain_deadline = now + std::chrono::seconds{2};
+    for (auto& s : ctx->open_sessions())
+      s->shutdown(close_code::service_restart);
+  }
+  bool empty;
+  {
+    std::lock_guard<std::mutex> guard{ctx->mtx};
+    empty = ctx->sessions.empty();
+  }
+  if (empty || now >= drain_deadline) {
+    drained = true;
+    return;
+  }
+  again(milliseconds{20});
+}
+
+metrics_snapshot gateway::impl::snapshot() const {
+  metrics_snapshot x;
+  for (size_t i = 0; i < connection_census::states; ++i)
+    x.connections[i] = (*ctx->census)[static_cast<connection_census::state>(i)];
+  x.lobbies = running_lobbies.load(std::memory_order_relaxed);
+  x.games = running_games.load(std::memory_order_relaxed);
+  if (cfg().cluster_peers)
+    x.cluster_peers = cfg().cluster_peers();
+  if (tls)
+    x.certificate_expiry
+      = std::chrono::system_clock::to_time_t(tls->not_after());
+  for (size_t i = 0; i < limit_count; ++i) {
+    auto which = static_cast<limit>(i);
+    x.rejections.emplace_back(std::string{limit_name(which)},
+                              ctx->report.counters().get(which));
+  }
+  for (size_t i = 0; i < limit_kind_count; ++i) {
+    auto which = static_cast<limit_kind>(i);
+    x.rejections.emplace_back(limit_name(which), omega::rejections(which));
+  }
+  x.draining = draining;
+  return x;
+}
+
+std::string gateway::impl::not_ready() const {
+  if (draining)
+    return "draining";
+  if (stopped || accept_paused)
+    return "not accepting connections";
+  if (cfg().cluster_ready && !cfg().cluster_ready())
+    return "not joined to the cluster";
+  return {};
+}
+
+template <class Done>
+void gateway::impl::store_answers(Done done) {
+  net::post(api_pool, [this, done = std::move(done)]() mutable {
+    bool answered = false;
+    {
+      std::lock_guard<std::mutex> guard{health_mtx};
+      if (!health_store)
+        health_store = stores();
+      answered = health_store && health_store->healthy();
+      if (!answered)
+        health_store.reset(); // opened afresh next time
+    }
+    done(answered);
   });
 }
 
@@ -642,9 +940,16 @@ uint16_t gateway::start(std::string& error) {
             + std::to_string(d.cfg().port) + ": " + ec.message();
     return 0;
   }
+  if (!d.cfg().tls_cert.empty() || !d.cfg().tls_key.empty()) {
+    d.tls = std::make_unique<tls_contexts>(d.cfg().tls_cert, d.cfg().tls_key);
+    if (!d.tls->reload(error))
+      return 0;
+  }
   if (!parse_ranges(d.cfg().trusted_proxies, "trusted proxy", d.trusted, error)
       || !parse_ranges(d.cfg().unlimited_addresses, "unlimited address",
-                       d.unlimited, error))
+                       d.unlimited, error)
+      || !parse_ranges(d.cfg().metrics_allow, "metrics address",
+                       d.metrics_allowed, error))
     return 0;
   auto total = d.cfg().max_connections;
   d.max_held = d.cfg().penalty_hold;
@@ -700,6 +1005,37 @@ void gateway::stop(std::chrono::milliseconds grace) {
       t.join();
   d.threads.clear();
   d.api_pool.join();
+}
+
+bool gateway::reload_tls(std::string& error) {
+  if (!impl_->tls) {
+    error = "TLS is off (no --tls-cert)";
+    return false;
+  }
+  return impl_->tls->reload(error);
+}
+
+std::optional<std::chrono::system_clock::time_point>
+gateway::certificate_expiry() const {
+  if (!impl_->tls)
+    return std::nullopt;
+  return impl_->tls->not_after();
+}
+
+void gateway::drain() {
+  impl_->begin_drain();
+}
+
+bool gateway::draining() const {
+  return impl_->draining;
+}
+
+bool gateway::drained() const {
+  return impl_->drained;
+}
+
+const connection_census& gateway::census() const {
+  return *impl_->ctx->census;
 }
 
 size_t gateway::sessions() const {

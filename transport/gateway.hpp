@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -18,12 +19,20 @@
 namespace omega {
 
 class account_store;
+struct connection_census;
 
 /// Settings of the gateway: the Beast side of the server.
 struct gateway_config {
   std::string address = "127.0.0.1";
   /// 0 picks a free port (see `gateway::start`).
   uint16_t port = 8080;
+  /// PEM certificate (its chain may follow it) and private key: with both,
+  /// the port serves HTTPS and WSS. Empty: plain HTTP and WebSocket.
+  std::string tls_cert;
+  std::string tls_key;
+  /// With TLS, also take plain HTTP and WebSocket on the same port, told
+  /// apart by their first bytes: for a migration from ws:// to wss://.
+  bool tls_allow_plain = false;
   /// Threads of the gateway's own; 0 runs its I/O on the actor system's
   /// scheduler threads instead (see `use_shared_loop`).
   size_t io_threads = 1;
@@ -103,6 +112,24 @@ struct gateway_config {
   /// second. Each held connection is a descriptor; at most an eighth of the
   /// descriptor limit is used. 0: close at accept.
   size_t penalty_hold = 512;
+  /// How long a drain (`gateway::drain`) lets lobbies go on before every
+  /// client is told to reconnect elsewhere.
+  std::chrono::milliseconds drain_timeout = std::chrono::seconds{30};
+  /// Bearer token of `POST /admin/drain`; empty: that call is off.
+  std::string admin_token;
+  /// Whether the node has joined its cluster (for `/readyz`), and how many
+  /// peers it reaches (for `/metrics`); none outside a cluster. Called on
+  /// Beast threads: they must only read an atomic.
+  std::function<bool()> cluster_ready;
+  std::function<int64_t()> cluster_peers;
+  /// Client addresses (ADDR or ADDR/BITS) that may read `/metrics`; by
+  /// default this host only. Behind a trusted proxy the client it names
+  /// counts, not the proxy.
+  std::vector<std::string> metrics_allow = {"127.0.0.1", "::1"};
+  /// A bearer token that admits any address to `/metrics`; empty: none.
+  std::string metrics_token;
+  /// The build, for `omega_build_info`.
+  std::string version = "unknown";
   /// Warnings: a limit cut a client off, accepting paused. None when empty.
   std::function<void(const std::string&)> warn;
 };
@@ -127,6 +154,31 @@ public:
   /// Stops accepting, closes every WebSocket with 1001 (going away), waits
   /// up to `grace` for them to close, then stops the I/O threads.
   void stop(std::chrono::milliseconds grace = std::chrono::seconds{2});
+
+  /// Loads the TLS certificate and key again (on SIGHUP): new connections
+  /// get the new ones, open connections keep theirs. False, with `error`
+  /// set, if they do not load; the old ones stay in use.
+  bool reload_tls(std::string& error);
+
+  /// When the served certificate expires; none without TLS.
+  std::optional<std::chrono::system_clock::time_point>
+  certificate_expiry() const;
+
+  /// Starts a drain, for a restart that cuts no game off (SIGTERM, `POST
+  /// /admin/drain`): `/readyz` answers 503, new WebSockets get 503 and no
+  /// lobby starts here any more (the DIRECTORY is told); existing lobbies go
+  /// on until none of this server's clients is in one, or for at most
+  /// `drain_timeout`; then every client gets close code 1012 (service
+  /// restart) and `drained` turns true. Idempotent; thread-safe.
+  void drain();
+
+  bool draining() const;
+
+  /// True once a drain has closed every client (or given them 2 s).
+  bool drained() const;
+
+  /// The states of the CONNECTIONs (thread-safe).
+  const connection_census& census() const;
 
   /// Number of open WebSocket sessions.
   size_t sessions() const;

@@ -16,6 +16,8 @@
 #include <caf/send.hpp>
 #include <caf/typed_event_based_actor.hpp>
 
+#include <chrono>
+
 #include "actors/connection.hpp"
 #include "transport/http_api.hpp"
 #include "transport/json_codec.hpp"
@@ -37,6 +39,13 @@ constexpr size_t small_frame_bytes = 4096;
 /// enough for a KEEPALIVE, an ICE candidate or a lobby command in one read;
 /// an SDP offer or answer takes a second read.
 constexpr size_t first_read_bytes = 512;
+
+/// Now on the steady clock, in ns: when a relayed frame was read.
+int64_t steady_ns() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+           std::chrono::steady_clock::now().time_since_epoch())
+    .count();
+}
 
 /// Turns the single element of `msg` into an event, if it is one.
 template <size_t I = 0, class Tuple>
@@ -90,24 +99,45 @@ public:
       if (auto conn = conn_.lock())
         caf::anon_send(caf::actor_cast<connection_actor>(std::move(conn)),
                        *ack);
-    session->deliver(encode(*ev), close);
+    session->deliver(encode_counted(*session, *ev), close);
   }
 
   const char* name() const override {
     return "omega.sink";
   }
 
+  /// Encodes `ev` and counts the frame.
+  static std::string encode_counted(websocket_session& session,
+                                    const event& ev) {
+    auto frame = encode(ev);
+    session.metrics().sent(ev, frame.size());
+    return frame;
+  }
+
   /// Queues a relayed frame and answers its sender: the relay is accepted
   /// only once the frame is queued.
   void hand_over(websocket_session& session, relay_handoff& x) {
-    if (session.deliver(encode(x.frame), 0))
+    auto op = x.frame.op;
+    auto frame = encode(x.frame);
+    auto bytes = frame.size();
+    if (session.deliver(std::move(frame), 0)) {
+      auto& m = session.metrics();
+      m.sent_relay(op, bytes);
+      // Timed on one clock only: a sender on another node has its own.
+      if (x.read_at != 0 && x.sender && x.sender.node() == home())
+        m.relay_delay(static_cast<double>(steady_ns() - x.read_at) / 1e9);
       caf::anon_send(x.sender, evt::relay_ok{std::move(x.listener)});
-    else
+    } else
       caf::anon_send(x.sender,
                      evt::error_reply{ec::peer_invalid,
                                       "the recipient does not read its frames "
                                       "and is disconnected",
                                       std::move(x.listener)});
+  }
+
+  /// This process's node.
+  caf::node_id home() const {
+    return node();
   }
 
   /// The CONNECTION to tell about each ACK_PEER; set once, before the
@@ -156,13 +186,21 @@ session_context::open_sessions() const {
 
 // -- websocket_session --------------------------------------------------------
 
-websocket_session::websocket_session(connection_socket&& socket,
+websocket_session::websocket_session(flex_stream&& stream,
                                      std::shared_ptr<session_context> ctx)
-  : ws_(std::move(socket)), ctx_(std::move(ctx)) {
+  : ws_(std::move(stream)), ctx_(std::move(ctx)) {
   // nop
 }
 
 websocket_session::~websocket_session() {
+  if (accepted_) {
+    if (server_close_ != 0)
+      ctx_->metrics->closed(server_close_, false);
+    else if (client_close_ != 0)
+      ctx_->metrics->closed(client_close_, true);
+    else
+      ctx_->metrics->ended_without_close();
+  }
   release();
   ctx_->leave(this);
 }
@@ -183,8 +221,12 @@ void websocket_session::run(request req) {
   ws_.set_option(timeouts);
   ws_.control_callback([this](websocket::frame_type kind, beast::string_view) {
     idle_ticks_ = 0;
+    if (kind != websocket::frame_type::close)
+      return;
+    if (server_close_ == 0 && client_close_ == 0)
+      client_close_ = ws_.reason().code;
     // RFC 6455 7.4.2: codes from 5000 are invalid (Beast checks the rest).
-    if (kind == websocket::frame_type::close && ws_.reason().code >= 5000)
+    if (ws_.reason().code >= 5000)
       ws_.next_layer().rewrite_next_close(close_code::protocol_error);
   });
   ws_.set_option(
@@ -197,8 +239,10 @@ void websocket_session::run(request req) {
 }
 
 void websocket_session::on_accept(beast::error_code ec) {
+  ctx_->metrics->http("signaling", ec ? 400 : 101);
   if (ec)
     return;
+  accepted_ = true;
   ctx_->join(this, weak_from_this());
   caf::actor_config sink_cfg;
   sink_ = caf::make_actor<frame_sink, caf::actor>(
@@ -209,8 +253,9 @@ void websocket_session::on_accept(beast::error_code ec) {
   cc.origin = origin_;
   cc.init_timeout = ctx_->cfg.init_timeout;
   cc.rates = ctx_->cfg.rates;
+  cc.census = ctx_->census;
   beast::error_code ep_err;
-  auto ep = ws_.next_layer().next_layer().remote_endpoint(ep_err);
+  auto ep = beast::get_lowest_layer(ws_).remote_endpoint(ep_err);
   if (!ep_err)
     cc.address = ep.address().to_string() + ":" + std::to_string(ep.port());
   conn_ = ctx_->sys.spawn(connection, caf::actor_cast<sink_actor>(sink_),
@@ -243,18 +288,32 @@ void websocket_session::on_read_some(beast::error_code ec, std::size_t n) {
 void websocket_session::on_read(beast::error_code ec, std::size_t) {
   if (ec) {
     // Includes message_too_big: Beast has already sent close code 1009.
+    if (ec == websocket::error::message_too_big && server_close_ == 0
+        && client_close_ == 0)
+      server_close_ = close_code::message_too_big;
     release();
     return;
   }
-  if (!ws_.got_text()) {
-    caf::anon_send(conn_, binary_frame());
-  } else {
+  command cmd = binary_frame();
+  if (ws_.got_text()) {
     auto data = buffer_.cdata();
     auto frame = std::string_view{static_cast<const char*>(data.data()),
                                   data.size()};
-    auto cmd = decode(frame, ctx_->cfg.limits);
-    std::visit([this](auto& x) { caf::anon_send(conn_, std::move(x)); }, cmd);
+    cmd = decode(frame, ctx_->cfg.limits);
   }
+  ctx_->metrics->received(cmd, buffer_.size());
+  std::visit(
+    [this](auto& x) {
+      using type = std::decay_t<decltype(x)>;
+      if constexpr (
+        std::is_same_v<
+          type,
+          cmd::
+            make_offer> || std::is_same_v<type, cmd::make_answer> || std::is_same_v<type, cmd::ice>)
+        x.read_at = steady_ns();
+      caf::anon_send(conn_, std::move(x));
+    },
+    cmd);
   buffer_.consume(buffer_.size());
   // Keep a buffer of ordinary size for the next frame (no allocation per
   // relay), but give back what one large frame (up to --max-frame-size)
@@ -322,6 +381,8 @@ void websocket_session::on_overflow() {
   penalize();
   ctx_->report.reject(limit::write_budget, client_,
                       "a client that does not read its frames");
+  if (server_close_ == 0 && client_close_ == 0)
+    server_close_ = close_code::policy_violation;
   // The connection leaves its lobby now (PEER_GONE or HOST_GONE as usual),
   // not when its client gets round to reading.
   closing_ = true;
@@ -340,10 +401,9 @@ void websocket_session::on_overflow() {
                                             shared_from_this()));
 }
 
-void websocket_session::shutdown() {
-  net::post(ws_.get_executor(), [self = shared_from_this()] {
-    self->do_close(close_code::going_away);
-  });
+void websocket_session::shutdown(uint16_t code) {
+  net::post(ws_.get_executor(),
+            [self = shared_from_this(), code] { self->do_close(code); });
 }
 
 void websocket_session::idle_tick() {
@@ -436,6 +496,8 @@ void websocket_session::do_close(uint16_t code) {
   }
   closing_ = true;
   release();
+  if (server_close_ == 0 && client_close_ == 0)
+    server_close_ = code;
   ws_.async_close(websocket::close_reason{code},
                   beast::bind_front_handler(&websocket_session::on_close,
                                             shared_from_this()));

@@ -8,11 +8,7 @@
 #include <unordered_map>
 #include <vector>
 
-#include <boost/asio/io_context.hpp>
-#include <boost/asio/ip/tcp.hpp>
-#include <boost/asio/strand.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
-#include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http/message.hpp>
 #include <boost/beast/http/string_body.hpp>
 #include <boost/beast/websocket/stream.hpp>
@@ -20,28 +16,17 @@
 #include <caf/actor.hpp>
 
 #include "actors/actors.hpp"
+#include "actors/census.hpp"
 #include "transport/connection_limiter.hpp"
 #include "transport/corked_stream.hpp"
+#include "transport/flex_stream.hpp"
 #include "transport/gateway.hpp"
+#include "transport/metrics.hpp"
 #include "transport/penalty_box.hpp"
 
 namespace omega {
 
 class websocket_session;
-
-/// The executor of every connection: a strand of its own. A concrete type
-/// rather than Beast's default, Asio's type-erased `any_io_executor`, whose
-/// copies, moves and queries (type_info comparisons) cost every socket
-/// operation several indirect calls.
-using strand_executor
-  = boost::asio::strand<boost::asio::io_context::executor_type>;
-
-/// A TCP socket bound to its connection's strand (what the acceptor hands
-/// over), and the Beast stream around it.
-using connection_socket
-  = boost::asio::basic_stream_socket<boost::asio::ip::tcp, strand_executor>;
-using connection_stream
-  = boost::beast::basic_stream<boost::asio::ip::tcp, strand_executor>;
 
 /// What every session of one gateway shares. Sessions register here so the
 /// gateway can close them all on shutdown (as Beast's chat-multi does).
@@ -65,6 +50,11 @@ struct session_context {
   limit_report report;
   /// Addresses cut off for abuse a moment ago.
   penalty_box penalties;
+  /// What `/metrics` shows.
+  std::shared_ptr<server_metrics> metrics;
+  /// The states of this gateway's CONNECTIONs.
+  std::shared_ptr<connection_census> census
+    = std::make_shared<connection_census>();
 
   mutable std::mutex mtx;
   std::unordered_map<websocket_session*, std::weak_ptr<websocket_session>>
@@ -86,8 +76,7 @@ class websocket_session
 public:
   using request = boost::beast::http::request<boost::beast::http::string_body>;
 
-  websocket_session(connection_socket&& socket,
-                    std::shared_ptr<session_context> ctx);
+  websocket_session(flex_stream&& stream, std::shared_ptr<session_context> ctx);
 
   ~websocket_session();
 
@@ -114,8 +103,14 @@ public:
   /// frames is cut off, not buffered.
   bool deliver(std::string frame, uint16_t close);
 
-  /// Closes with 1001 (server going away); thread-safe.
-  void shutdown();
+  /// The gateway's metrics (for the SINK, which counts what it sends).
+  server_metrics& metrics() {
+    return *ctx_->metrics;
+  }
+
+  /// Closes with `code`: 1001 (server going away) by default, 1012 (service
+  /// restart) at the end of a drain; thread-safe.
+  void shutdown(uint16_t code = close_code::going_away);
 
   /// Counts one quarter of the idle timeout (see `gateway_config`) without
   /// anything received: the third in a row sends a ping, the fifth closes
@@ -151,10 +146,10 @@ private:
   std::string client_;
   /// The address's key for the per-address limits; empty if unlimited.
   std::string key_;
-  /// The WebSocket keeps its own timeouts, so it runs on the bare socket:
-  /// Beast's timed stream costs every read and write a work guard and a
-  /// timer check.
-  boost::beast::websocket::stream<corked_stream<connection_socket>> ws_;
+  /// The WebSocket keeps its own timeouts, so it runs on the bare socket (or
+  /// TLS over it): Beast's timed stream costs every read and write a work
+  /// guard and a timer check.
+  boost::beast::websocket::stream<corked_stream<flex_stream>> ws_;
   boost::beast::flat_buffer buffer_;
   std::shared_ptr<session_context> ctx_;
   std::string ugi_;
@@ -175,6 +170,11 @@ private:
   std::atomic<size_t> queued_bytes_{0};
   /// Set once a frame did not fit; every later one is refused.
   std::atomic<bool> overflowed_{false};
+  /// The first close code sent by the server and by the client, for the
+  /// metrics; 0: none.
+  uint16_t server_close_ = 0;
+  uint16_t client_close_ = 0;
+  bool accepted_ = false;
   /// Close code to use after the queue drains; 0 = none requested.
   uint16_t close_after_ = 0;
   bool closing_ = false;

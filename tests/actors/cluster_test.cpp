@@ -7,6 +7,7 @@
 #include <map>
 #include <set>
 
+#include "actors/node.hpp"
 #include "tests/actor_fixture.hpp"
 
 namespace omega::test {
@@ -78,6 +79,113 @@ protected:
   auth_actor auth_b;
   directory_actor dir_b;
 };
+
+/// Three nodes whose NODE actors tell the DIRECTORYs and AUTHs about each
+/// other, as in a server; node "c" is spawned like "b". The test
+/// introduces the NODEs (a connection to a seed would).
+class three_node_test : public two_node_test {
+protected:
+  three_node_test() {
+    auth_c = sys.spawn(
+      omega::auth, store_c, [this] { return now; },
+      caf::timespan{std::chrono::seconds{1}});
+    dir_c = sys.spawn(omega::directory, store_c, settings);
+    node_a = spawn_node("a", dir, auth);
+    node_b = spawn_node("b", dir_b, auth_b);
+    node_c = spawn_node("c", dir_c, auth_c);
+    run();
+  }
+
+  ~three_node_test() override {
+    for (auto& n : {node_a, node_b, node_c})
+      caf::anon_send_exit(n, caf::exit_reason::user_shutdown);
+    auto& dst = deref<directory_state>(dir_c);
+    for (auto& ugi : dst.local) {
+      for (auto& lobby : deref<game_state>(dst.games[ugi]).lobbies)
+        caf::anon_send_exit(lobby.second.handle,
+                            caf::exit_reason::user_shutdown);
+    }
+    caf::anon_send_exit(dir_c, caf::exit_reason::user_shutdown);
+    caf::anon_send_exit(auth_c, caf::exit_reason::user_shutdown);
+    run();
+  }
+
+  node_actor spawn_node(const std::string& name, const directory_actor& d,
+                        const auth_actor& a) {
+    node_card card{name, nullptr, caf::actor_cast<caf::actor>(d),
+                   caf::actor_cast<caf::actor>(a)};
+    // No seeds: nothing to connect to, so no middleman either.
+    return sys.spawn(omega::node, card, std::vector<node_address>{},
+                     caf::io::middleman_actor{},
+                     caf::timespan{std::chrono::seconds{1}},
+                     std::function<void(const std::string&)>{});
+  }
+
+  /// `x` says hello to `y` and `y` to `x`, as after a connection.
+  void introduce(const node_actor& x, const node_actor& y) {
+    auto card = round_trip<node_card>(y, atom::hello_v,
+                                      deref<node_state>(x).card);
+    ASSERT_TRUE(card) << sys.render(card.error());
+    ASSERT_TRUE(round_trip<node_card>(x, atom::hello_v, *card));
+  }
+
+  void link_all() {
+    introduce(node_a, node_b);
+    introduce(node_a, node_c);
+    introduce(node_b, node_c);
+    for (auto& d : {dir, dir_b, dir_c})
+      ASSERT_EQ(deref<directory_state>(d).peers.size(), 2u);
+  }
+
+  /// A logged-in client of game `game_index` whose socket is on the node
+  /// of `a` and `d`; its account and token exist only in node a's store.
+  client& login_at(const auth_actor& a, const directory_actor& d,
+                   const std::string& user, size_t game_index) {
+    auto c = std::make_unique<client>();
+    c->user = user;
+    c->id = store->add_account(user);
+    c->token = store->issue_token(c->id, {}, now, std::chrono::hours{24});
+    c->sink = sys.spawn(recording_sink, c->log, c->gates, c->full);
+    connection_config conf;
+    conf.ugi = ugis.at(game_index);
+    c->conn = sys.spawn(omega::connection, c->sink, a, d, conf);
+    clients.emplace_back(std::move(c));
+    auto& result = *clients.back();
+    result.send(cmd::init{result.token, {}});
+    run();
+    EXPECT_EQ(next<evt::init_ok>(result).id, result.id);
+    return result;
+  }
+
+  /// Adds a game owned by `node` among all three; returns its index.
+  size_t game_owned_by_of_three(const std::string& node) {
+    for (int i = 0; i < 64; ++i) {
+      add_game("Game " + std::to_string(ugis.size()));
+      if (owner_of(ugis.back(), {"a", "b", "c"}) == node)
+        return ugis.size() - 1;
+    }
+    ADD_FAILURE() << "no game owned by " << node;
+    return 0;
+  }
+
+  /// The DIRECTORY of node `name`.
+  directory_state& dir_of(const std::string& name) {
+    return deref<directory_state>(name == "a"   ? dir
+                                  : name == "b" ? dir_b
+                                                : dir_c);
+  }
+
+  std::shared_ptr<memory_store> store_c = std::make_shared<memory_store>();
+  auth_actor auth_c;
+  directory_actor dir_c;
+  node_actor node_a;
+  node_actor node_b;
+  node_actor node_c;
+};
+
+/// What a CONFIG_HOST gets from a GAME on a draining node.
+const std::string drain_reason
+  = "the server is shutting down; host on another server";
 
 TEST(owner_of, is_stable_spreads_games_and_moves_only_the_lost_nodes) {
   std::vector<std::string> three{"n0", "n1", "n2"};
@@ -235,6 +343,129 @@ TEST_F(two_node_test, a_lost_peer_releases_its_reservations) {
   stranger.send(cmd::init{"no-such-token", "x"});
   run();
   expect_error(stranger, ec::token_invalid, "x");
+}
+
+TEST_F(three_node_test, a_draining_node_keeps_its_games_and_gets_no_new_ones) {
+  link_all();
+  // A game on a, with a lobby, before the drain.
+  auto kept = game_owned_by_of_three("a");
+  auto& early = login("early", kept);
+  host_lobby(early, cmd::config_host{"kept", false, false, 4, {}, {}, {}});
+  ASSERT_EQ(dir_of("a").local.count(ugis[kept]), 1u);
+  // A game that a would own too, not used yet.
+  auto fresh = game_owned_by_of_three("a");
+  EXPECT_EQ(dir_of("a").games.count(ugis[fresh]), 0u);
+  // The gateway tells the DIRECTORY; through the NODEs every node learns.
+  caf::anon_send(dir, atom::drain_v);
+  run();
+  EXPECT_TRUE(deref<node_state>(node_a).card.draining);
+  EXPECT_TRUE(dir_of("a").draining);
+  for (auto name : {"b", "c"}) {
+    EXPECT_FALSE(dir_of(name).draining);
+    EXPECT_EQ(dir_of(name).draining_peers,
+              std::unordered_set<std::string>{"a"});
+    EXPECT_TRUE(deref<node_state>(name == std::string{"b"} ? node_b : node_c)
+                  .peers.at("a")
+                  .draining);
+  }
+  // The fresh game goes to its owner among b and c, even when a client on
+  // a uses it first, and hosts there.
+  auto new_owner = owner_of(ugis[fresh], {"b", "c"});
+  auto& on_a = login("on_a", fresh);
+  on_a.send(cmd::lobby_list{"l"});
+  run();
+  EXPECT_TRUE(next<evt::lobby_list>(on_a).lobby_ids.empty());
+  auto& on_b = login_at(auth_b, dir_b, "on_b", fresh);
+  host_lobby(on_b, cmd::config_host{"new", false, false, 4, {}, {}, {}});
+  EXPECT_EQ(next<evt::new_host>(on_a).lobby_id, "new");
+  on_a.send(cmd::lobby_list{"l"});
+  run();
+  EXPECT_EQ(next<evt::lobby_list>(on_a).lobby_ids,
+            std::vector<std::string>{"new"});
+  EXPECT_EQ(dir_of(new_owner).local.count(ugis[fresh]), 1u);
+  for (auto name : {"a", "b", "c"}) {
+    if (name != new_owner) {
+      EXPECT_EQ(dir_of(name).local.count(ugis[fresh]), 0u) << name;
+    }
+  }
+  // The kept game stays on a, and clients on b and c still find it: they
+  // join its lobby; a new lobby there is refused, since its GAME drains.
+  auto& join_b = login_at(auth_b, dir_b, "join_b", kept);
+  auto& join_c = login_at(auth_c, dir_c, "join_c", kept);
+  join_lobby(join_b, "kept");
+  join_lobby(join_c, "kept");
+  EXPECT_EQ(next<evt::new_peer>(early).id, join_b.id);
+  EXPECT_EQ(next<evt::new_peer>(early).id, join_c.id);
+  join_c.send(cmd::make_answer{early.id, "{}", "r"});
+  run();
+  next<evt::relay_ok>(join_c);
+  EXPECT_EQ(next<evt::relayed>(early).origin, join_c.id);
+  EXPECT_EQ(dir_of("a").local.count(ugis[kept]), 1u);
+  for (auto name : {"b", "c"}) {
+    EXPECT_EQ(dir_of(name).local.count(ugis[kept]), 0u) << name;
+    EXPECT_EQ(dir_of(name).games[ugis[kept]], dir_of("a").games[ugis[kept]]);
+  }
+  auto& host_c = login_at(auth_c, dir_c, "host_c", kept);
+  host_c.send(cmd::config_host{"other", false, false, 4, {}, {}, "h"});
+  run();
+  auto refused = next<evt::error_reply>(host_c);
+  EXPECT_EQ(refused.code, ec::warning);
+  EXPECT_EQ(refused.reason, drain_reason);
+}
+
+TEST_F(three_node_test, when_every_node_drains_games_are_still_placed) {
+  link_all();
+  for (auto& d : {dir, dir_b, dir_c})
+    caf::anon_send(d, atom::drain_v);
+  run();
+  for (auto name : {"a", "b", "c"})
+    EXPECT_EQ(dir_of(name).draining_peers.size(), 2u) << name;
+  // Placement falls back to all nodes: the usual owner, found from b.
+  auto g = game_owned_by_of_three("c");
+  auto& on_b = login_at(auth_b, dir_b, "on_b", g);
+  on_b.send(cmd::lobby_list{"l"});
+  run();
+  EXPECT_TRUE(next<evt::lobby_list>(on_b).lobby_ids.empty());
+  EXPECT_EQ(dir_of("c").local.count(ugis[g]), 1u);
+  on_b.send(cmd::config_host{"L", false, false, 4, {}, {}, "h"});
+  run();
+  EXPECT_EQ(next<evt::error_reply>(on_b).reason, drain_reason);
+}
+
+TEST_F(two_node_test, a_peer_that_drains_is_passed_over) {
+  link_nodes();
+  // Node b learns that a drains (as its NODE would tell it); a itself has
+  // not drained here, so only b's placement keeps the game off a.
+  node_card card_a{"a", nullptr, caf::actor_cast<caf::actor>(dir),
+                   caf::actor_cast<caf::actor>(auth), true};
+  node_card card_b{"b", nullptr, caf::actor_cast<caf::actor>(dir_b),
+                   caf::actor_cast<caf::actor>(auth_b)};
+  caf::anon_send(dir_b, cluster_view{card_b, {card_a}});
+  run();
+  auto g = game_owned_by("a");
+  auto& c = connect_b("late", g);
+  c.send(cmd::init{c.token, {}});
+  run();
+  next<evt::init_ok>(c);
+  host_lobby(c, cmd::config_host{"L", false, false, 4, {}, {}, {}});
+  EXPECT_EQ(deref<directory_state>(dir_b).local.count(ugis[g]), 1u);
+  EXPECT_EQ(deref<directory_state>(dir).local.count(ugis[g]), 0u);
+}
+
+TEST_F(two_node_test, a_draining_owner_declines_a_peer_that_has_not_heard) {
+  link_nodes();
+  // Node a drains, but b has not seen a's new card yet (no NODE here).
+  caf::anon_send(dir, atom::drain_v);
+  run();
+  auto g = game_owned_by("a");
+  auto& c = connect_b("late", g);
+  c.send(cmd::init{c.token, {}});
+  run();
+  next<evt::init_ok>(c);
+  // b asked a to place the game; a declined, so b, next in line, did.
+  host_lobby(c, cmd::config_host{"L", false, false, 4, {}, {}, {}});
+  EXPECT_EQ(deref<directory_state>(dir_b).local.count(ugis[g]), 1u);
+  EXPECT_EQ(deref<directory_state>(dir).local.count(ugis[g]), 0u);
 }
 
 } // namespace

@@ -581,6 +581,77 @@ TEST_F(lobby_test, games_are_isolated) {
   EXPECT_EQ(lobby_of("L", 1), nullptr);
 }
 
+// -- drain ------------------------------------------------------------------
+
+/// What a CONFIG_HOST gets on a draining node.
+const std::string drain_reason
+  = "the server is shutting down; host on another server";
+
+TEST_F(lobby_test, a_drain_refuses_new_lobbies_and_keeps_the_existing_ones) {
+  populate(open_lobby("L"), 1);
+  auto& h = *host;
+  auto& p = *peers[0];
+  auto& idle = login("idle");
+  caf::anon_send(dir, atom::drain_v);
+  run();
+  EXPECT_TRUE(game_state_of().draining);
+  // A new lobby, even with a fresh id, is refused; the client stays
+  // lobby-less, as after LOBBY_EXISTS, and nobody hears a NEW_HOST.
+  auto& o = login("other");
+  o.send(cmd::config_host{"M", false, false, 0, "", "", "h"});
+  run();
+  auto refused = next<evt::error_reply>(o);
+  EXPECT_EQ(refused.code, ec::warning);
+  EXPECT_EQ(refused.reason, drain_reason);
+  EXPECT_EQ(refused.listener, "h");
+  EXPECT_EQ(state_of(o).current, connection_state::role::none);
+  EXPECT_TRUE(state_of(o).lobby_id.empty());
+  EXPECT_EQ(game_state_of().lobbies.count("M"), 0u);
+  expect_quiet(idle);
+  // The lobby that exists goes on: relays, joins, LOBBY_LIST.
+  h.send(cmd::make_offer{p.id, "{}", "o"});
+  run();
+  EXPECT_EQ(next<evt::relay_ok>(h), (evt::relay_ok{"o"}));
+  EXPECT_EQ(next<evt::relayed>(p).origin, h.id);
+  join_lobby(o, "L");
+  EXPECT_EQ(next<evt::new_peer>(h).id, o.id);
+  EXPECT_EQ(state_of(o).current, connection_state::role::peer);
+  idle.send(cmd::lobby_list{"l"});
+  run();
+  EXPECT_EQ(next<evt::lobby_list>(idle).lobby_ids,
+            std::vector<std::string>{"L"});
+  // A second drain changes nothing.
+  caf::anon_send(dir, atom::drain_v);
+  run();
+  idle.send(cmd::config_host{"N", false, false, 0, "", "", "n"});
+  run();
+  EXPECT_EQ(next<evt::error_reply>(idle).reason, drain_reason);
+  expect_quiet(h);
+}
+
+TEST_F(lobby_test, a_game_first_used_after_the_drain_refuses_new_lobbies) {
+  add_game("Late Game");
+  caf::anon_send(dir, atom::drain_v);
+  run();
+  EXPECT_FALSE(game_handle(1)); // not spawned before the drain
+  auto& h = login("host", 1);
+  h.send(cmd::config_host{"L", false, false, 0, "", "", "h"});
+  run();
+  auto refused = next<evt::error_reply>(h);
+  EXPECT_EQ(refused.code, ec::warning);
+  EXPECT_EQ(refused.reason, drain_reason);
+  EXPECT_TRUE(game_state_of(1).draining);
+  EXPECT_TRUE(game_state_of(1).lobbies.empty());
+  EXPECT_EQ(state_of(h).current, connection_state::role::none);
+  // The game works otherwise.
+  h.send(cmd::lobby_list{"l"});
+  run();
+  EXPECT_TRUE(next<evt::lobby_list>(h).lobby_ids.empty());
+  h.send(cmd::config_peer{"L", "", "", "p"});
+  run();
+  expect_error(h, ec::lobby_notfound, "p");
+}
+
 } // namespace
 
 namespace {

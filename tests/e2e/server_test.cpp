@@ -948,8 +948,10 @@ TEST_F(e2e_test, thousand_connections) {
 
 // -- 8. shutdown under load ---------------------------------------------------
 
-TEST_F(e2e_test, sigterm_under_load_closes_1001_and_exits_0) {
-  auto* srv = start_own();
+/// SIGTERM drains (docs/operations.md, "Drain"): the lobbies go on relaying
+/// for the drain timeout, then every client gets 1012 and the server exits 0.
+TEST_F(e2e_test, sigterm_under_load_drains_then_closes_1012_and_exits_0) {
+  auto* srv = start_own({"--drain-timeout", "1"});
   ASSERT_NE(srv, nullptr);
   auto& s = *srv;
   constexpr size_t threads = 5;
@@ -1074,20 +1076,23 @@ TEST_F(e2e_test, sigterm_under_load_closes_1001_and_exits_0) {
   for (auto& th : pool)
     th.join();
   EXPECT_GT(relays_at_sigterm, 0u);
+  // The lobbies kept working during the drain.
+  EXPECT_GT(relays.load(), relays_at_sigterm + 100);
+  EXPECT_GE(ex.took, 900ms);
   EXPECT_FALSE(ex.killed) << "no exit within 5 s";
   EXPECT_TRUE(ex.exited) << "ended by signal " << ex.code;
   EXPECT_EQ(ex.code, 0);
   EXPECT_LT(ex.took, 5s);
-  size_t with_1001 = 0;
+  size_t with_1012 = 0;
   size_t ended = 0;
   for (auto& o : outcomes) {
     for (auto& e : o.errors)
       ADD_FAILURE() << "before SIGTERM: " << e;
     for (auto& r : o.ends) {
       if (r.kind == close_result::closed) {
-        EXPECT_EQ(r.code, 1001);
-        if (r.code == 1001)
-          ++with_1001;
+        EXPECT_EQ(r.code, 1012);
+        if (r.code == 1012)
+          ++with_1012;
       } else {
         EXPECT_EQ(r.kind, close_result::ended) << "timed out: " << r.error;
         if (r.kind == close_result::ended)
@@ -1097,9 +1102,9 @@ TEST_F(e2e_test, sigterm_under_load_closes_1001_and_exits_0) {
   }
   std::cout << "shutdown: " << relays_at_sigterm << " relays before SIGTERM, "
             << relays.load() << " in total; exit " << ex.code << " after "
-            << ex.took.count() << " ms; " << with_1001 << " clients got 1001, "
+            << ex.took.count() << " ms; " << with_1012 << " clients got 1012, "
             << ended << " saw the connection end" << std::endl;
-  EXPECT_EQ(with_1001 + ended, clients);
+  EXPECT_EQ(with_1012 + ended, clients);
 }
 
 // -- the harness itself -------------------------------------------------------

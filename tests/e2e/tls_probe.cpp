@@ -13,7 +13,7 @@
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 
-#include "tools/openssl_text.hpp"
+#include "transport/openssl_text.hpp"
 
 namespace omega::e2e {
 

@@ -1,4 +1,4 @@
-#include "tools/openssl_text.hpp"
+#include "transport/openssl_text.hpp"
 
 #include <openssl/err.h>
 
