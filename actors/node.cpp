@@ -20,6 +20,8 @@ void publish_view(node_pointer self) {
   view.self = st.card;
   for (auto& kvp : st.peers)
     view.peers.push_back(kvp.second);
+  if (st.reachable)
+    st.reachable->store(static_cast<int64_t>(st.peers.size()));
   self->send(caf::actor_cast<directory_actor>(st.card.directory), view);
   self->send(caf::actor_cast<auth_actor>(st.card.auth), std::move(view));
 }
@@ -95,10 +97,11 @@ void connect(node_pointer self, node_address addr) {
 
 } // namespace
 
-node_actor::behavior_type node(node_pointer self, node_card card,
-                               std::vector<node_address> seeds,
-                               caf::io::middleman_actor mm, caf::timespan retry,
-                               std::function<void(const std::string&)> log) {
+node_actor::behavior_type
+node(node_pointer self, node_card card, std::vector<node_address> seeds,
+     caf::io::middleman_actor mm, caf::timespan retry,
+     std::function<void(const std::string&)> log,
+     std::shared_ptr<std::atomic<int64_t>> reachable) {
   auto& st = self->state;
   st.card = std::move(card);
   st.card.node = caf::actor_cast<caf::actor>(self);
@@ -106,6 +109,7 @@ node_actor::behavior_type node(node_pointer self, node_card card,
   st.mm = std::move(mm);
   st.retry = retry;
   st.log = log ? std::move(log) : [](const std::string&) {};
+  st.reachable = std::move(reachable);
   self->set_down_handler([=](caf::down_msg& msg) {
     auto& st = self->state;
     for (auto i = st.peers.begin(); i != st.peers.end(); ++i) {

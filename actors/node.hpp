@@ -1,8 +1,10 @@
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <memory>
 #include <set>
 #include <string>
 #include <utility>
@@ -32,6 +34,8 @@ struct node_state {
   caf::io::middleman_actor mm;
   caf::timespan retry;
   std::function<void(const std::string&)> log;
+  /// The number of reachable peers, for `/readyz` and `/metrics`.
+  std::shared_ptr<std::atomic<int64_t>> reachable;
 
   static inline const char* name = "omega.node";
 };
@@ -52,9 +56,12 @@ struct node_state {
 /// @param mm the middleman, which makes the connections.
 /// @param retry how often unreachable seeds are tried again.
 /// @param log receives one line per peer that joins or leaves.
+/// @param reachable (if not null) holds the number of reachable peers, for
+///        other threads to read.
 node_actor::behavior_type node(node_actor::stateful_pointer<node_state> self,
                                node_card card, std::vector<node_address> seeds,
                                caf::io::middleman_actor mm, caf::timespan retry,
-                               std::function<void(const std::string&)> log);
+                               std::function<void(const std::string&)> log,
+                               std::shared_ptr<std::atomic<int64_t>> reachable);
 
 } // namespace omega

@@ -30,36 +30,16 @@
 #include "storage/sqlite_store.hpp"
 #include "tools/cluster_tls.hpp"
 #include "tools/server_demo.hpp"
+#include "tools/server_log.hpp"
 #include "tools/server_options.hpp"
 #include "transport/event_loop.hpp"
 #include "transport/gateway.hpp"
+#include "transport/tls_context.hpp"
 
 namespace {
 
-int verbosity = 2; // 0 error, 1 warning, 2 info, 3 debug
-
-/// Writes one log line. Actors (the NODE, on a scheduler thread) log too:
-/// the line goes out in one write under a lock, so lines from two threads
-/// never interleave (tools and tests read them line by line).
-void log(int level, const std::string& msg) {
-  static const char* names[] = {"error", "warning", "info", "debug"};
-  static std::mutex mtx;
-  if (level > verbosity)
-    return;
-  auto line = std::string{"omega: "} + names[level] + ": " + msg + "\n";
-  std::lock_guard<std::mutex> guard{mtx};
-  std::fwrite(line.data(), 1, line.size(), stderr);
-  std::fflush(stderr);
-}
-
-void set_verbosity(const std::string& log_level) {
-  if (log_level == "error")
-    verbosity = 0;
-  else if (log_level == "warning")
-    verbosity = 1;
-  else if (log_level == "debug")
-    verbosity = 3;
-}
+using omega::log;
+using omega::log_level;
 
 /// Signals go to the main thread's sigwait only: blocked before any other
 /// thread exists, so every thread inherits the mask.
@@ -90,7 +70,7 @@ std::unique_ptr<omega::sqlite_store> open_store(const std::string& data_dir,
   std::string e;
   auto s = omega::sqlite_store::open(data_dir, e, cost);
   if (!s)
-    log(0, "cannot open store: " + e);
+    log(log_level::error, "store_error", "cannot open store: " + e);
   return s;
 }
 
@@ -108,7 +88,8 @@ open_auth_store(const omega::server_options& o) {
   std::string err;
   auto store = omega::sqlite_store::open(o.data_dir, err, password_cost(o));
   if (!store)
-    log(0, "cannot open the data folder " + o.data_dir + ": " + err);
+    log(log_level::error, "store_error",
+        "cannot open the data folder " + o.data_dir + ": " + err);
   return store;
 }
 
@@ -119,7 +100,8 @@ omega::demo_ugis prepare_demo(const omega::server_options& o,
   if (o.demo) {
     demo = omega::demo_games(store);
     if (demo.standard.empty())
-      log(1, "--demo: the data folder already has games; no demo game made");
+      log(log_level::warning, "demo",
+          "--demo: the data folder already has games; no demo game made");
   }
   return demo;
 }
@@ -174,7 +156,7 @@ bool cluster_credentials_of(const omega::server_options& o,
   if (!o.cluster_key_passphrase_file.empty()
       && !omega::read_passphrase(o.cluster_key_passphrase_file,
                                  creds.passphrase, err)) {
-    log(0, err);
+    log(log_level::error, "cluster_tls", err);
     return false;
   }
   return true;
@@ -190,13 +172,14 @@ bool check_cluster_tls(const omega::server_options& o,
   std::string common_name;
   std::string err;
   if (!omega::check_credentials(creds, common_name, err)) {
-    log(0, "cluster certificate: " + err);
+    log(log_level::error, "cluster_tls", "cluster certificate: " + err);
     return false;
   }
   if (!o.node_name.empty() && common_name != o.node_name)
-    log(1, "the cluster certificate is issued to " + common_name
-             + ", not to this node's name " + o.node_name
-             + " (peers accept any certificate of the CA)");
+    log(log_level::warning, "cluster_tls",
+        "the cluster certificate is issued to " + common_name
+          + ", not to this node's name " + o.node_name
+          + " (peers accept any certificate of the CA)");
   return true;
 }
 
@@ -249,6 +232,8 @@ struct server_actors {
   omega::auth_actor auth;
   omega::directory_actor dir;
   omega::node_actor node;
+  /// The NODE's count of reachable peers.
+  std::shared_ptr<std::atomic<int64_t>> reachable;
 
   /// Tells every actor to exit; they end on their own after that.
   void exit_all() {
@@ -291,24 +276,30 @@ bool join_cluster(caf::actor_system& sys, const omega::server_options& o,
   // TLS connections; the NODE does not know the difference.
   auto mm = o.cluster_tls() ? sys.openssl_manager().actor_handle()
                             : sys.middleman().actor_handle();
-  auto log_fn = [](const std::string& msg) { log(2, msg); };
+  auto log_fn = [](const std::string& msg) {
+    log(log_level::info, "cluster", msg);
+  };
   if (card.name.empty())
     card.name = o.cluster_host + ":" + std::to_string(o.cluster_port);
+  actors.reachable = std::make_shared<std::atomic<int64_t>>(0);
   actors.node = sys.spawn(omega::node, card, o.seeds, mm,
-                          caf::timespan{std::chrono::seconds{1}}, log_fn);
+                          caf::timespan{std::chrono::seconds{1}}, log_fn,
+                          actors.reachable);
   auto host = o.cluster_host.c_str();
   auto published
     = o.cluster_tls()
         ? caf::openssl::publish(actors.node, o.cluster_port, host, true)
         : sys.middleman().publish(actors.node, o.cluster_port, host, true);
   if (!published) {
-    log(0, "cannot open the cluster port " + o.cluster_listen + ": "
-             + sys.render(published.error()));
+    log(log_level::error, "cluster_error",
+        "cannot open the cluster port " + o.cluster_listen + ": "
+          + sys.render(published.error()));
     return false;
   }
-  log(2, "cluster node " + card.name + " listening on " + o.cluster_host + ":"
-           + std::to_string(*published)
-           + (o.cluster_tls() ? " (TLS)" : " (insecure: plain remoting)"));
+  log(log_level::info, "cluster_listening",
+      "cluster node " + card.name + " listening on " + o.cluster_host + ":"
+        + std::to_string(*published)
+        + (o.cluster_tls() ? " (TLS)" : " (insecure: plain remoting)"));
   return true;
 }
 
@@ -361,7 +352,21 @@ omega::gateway_config gateway_settings(const omega::server_options& o) {
   gc.throttles.register_per_account = o.register_per_account;
   gc.api_threads = o.api_threads;
   gc.api_queue = o.api_queue;
-  gc.warn = [](const std::string& msg) { log(1, msg); };
+  gc.warn = [](const std::string& msg) {
+    log(log_level::warning, "limit", msg);
+  };
+  if (o.access_log)
+    gc.access = [](const omega::access_record& x) {
+      auto seconds = std::to_string(x.seconds);
+      log(log_level::info, x.upgrade ? "websocket_upgrade" : "http_request",
+          x.address + " " + x.method + " " + x.path + " "
+            + std::to_string(x.status) + " " + seconds + " s",
+          {{"address", x.address},
+           {"method", x.method},
+           {"path", x.path},
+           {"status", std::to_string(x.status), true},
+           {"duration_seconds", seconds, true}});
+    };
   gc.allowed_origins = o.allowed_origins;
   gc.token_lifetime = std::chrono::seconds{o.token_lifetime};
   gc.limits.max_peers = o.max_peers;
@@ -372,7 +377,16 @@ omega::gateway_config gateway_settings(const omega::server_options& o) {
 std::unique_ptr<omega::gateway> make_gateway(caf::actor_system& sys,
                                              const omega::server_options& o,
                                              const server_actors& actors) {
-  return std::make_unique<omega::gateway>(sys, gateway_settings(o), actors.auth,
+  auto gc = gateway_settings(o);
+  if (auto reachable = actors.reachable) {
+    // A node with seeds has joined once it reaches one of them; the first
+    // node of a cluster (no seeds) is the cluster.
+    gc.cluster_ready = [reachable, alone = o.seeds.empty()] {
+      return alone || reachable->load() > 0;
+    };
+    gc.cluster_peers = [reachable] { return reachable->load(); };
+  }
+  return std::make_unique<omega::gateway>(sys, std::move(gc), actors.auth,
                                           actors.dir, store_opener(o));
 }
 
@@ -383,26 +397,47 @@ bool start_gateway(omega::gateway& gw, const omega::server_options& o,
   std::string err;
   auto port = gw.start(err);
   if (port == 0) {
-    log(0, err);
+    log(log_level::error, "listen_error", err);
     return false;
   }
   auto host = o.host.find(':') != std::string::npos ? "[" + o.host + "]"
                                                     : o.host;
-  log(2, "listening on " + host + ":" + std::to_string(port)
-           + (o.tls_cert.empty()  ? ""
-              : o.tls_allow_plain ? " (TLS and plain)"
-                                  : " (TLS)")
-           + " (data in " + o.data_dir + ")");
-  log(2, "WebSockets: at most " + std::to_string(gw.max_connections()) + ", "
-           + std::to_string(o.max_connections_per_address)
-           + " per client address");
+  log(log_level::info, "listening",
+      "listening on " + host + ":" + std::to_string(port)
+        + (o.tls_cert.empty()  ? ""
+           : o.tls_allow_plain ? " (TLS and plain)"
+                               : " (TLS)")
+        + " (data in " + o.data_dir + ")");
+  log(log_level::info, "limits",
+      "WebSockets: at most " + std::to_string(gw.max_connections()) + ", "
+        + std::to_string(o.max_connections_per_address)
+        + " per client address");
 #ifdef OMEGA_MIMALLOC
   // Also keeps the linker (with --as-needed) from dropping the library.
-  log(3, "malloc: mimalloc " + std::to_string(mi_version()));
+  log(log_level::debug, "malloc",
+      "malloc: mimalloc " + std::to_string(mi_version()));
 #endif
   if (!demo.standard.empty())
     omega::print_demo(demo, host, port, !o.tls_cert.empty());
   return true;
+}
+
+/// `--check-config`: the options parsed (and the cluster's certificate was
+/// checked) before this; loads the client port's certificate too. 0 if all
+/// is well, 2 after saying what is not.
+int check_config(const omega::server_options& o) {
+  if (!o.tls_cert.empty()) {
+    omega::tls_contexts tls{o.tls_cert, o.tls_key};
+    std::string err;
+    if (!tls.reload(err)) {
+      log(log_level::error, "config_error", err);
+      return 2;
+    }
+  }
+  std::cout << "omega: configuration OK"
+            << (o.config_file.empty() ? "" : " (" + o.config_file + ")")
+            << std::endl;
+  return 0;
 }
 
 // -- shutdown ----------------------------------------------------------------
@@ -417,14 +452,16 @@ int next_signal(const sigset_t& signals) {
 void reload_tls(omega::gateway& gw) {
   std::string err;
   if (!gw.reload_tls(err)) {
-    log(0, "SIGHUP: " + err + "; the previous certificate stays in use");
+    log(log_level::error, "tls_reload_failed",
+        "SIGHUP: " + err + "; the previous certificate stays in use");
     return;
   }
   auto expiry = std::chrono::system_clock::to_time_t(*gw.certificate_expiry());
   char when[32];
   std::strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&expiry));
-  log(2, std::string{"SIGHUP: reloaded the TLS certificate (valid until "}
-           + when + ")");
+  log(log_level::info, "tls_reloaded",
+      std::string{"SIGHUP: reloaded the TLS certificate (valid until "} + when
+        + ")");
 }
 
 /// Serves until told to stop: SIGHUP reloads the TLS certificate; the first
@@ -437,25 +474,29 @@ bool serve(omega::gateway& gw, const sigset_t& signals,
     auto sig = next_signal(signals);
     if (sig == SIGHUP) {
       if (o.tls_cert.empty())
-        log(1, "SIGHUP: nothing to reload (no --tls-cert)");
+        log(log_level::warning, "tls_reload_failed",
+            "SIGHUP: nothing to reload (no --tls-cert)");
       else
         reload_tls(gw);
     } else if (sig != 0) {
       auto name = sig == SIGINT ? "SIGINT" : "SIGTERM";
       if (gw.draining()) {
-        log(2, std::string{"received "} + name + " again, stopping now");
+        log(log_level::info, "stopping",
+            std::string{"received "} + name + " again, stopping now");
         return false;
       }
-      log(2, std::string{"received "} + name + ", draining");
+      log(log_level::info, "draining",
+          std::string{"received "} + name + ", draining");
       drain_logged = true;
       gw.drain();
     }
     if (gw.draining() && !drain_logged) {
-      log(2, "draining (POST /admin/drain)");
+      log(log_level::info, "draining", "draining (POST /admin/drain)");
       drain_logged = true;
     }
     if (gw.drained()) {
-      log(2, "drained: every client was told to reconnect (1012)");
+      log(log_level::info, "drained",
+          "drained: every client was told to reconnect (1012)");
       return true;
     }
   }
@@ -465,7 +506,7 @@ bool serve(omega::gateway& gw, const sigset_t& signals,
 void start_watchdog() {
   std::thread watchdog{[] {
     std::this_thread::sleep_for(std::chrono::seconds{10});
-    log(0, "shutdown took too long; exiting");
+    log(log_level::error, "stop_timeout", "shutdown took too long; exiting");
     std::_Exit(1);
   }};
   watchdog.detach();
@@ -488,7 +529,7 @@ void shut_down(caf::actor_system& sys, std::unique_ptr<omega::gateway> gw,
   actors.exit_all();
   actors = server_actors{};
   sys.await_all_actors_done();
-  log(2, "stopped");
+  log(log_level::info, "stopped", "stopped");
 }
 
 } // namespace
@@ -498,11 +539,14 @@ int main(int argc, char** argv) {
   omega::server_options opts;
   if (auto code = omega::parse_server_options(argc, argv, opts))
     return *code;
-  set_verbosity(opts.log_level);
+  omega::configure_log(opts.log_level, opts.log_format);
   omega::cluster_credentials creds;
   if (opts.cluster_tls() && !check_cluster_tls(opts, creds))
     return 2;
-  omega::set_limit_logger([](const std::string& msg) { log(1, msg); });
+  if (opts.check_config)
+    return check_config(opts);
+  omega::set_limit_logger(
+    [](const std::string& msg) { log(log_level::warning, "limit", msg); });
   auto auth_store = open_auth_store(opts);
   if (!auth_store)
     return 1;

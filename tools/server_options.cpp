@@ -36,6 +36,9 @@ po::options_description describe(server_options& o) {
   add("demo", "create a demo game on an empty data folder and print its URL");
   add("config", po::value(&o.config_file),
       "config file of key = value lines (same names as the flags)");
+  add("check-config", po::bool_switch(&o.check_config),
+      "check the flags and the config file (and load the TLS and cluster "
+      "certificates they name), print the result and exit");
   add("drain-timeout", po::value(&o.drain_timeout),
       "seconds lobbies may go on after SIGTERM (or POST /admin/drain) before "
       "every client gets close code 1012 and the server exits (default 30)");
@@ -127,6 +130,12 @@ po::options_description describe(server_options& o) {
       "argon2id cost: interactive (default) or minimal (tests only)");
   add("log-level", po::value(&o.log_level),
       "error, warning, info (default) or debug");
+  add("log-format", po::value(&o.log_format),
+      "text (default): one readable line per event; json: one JSON object "
+      "per line (time, level, event, message, fields)");
+  add("access-log", po::bool_switch(&o.access_log),
+      "log every HTTP request and WebSocket upgrade (address, method, path, "
+      "status, duration) at level info");
   add("node-name", po::value(&o.node_name),
       "cluster: this node's name, the same on every restart (default: its "
       "cluster address)");
@@ -497,6 +506,15 @@ std::optional<int> parse_server_options(int argc, char** argv,
       || (out.tls_allow_plain && out.tls_cert.empty())) {
     std::cerr << "omega: --tls-cert and --tls-key go together, and "
                  "--tls-allow-plain needs them\n";
+    return 2;
+  }
+  if (out.log_level != "error" && out.log_level != "warning"
+      && out.log_level != "info" && out.log_level != "debug") {
+    std::cerr << "omega: --log-level must be error, warning, info or debug\n";
+    return 2;
+  }
+  if (out.log_format != "text" && out.log_format != "json") {
+    std::cerr << "omega: --log-format must be text or json\n";
     return 2;
   }
   if (!read_token(out.admin_token_file, "admin-token-file", out.admin_token)

@@ -44,6 +44,8 @@ struct server_options {
   std::string admin_token;
   std::string config_file;
   std::string log_level = "info";
+  std::string log_format = "text";
+  bool access_log = false;
   std::string password_hash = "interactive";
   std::vector<std::string> allowed_origins;
   std::vector<std::string> caf_settings;
@@ -73,6 +75,7 @@ struct server_options {
   size_t io_threads = 0;
   size_t caf_threads = 1;
   bool demo = false;
+  bool check_config = false;
   std::string node_name;
   std::string cluster_listen;
   std::vector<std::string> cluster_peers;

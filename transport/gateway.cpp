@@ -317,6 +317,12 @@ private:
       origin.assign(i->value().data(), i->value().size());
     auto client = client_of(req);
     route_ = http_route(path, beast::websocket::is_upgrade(req));
+    started_ = std::chrono::steady_clock::now();
+    if (gw_->cfg().access) {
+      method_ = std::string{req.method_string()};
+      path_ = std::string{path};
+      client_ = client.to_string();
+    }
     if (refused(req, client, origin))
       return;
     if (beast::websocket::is_upgrade(req)) {
@@ -573,6 +579,13 @@ private:
   void respond(unsigned version, bool keep_alive, reply r,
                const std::string& origin) {
     gw_->ctx->metrics->http(route_, r.status);
+    if (auto& access = gw_->cfg().access) {
+      std::chrono::duration<double> took = std::chrono::steady_clock::now()
+                                           - started_;
+      access({client_.empty() ? unmapped(peer_).to_string() : client_,
+              method_.empty() ? "-" : method_, path_.empty() ? "-" : path_,
+              r.status, took.count(), false});
+    }
     auto res = std::make_shared<http::response<http::string_body>>(
       static_cast<http::status>(r.status), version);
     res->set(http::field::server, "omega");
@@ -644,8 +657,13 @@ private:
   std::optional<http::request_parser<http::string_body>> parser_;
   gateway::impl* gw_;
   net::ip::address peer_;
-  /// The current request's route label (`http_route`).
+  /// The current request's route label (`http_route`), and for the access
+  /// log its arrival, method, path and client.
   std::string_view route_ = "other";
+  std::chrono::steady_clock::time_point started_;
+  std::string method_;
+  std::string path_;
+  std::string client_;
 };
 
 } // namespace

@@ -21,6 +21,18 @@ namespace omega {
 class account_store;
 struct connection_census;
 
+/// One line of the access log: an HTTP request answered, or a WebSocket
+/// upgrade accepted or failed.
+struct access_record {
+  std::string address;
+  std::string method;
+  std::string path;
+  unsigned status = 0;
+  /// From the request's arrival to its answer (an upgrade: its handshake).
+  double seconds = 0;
+  bool upgrade = false;
+};
+
 /// Settings of the gateway: the Beast side of the server.
 struct gateway_config {
   std::string address = "127.0.0.1";
@@ -130,6 +142,8 @@ struct gateway_config {
   std::string metrics_token;
   /// The build, for `omega_build_info`.
   std::string version = "unknown";
+  /// The access log; none when empty. Called on Beast threads.
+  std::function<void(const access_record&)> access;
   /// Warnings: a limit cut a client off, accepting paused. None when empty.
   std::function<void(const std::string&)> warn;
 };

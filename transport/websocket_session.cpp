@@ -207,6 +207,7 @@ websocket_session::~websocket_session() {
 
 void websocket_session::run(request req) {
   ws_.next_layer().hold(weak_from_this());
+  started_ = std::chrono::steady_clock::now();
   auto target = std::string_view{req.target().data(), req.target().size()};
   if (auto q = target.find('?'); q != std::string_view::npos)
     ugi_ = query_param(target.substr(q + 1), "ugi");
@@ -239,7 +240,13 @@ void websocket_session::run(request req) {
 }
 
 void websocket_session::on_accept(beast::error_code ec) {
-  ctx_->metrics->http("signaling", ec ? 400 : 101);
+  auto status = ec ? 400u : 101u;
+  ctx_->metrics->http("signaling", status);
+  if (auto& access = ctx_->cfg.access) {
+    std::chrono::duration<double> took = std::chrono::steady_clock::now()
+                                         - started_;
+    access({client_, "GET", "/api/v0/signaling", status, took.count(), true});
+  }
   if (ec)
     return;
   accepted_ = true;

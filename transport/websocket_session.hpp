@@ -1,6 +1,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <mutex>
@@ -175,6 +176,8 @@ private:
   uint16_t server_close_ = 0;
   uint16_t client_close_ = 0;
   bool accepted_ = false;
+  /// When the upgrade's handshake began (for the access log).
+  std::chrono::steady_clock::time_point started_;
   /// Close code to use after the queue drains; 0 = none requested.
   uint16_t close_after_ = 0;
   bool closing_ = false;

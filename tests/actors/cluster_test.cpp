@@ -118,7 +118,8 @@ protected:
     return sys.spawn(omega::node, card, std::vector<node_address>{},
                      caf::io::middleman_actor{},
                      caf::timespan{std::chrono::seconds{1}},
-                     std::function<void(const std::string&)>{});
+                     std::function<void(const std::string&)>{},
+                     std::shared_ptr<std::atomic<int64_t>>{});
   }
 
   /// `x` says hello to `y` and `y` to `x`, as after a connection.

@@ -7,6 +7,7 @@
 #include <chrono>
 #include <csignal>
 #include <cstdlib>
+#include <ctime>
 #include <fstream>
 #include <memory>
 #include <optional>
@@ -275,6 +276,17 @@ TEST(tls_test, wss_and_https_carry_the_protocol) {
                           "/healthz", {}, &body),
             200u);
   EXPECT_EQ(body, "ok\n");
+  std::string metrics;
+  EXPECT_EQ(https_request(s.proc.port(), files.cert("a"), http::verb::get,
+                          "/metrics", {}, &metrics),
+            200u);
+  // Two days from now, as the certificate says.
+  auto expiry
+    = metrics.find("\nomega_tls_certificate_expiry_timestamp_seconds ");
+  ASSERT_NE(expiry, std::string::npos) << metrics;
+  auto when = std::strtod(metrics.c_str() + expiry + 48, nullptr);
+  auto in_two_days = static_cast<double>(std::time(nullptr)) + 2 * 86400;
+  EXPECT_NEAR(when, in_two_days, 120);
   auto reg = R"({"username":"tlsuser","email":"tls@example.com",)"
              R"("password":"password123"})";
   EXPECT_EQ(https_request(s.proc.port(), files.cert("a"), http::verb::post,

@@ -138,33 +138,54 @@ protected:
     }
   }
 
-  void start_omega() {
-    ASSERT_TRUE(
-      // A benchmark drives each connection far beyond any client's rate:
-      // the limits against abuse are off, as in scripts/bench.sh.
-      server_.start({OMEGA_SERVER_PATH,
-                     "--listen",
-                     "127.0.0.1:0",
-                     "--data-dir",
-                     dir_,
-                     "--password-hash",
-                     "minimal",
-                     "--rate-relay",
-                     "0",
-                     "--rate-keepalive",
-                     "0",
-                     "--rate-init",
-                     "0",
-                     "--rate-lobby",
-                     "0",
-                     "--rate-query",
-                     "0",
-                     "--lobby-create-rate",
-                     "0",
-                     "--broadcast-rate",
-                     "0"},
-                    "omega: info: listening on 127.0.0.1:"))
+  /// Starts omega-server on the data folder; `extra` adds flags.
+  void start_omega(const std::vector<std::string>& extra = {}) {
+    // A benchmark drives each connection far beyond any client's rate: the
+    // limits against abuse are off, as in scripts/bench.sh.
+    std::vector<std::string> args{OMEGA_SERVER_PATH,
+                                  "--listen",
+                                  "127.0.0.1:0",
+                                  "--data-dir",
+                                  dir_,
+                                  "--password-hash",
+                                  "minimal",
+                                  "--rate-relay",
+                                  "0",
+                                  "--rate-keepalive",
+                                  "0",
+                                  "--rate-init",
+                                  "0",
+                                  "--rate-lobby",
+                                  "0",
+                                  "--rate-query",
+                                  "0",
+                                  "--lobby-create-rate",
+                                  "0",
+                                  "--broadcast-rate",
+                                  "0"};
+    args.insert(args.end(), extra.begin(), extra.end());
+    ASSERT_TRUE(server_.start(args, "omega: info: listening on 127.0.0.1:"))
       << server_.log();
+  }
+
+  /// Makes `NAME.pem` and `NAME.key` in the data folder, a self-signed
+  /// certificate for 127.0.0.1 as scripts/bench.sh makes it; returns the
+  /// certificate's path, or "" if openssl fails.
+  std::string make_cert(const std::string& name) {
+    auto cert = dir_ + "/" + name + ".pem";
+    auto made = run({"/usr/bin/openssl", "req", "-x509", "-newkey", "ec",
+                     "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout",
+                     dir_ + "/" + name + ".key", "-out", cert, "-days", "2",
+                     "-subj", "/CN=127.0.0.1", "-addext",
+                     "subjectAltName=IP:127.0.0.1", "-batch"});
+    return made.status == 0 ? cert : std::string{};
+  }
+
+  /// omega-server serving wss:// with the certificate `name`.
+  void start_omega_tls(const std::string& name) {
+    auto cert = make_cert(name);
+    ASSERT_FALSE(cert.empty());
+    start_omega({"--tls-cert", cert, "--tls-key", dir_ + "/" + name + ".key"});
   }
 
   std::vector<std::string> omega_bench(const std::string& scenario) {
@@ -203,6 +224,33 @@ TEST_F(bench_smoke, omega_relay_reports_messages) {
   EXPECT_EQ(result_field(res.out, "errors"), "0") << res.out;
   // With --server-pid the server's CPU time is known.
   EXPECT_GE(number(result_field(res.out, "server_cpu_s")), 0) << res.out;
+}
+
+TEST_F(bench_smoke, omega_relay_over_tls_reports_messages) {
+  start_omega_tls("server");
+  auto args = omega_bench("relay");
+  args.insert(args.end(),
+              {"--tls", "--tls-ca", dir_ + "/server.pem", "--lobbies", "2",
+               "--peers", "1", "--inflight", "2", "--payload-bytes", "256",
+               "--warmup", "0.3", "--duration", "1"});
+  auto res = run(args);
+  EXPECT_EQ(res.status, 0) << res.out;
+  EXPECT_EQ(result_field(res.out, "tls"), "1") << res.out;
+  EXPECT_GT(number(result_field(res.out, "msgs")), 0) << res.out;
+  EXPECT_EQ(result_field(res.out, "errors"), "0") << res.out;
+}
+
+TEST_F(bench_smoke, omega_tls_refuses_an_untrusted_certificate) {
+  start_omega_tls("server");
+  auto other = make_cert("other");
+  ASSERT_FALSE(other.empty());
+  auto args = omega_bench("relay");
+  args.insert(args.end(), {"--tls", "--tls-ca", other, "--lobbies", "1",
+                           "--duration", "1", "--setup-timeout", "5"});
+  auto res = run(args);
+  EXPECT_EQ(res.status, 1) << res.out;
+  EXPECT_EQ(result_field(res.out, "msgs"), "0") << res.out;
+  EXPECT_GT(number(result_field(res.out, "errors")), 0) << res.out;
 }
 
 TEST_F(bench_smoke, omega_idle_reports_memory) {

@@ -1,16 +1,15 @@
 #pragma once
 
 #include <cstdint>
-#include <deque>
 #include <memory>
 #include <string>
 #include <string_view>
 
-#include <boost/beast/core/flat_buffer.hpp>
-#include <boost/beast/core/tcp_stream.hpp>
-#include <boost/beast/websocket/stream.hpp>
-
 #include "tools/bench/io.hpp"
+
+namespace boost::asio::ssl {
+class context;
+} // namespace boost::asio::ssl
 
 namespace omega::bench {
 
@@ -36,11 +35,14 @@ public:
   virtual void on_end(client& c) = 0;
 };
 
-/// One WebSocket connection of the load generator: connect, handshake, a
-/// read loop and a single-writer queue, all on one strand.
-class client : public std::enable_shared_from_this<client> {
+/// One WebSocket connection of the load generator: connect, (TLS,)
+/// handshake, a read loop and a single-writer queue, all on one strand.
+/// Scenarios see only this interface; `make_plain_client` and
+/// `make_tls_client` pick the stream underneath, so a plain client runs no
+/// TLS code at all.
+class client {
 public:
-  client(strand_type strand, driver& drv);
+  virtual ~client() = default;
 
   /// The bench's own name for the connection; the id for plain and PeerJS.
   std::string name;
@@ -71,15 +73,16 @@ public:
   }
 
   /// Starts connecting. Must run on the client's strand.
-  void open(const tcp::endpoint& ep, const std::string& host,
-            std::string target);
+  virtual void
+  open(const tcp::endpoint& ep, const std::string& host, std::string target)
+    = 0;
 
   /// Queues a text frame. Must run on the client's strand.
-  void send(std::string frame);
+  virtual void send(std::string frame) = 0;
 
   /// Closes with a WebSocket close handshake once queued frames are out.
   /// Must run on the client's strand.
-  void close();
+  virtual void close() = 0;
 
   /// Reads nothing more after the read in progress, like a client that
   /// stopped reading its socket. Must run on the client's strand.
@@ -91,33 +94,30 @@ public:
     return open_ && !closing_;
   }
 
-private:
-  void on_connect(error_code ec);
-
-  void on_handshake(error_code ec);
-
-  void fail_open(const std::string& what);
-
-  void do_read();
-
-  void on_read(error_code ec, size_t);
-
-  void do_write();
-
-  void on_write(error_code ec, size_t);
-
-  void do_close();
+protected:
+  client(strand_type strand, driver& drv);
 
   strand_type strand_;
-  boost::beast::websocket::stream<boost::beast::tcp_stream> ws_;
   driver& drv_;
-  boost::beast::flat_buffer buf_;
-  std::deque<std::string> queue_;
-  std::string host_;
-  std::string target_;
   bool open_ = false;
   bool closing_ = false;
   bool reading_ = true;
 };
+
+/// A ws:// client.
+std::shared_ptr<client> make_plain_client(strand_type strand, driver& drv);
+
+/// A wss:// client; `tls` (from `make_tls_context`) must outlive it.
+std::shared_ptr<client> make_tls_client(strand_type strand, driver& drv,
+                                        boost::asio::ssl::context& tls);
+
+/// The context that all TLS clients of a run share: TLS 1.2 or newer, the
+/// server's choice of cipher. With `ca_file`, the server's certificate must
+/// chain to it and name `host`; without, it is not checked (a benchmark on
+/// loopback: checking changes the client's cost, not the server's). Null,
+/// with `error` set, if `ca_file` does not load.
+std::unique_ptr<boost::asio::ssl::context>
+make_tls_context(const std::string& ca_file, const std::string& host,
+                 std::string& error);
 
 } // namespace omega::bench

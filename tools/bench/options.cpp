@@ -22,6 +22,9 @@ const char* const usage_text
     "  --ugi UGI            game of the omega signaling URL (omega)\n"
     "  --tokens FILE        omega-admin `user add-many` output (omega); one\n"
     "                       account per connection, used in file order\n"
+    "  --tls                WebSocket over TLS (wss://), TLS 1.2 or newer\n"
+    "  --tls-ca FILE        with --tls: PEM certificates the server's must\n"
+    "                       chain to, for --host (default: not checked)\n"
     "  --threads N          client I/O threads (default 1)\n"
     "  --connect-parallel N connects in flight at once (default 128)\n"
     "  --server-pid PID     server process for CPU and RSS readings\n"
@@ -141,6 +144,7 @@ const std::map<std::string, setter>& value_options() {
     {"peer-port", number<uint16_t>(&options::peer_port, 1, 65535)},
     {"ugi", text(&options::ugi)},
     {"tokens", text(&options::tokens_file)},
+    {"tls-ca", text(&options::tls_ca)},
     {"threads", number<size_t>(&options::threads, 1, 64)},
     {"connect-parallel", number<size_t>(&options::connect_parallel, 1, 100000)},
     {"peer-server-pid", number<int>(&options::peer_server_pid, 1, 1 << 30)},
@@ -166,6 +170,7 @@ po::options_description describe() {
   auto add = opts.add_options();
   add("help", "");
   add("verbose", "");
+  add("tls", "");
   for (auto& entry : value_options())
     add(entry.first.c_str(), po::value<std::string>(), "");
   return opts;
@@ -199,6 +204,8 @@ void apply(options& o, const po::option& opt) {
     throw usage_error{};
   if (opt.string_key == "verbose")
     o.verbose = true;
+  else if (opt.string_key == "tls")
+    o.tls = true;
   else
     value_options().at(opt.string_key)(o, opt.string_key, opt.value.front());
 }
@@ -212,6 +219,8 @@ void check_required(const options& o) {
     throw usage_error{"--target omega needs --ugi"};
   if (o.target == target_kind::omega && o.tokens_file.empty())
     throw usage_error{"--target omega needs --tokens"};
+  if (!o.tls_ca.empty() && !o.tls)
+    throw usage_error{"--tls-ca needs --tls"};
 }
 
 } // namespace

@@ -23,6 +23,9 @@ struct options {
   uint16_t peer_port = 0;
   std::string ugi;
   std::string tokens_file;
+  /// wss:// instead of ws:// (--tls), verifying with --tls-ca if given.
+  bool tls = false;
+  std::string tls_ca;
   size_t threads = 1;
   size_t connect_parallel = 128;
   int server_pid = 0;

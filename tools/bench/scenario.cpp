@@ -9,6 +9,7 @@
 
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/ssl/context.hpp>
 
 #include "messages/commands.hpp"
 #include "tools/bench/classify.hpp"
@@ -30,8 +31,11 @@ scenario::scenario(const options& opts)
   nonce_ = std::to_string(rd() % 1000000);
 }
 
+// Out of line: `tls_` needs the complete type of the context.
+scenario::~scenario() = default;
+
 int scenario::run() {
-  if (!resolve_endpoints() || !load_tokens())
+  if (!resolve_endpoints() || !load_tokens() || !load_tls())
     return 2;
   arm_deadline();
   net::post(control_, [this] { start(); });
@@ -60,6 +64,18 @@ bool scenario::load_tokens() {
   std::string err;
   tokens_ = read_tokens(opts_.tokens_file, err);
   if (!err.empty()) {
+    std::cerr << "omega-bench: " << err << "\n";
+    return false;
+  }
+  return true;
+}
+
+bool scenario::load_tls() {
+  if (!opts_.tls)
+    return true;
+  std::string err;
+  tls_ = make_tls_context(opts_.tls_ca, opts_.host, err);
+  if (!tls_) {
     std::cerr << "omega-bench: " << err << "\n";
     return false;
   }
@@ -142,7 +158,8 @@ std::string scenario::path_for(const client& c) const {
 
 std::shared_ptr<client> scenario::make_client(strand_type strand,
                                               std::string name) {
-  auto c = std::make_shared<client>(std::move(strand), *this);
+  auto c = tls_ ? make_tls_client(std::move(strand), *this, *tls_)
+                : make_plain_client(std::move(strand), *this);
   c->name = std::move(name);
   return c;
 }
@@ -228,7 +245,8 @@ int scenario::conclude(const std::string& human, const std::string& fields,
   std::cerr << human;
   print_error_kinds();
   std::cout << "RESULT target=" << target_name(opts_.target)
-            << " scenario=" << scenario_name(opts_.scenario) << fields
+            << " scenario=" << scenario_name(opts_.scenario)
+            << " tls=" << (opts_.tls ? 1 : 0) << fields
             << " errors=" << errors_.load() << std::endl;
   return exit_status(measured, ops);
 }

@@ -29,6 +29,8 @@ class scenario : public driver {
 public:
   explicit scenario(const options& opts);
 
+  ~scenario() override;
+
   /// Runs the scenario to its end and returns the exit status.
   int run();
 
@@ -97,6 +99,9 @@ protected:
                uint64_t measured, uint64_t ops);
 
   const options& opts_;
+  /// What the TLS clients share (--tls), null for plain ones. Declared
+  /// before `ioc_`, so it outlives the handlers that keep clients alive.
+  std::unique_ptr<boost::asio::ssl::context> tls_;
   net::io_context ioc_;
   strand_type control_;
   net::steady_timer deadline_;
@@ -123,6 +128,9 @@ private:
 
   /// Reads --tokens for omega; false if the file is unreadable.
   bool load_tokens();
+
+  /// Makes the TLS context for --tls; false if --tls-ca does not load.
+  bool load_tls();
 
   /// Nothing may run forever: stops the io_context after setup, warm-up,
   /// window and a margin, whatever happens.
