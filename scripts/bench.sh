@@ -2,6 +2,10 @@
 # Benchmarks omega-server against two reference servers on this machine:
 #   plain  - plain-relay, a bare Boost.Beast relay (the plumbing limit);
 #   peerjs - the PeerJS server (npm `peer`), a popular signaling server.
+# The target omega-tls (not in the default TARGETS) is omega-server serving
+# wss:// (--tls-cert, a self-signed P-256 certificate made for the run) and
+# omega-bench speaking it (--tls, verifying that certificate): with
+# TARGETS="omega omega-tls", one run measures what TLS costs, side by side.
 # Each server runs pinned to one core (SERVER_CPU, default 0) with one
 # thread where it has a choice; the load generator omega-bench runs pinned to
 # another (CLIENT_CPU, default 1). Every scenario runs REPEAT times per
@@ -10,6 +14,8 @@
 #
 # Usage: bash scripts/bench.sh           (about 10 minutes)
 #        QUICK=1 bash scripts/bench.sh   (2 s runs, smaller populations)
+#        TARGETS="omega omega-tls" bash scripts/bench.sh   (TLS vs not,
+#          about 6 minutes)
 #
 # Settings (environment variables, defaults in parentheses):
 #   REPEAT (3)  DURATION (10; QUICK 2)  WARMUP (1; QUICK 0.5)
@@ -18,7 +24,8 @@
 #   IDLE_CONNS (10000; QUICK 2000)  SETTLE (2; QUICK 1)
 #   HALF_RATE (half of omega's measured maximum)  HALF_REPEAT (5: runs at
 #   half load, whose p99 moves most from run to run)
-#   TARGETS ("omega plain peerjs")  SERVER_CPU (0)  CLIENT_CPU (1)
+#   TARGETS ("omega plain peerjs"; also omega-tls)  SERVER_CPU (0)
+#   CLIENT_CPU (1)
 #   BUILD (build-bench)  SKIP_BUILD (0)  PEERJS_DIR (/tmp/omega-bench-peerjs)
 #   KEEP (0: delete the scratch folder with logs and results at the end)
 #   OMEGA_FLAGS (none; e.g. "--io-threads 1" for a dedicated I/O thread)
@@ -108,7 +115,12 @@ for bin in omega-bench plain-relay omega-server omega-admin; do
   [[ -x $BUILD/$bin ]] || die "$BUILD/$bin is missing"
 done
 
-if [[ " $TARGETS " == *" peerjs "* ]]; then
+# True if target $1 is among TARGETS.
+has_target() {
+  [[ " $TARGETS " == *" $1 "* ]]
+}
+
+if has_target peerjs; then
   command -v node >/dev/null || die "node is needed for the PeerJS target"
   if [[ ! -f $PEERJS_BIN ]]; then
     say "installing PeerJS server $PEERJS_VERSION into $PEERJS_DIR"
@@ -140,12 +152,24 @@ accounts=$((2 * HS_COUNT))
 ((IDLE_CONNS > accounts)) && accounts=$IDLE_CONNS
 UGI=
 TOKENS=$WORK/tokens.tsv
-if [[ " $TARGETS " == *" omega "* ]]; then
+if has_target omega || has_target omega-tls; then
   UGI=$("$BUILD/omega-admin" --data-dir "$DATA" game add "Bench Game" \
     --developer "Bench Developer")
   say "creating $accounts accounts with tokens"
   "$BUILD/omega-admin" --data-dir "$DATA" user add-many bench "$accounts" \
     >"$TOKENS"
+fi
+
+# omega-tls: a certificate for 127.0.0.1 as an operator would make one; the
+# client trusts exactly it.
+TLS_CERT=$WORK/tls-cert.pem
+TLS_KEY=$WORK/tls-key.pem
+if has_target omega-tls; then
+  command -v openssl >/dev/null || die "openssl is needed for omega-tls"
+  openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
+    -keyout "$TLS_KEY" -out "$TLS_CERT" -days 2 -subj /CN=127.0.0.1 \
+    -addext subjectAltName=IP:127.0.0.1 -batch 2>/dev/null ||
+    die "openssl could not make a certificate"
 fi
 
 # -- servers ---------------------------------------------------------------------
@@ -174,10 +198,13 @@ wait_for_port() {
 start_server() {
   local target=$1 log=$WORK/server-$1-$RUN.log
   case $target in
-    omega)
+    omega | omega-tls)
+      local tls=()
+      [[ $target == omega-tls ]] && tls=(--tls-cert "$TLS_CERT" --tls-key
+        "$TLS_KEY")
       taskset -c "$SERVER_CPU" "$BUILD/omega-server" --listen 127.0.0.1:0 \
         --data-dir "$DATA" --password-hash minimal --caf-threads 1 \
-        $NO_LIMITS $OMEGA_FLAGS 2>"$log" &
+        "${tls[@]}" $NO_LIMITS $OMEGA_FLAGS 2>"$log" &
       SERVER_PID=$!
       SERVER_PORT=$(wait_for_port "$log" 'listening on 127\.0\.0\.1:[0-9]+') || true
       ;;
@@ -225,9 +252,10 @@ run_bench() {
   shift 2
   RUN=$((RUN + 1))
   start_server "$target"
-  local args=(--target "$target" --port "$SERVER_PORT" --server-pid
+  local args=(--target "${target%-tls}" --port "$SERVER_PORT" --server-pid
     "$SERVER_PID" "$@")
-  [[ $target == omega ]] && args+=(--ugi "$UGI" --tokens "$TOKENS")
+  [[ $target == omega* ]] && args+=(--ugi "$UGI" --tokens "$TOKENS")
+  [[ $target == *-tls ]] && args+=(--tls --tls-ca "$TLS_CERT")
   local out=$WORK/run-$RUN.out err=$WORK/run-$RUN.err rc=0 noisy=0
   busy && noisy=1
   taskset -c "$CLIENT_CPU" "$BUILD/omega-bench" "${args[@]}" >"$out" \
@@ -247,7 +275,7 @@ run_bench() {
   fi
   [[ -n $line ]] && printf '%s\t%s\t%s\n' "$label" "$target" "$line" \
     >>"$RESULTS"
-  say "$(printf '%-10s %-6s #%-2s %s' "$label" "$target" "$RUN" \
+  say "$(printf '%-10s %-9s #%-2s %s' "$label" "$target" "$RUN" \
     "$(summary "$line")")"
   # A saturating relay run keeps the server's core busy; less means that
   # something else (often a compiler) took the core or the client lagged.
@@ -372,16 +400,26 @@ col() {
   [[ " $TARGETS " == *" $1 "* ]] && echo 1 || echo 0
 }
 
+# The columns omega-tls and tls/omega come only with that target, so the
+# default table stays as it was.
+TLS_COL=$(col omega-tls)
+
 row() {
-  local title=$1 label=$2 key=$3 dec=$4 o p j
-  # Labels for the plain and peerjs columns, if not the same as omega's.
+  local title=$1 label=$2 key=$3 dec=$4 o p j t
+  # Labels for the plain and peerjs columns (and omega-tls: as plain's), if
+  # not the same as omega's.
   local plabel=${5:-$label} jlabel=${6:-$label}
   o=$(median "$label" omega "$key")
   p=$(median "$plabel" plain "$key")
   j=$(median "$jlabel" peerjs "$key")
-  printf '%-44s %11s %11s %11s %11s %12s\n' "$title" "$(fmt "$o" "$dec")" \
+  printf '%-44s %11s %11s %11s %11s %12s' "$title" "$(fmt "$o" "$dec")" \
     "$(fmt "$p" "$dec")" "$(fmt "$j" "$dec")" "$(ratio "$o" "$p")" \
     "$(ratio "$o" "$j")"
+  if ((TLS_COL)); then
+    t=$(median "$plabel" omega-tls "$key")
+    printf ' %11s %11s' "$(fmt "$t" "$dec")" "$(ratio "$t" "$o")"
+  fi
+  printf '\n'
 }
 
 echo
@@ -394,12 +432,18 @@ echo "relay: $LOBBIES lobbies x $PEERS peers, $INFLIGHT in flight per pair," \
   "$PAYLOAD B payloads, ${DURATION}s windows after ${WARMUP}s warm-up;" \
   "handshake: $HS_CONCURRENCY at a time, at most $HS_COUNT;" \
   "idle: $IDLE_CONNS connections"
+if ((TLS_COL)); then
+  echo "omega-tls: omega over TLS (self-signed P-256 certificate, which" \
+    "omega-bench --tls verifies; every connect a full handshake)"
+fi
 echo "medians of $REPEAT runs ($HALF_REPEAT at half load); ratios are" \
   "omega/other (for latency and memory, lower is better)"
 echo
-printf '%-44s %11s %11s %11s %11s %12s\n' "metric" "omega" "plain" "peerjs" \
+printf '%-44s %11s %11s %11s %11s %12s' "metric" "omega" "plain" "peerjs" \
   "omega/plain" "omega/peerjs"
-printf '%s\n' "$(printf '%.0s-' $(seq 105))"
+((TLS_COL)) && printf ' %11s %11s' "omega-tls" "tls/omega"
+printf '\n'
+printf '%s\n' "$(printf '%.0s-' $(seq $((105 + 24 * TLS_COL))))"
 row "relay msgs/s (max)" relay rate 0
 row "relay msgs per server CPU-second" relay msgs_per_server_cpu_s 0
 row "relay p50 us (max load)" relay p50_us 1
