@@ -6,6 +6,7 @@
 #include <csignal>
 #include <cstdlib>
 #include <fstream>
+#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -264,4 +265,47 @@ TEST(operations_test, omega_admin_drain_starts_a_drain) {
   auto ex = s.proc.stop(0, 5s);
   EXPECT_TRUE(ex.exited);
   EXPECT_EQ(ex.code, 0);
+}
+
+TEST(operations_test, json_logs_and_the_access_log) {
+  ops_server s;
+  ASSERT_TRUE(s.start({"--log-format", "json", "--access-log"}))
+    << s.proc.error();
+  EXPECT_EQ(get(s.proc.port(), "/healthz").status, 200u);
+  auto c = s.player(0);
+  ASSERT_TRUE(c);
+  ASSERT_TRUE(s.proc.wait_log("websocket_upgrade", 5s)) << s.proc.log();
+  // Every line is one JSON object with time, level, event and message.
+  std::istringstream lines{s.proc.log()};
+  std::string line;
+  bool saw_request = false;
+  bool saw_upgrade = false;
+  size_t n = 0;
+  while (std::getline(lines, line)) {
+    if (line.empty() || line.front() != '{')
+      continue; // the demo's stdout text never goes here; be lenient
+    ++n;
+    json::error_code ec;
+    auto jv = json::parse(line, ec);
+    ASSERT_FALSE(ec) << line;
+    auto& x = jv.as_object();
+    for (auto key : {"time", "level", "event", "message"})
+      EXPECT_TRUE(x.contains(key)) << key << " missing in " << line;
+    auto event = json::value_to<std::string>(x.at("event"));
+    if (event == "http_request" && x.at("path") == "/healthz") {
+      saw_request = true;
+      EXPECT_EQ(x.at("status"), 200);
+      EXPECT_EQ(x.at("method"), "GET");
+      EXPECT_EQ(x.at("address"), "127.0.0.1");
+      EXPECT_TRUE(x.at("duration_seconds").is_number());
+    }
+    if (event == "websocket_upgrade") {
+      saw_upgrade = true;
+      EXPECT_EQ(x.at("status"), 101);
+    }
+  }
+  EXPECT_GE(n, 3u);
+  EXPECT_TRUE(saw_request) << s.proc.log();
+  EXPECT_TRUE(saw_upgrade) << s.proc.log();
+  EXPECT_EQ(s.proc.log().find("omega: info:"), std::string::npos);
 }

@@ -24,7 +24,11 @@ namespace {
 
 using std::chrono::milliseconds;
 
+/// The gateway's line in the text log and in the JSON one (`--log-format
+/// json`); a cluster node's own "listening on" line comes earlier.
 constexpr const char* listening_prefix = "omega: info: listening on 127.0.0.1:";
+constexpr const char* json_listening_prefix
+  = R"("event":"listening","message":"listening on 127.0.0.1:)";
 
 /// The UGI that a successful `omega-admin game add` printed.
 std::string printed_ugi(run_result res) {
@@ -76,7 +80,10 @@ bool server_process::start(const std::vector<std::string>& extra_flags,
     error_ = child_.error();
     return false;
   }
-  auto rest = child_.wait_line(listening_prefix, timeout);
+  auto json = std::find(extra_flags.begin(), extra_flags.end(), "json")
+              != extra_flags.end();
+  auto rest = child_.wait_line(json ? json_listening_prefix : listening_prefix,
+                               timeout);
   if (!rest) {
     error_ = child_.log_closed()
                ? "omega-server exited before listening"
