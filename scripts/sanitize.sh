@@ -15,13 +15,14 @@ cd "$(dirname "$0")/.."
 build="${OMEGA_ASAN_BUILD_DIR:-build-asan}"
 jobs="${OMEGA_JOBS:-$(nproc)}"
 
-bash scripts/setup.sh --sanitizers
+bash scripts/setup.sh --sanitizers --tests
 launcher=()
 if command -v ccache >/dev/null; then
   launcher=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache)
 fi
 cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
   -DCMAKE_CXX_COMPILER=clang++ -DOMEGA_SANITIZE=address,undefined \
+  -DOMEGA_BROWSER_TESTS=OFF \
   "${launcher[@]}" >/dev/null
 build_cmd=(cmake --build "$build" -j"$jobs")
 if [ -n "${OMEGA_BUILD_LOCK:-}" ]; then

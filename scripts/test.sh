@@ -24,7 +24,7 @@ case "${1:-}" in
     ;;
 esac
 
-bash scripts/setup.sh
+bash scripts/setup.sh --tests
 cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 cmake --build build -j"$(nproc)"
 ctest --test-dir build --output-on-failure --timeout 300 -j"$(nproc)"

@@ -312,6 +312,7 @@ omega::gateway_config gateway_settings(const omega::server_options& o) {
   gc.tls_cert = o.tls_cert;
   gc.tls_key = o.tls_key;
   gc.tls_allow_plain = o.tls_allow_plain;
+  gc.web_pages = o.web_pages;
   gc.drain_timeout
     = std::chrono::milliseconds{static_cast<long>(o.drain_timeout * 1000)};
   gc.admin_token = o.admin_token;
@@ -374,10 +375,11 @@ omega::gateway_config gateway_settings(const omega::server_options& o) {
   return gc;
 }
 
-std::unique_ptr<omega::gateway> make_gateway(caf::actor_system& sys,
-                                             const omega::server_options& o,
-                                             const server_actors& actors) {
+std::unique_ptr<omega::gateway>
+make_gateway(caf::actor_system& sys, const omega::server_options& o,
+             const server_actors& actors, const omega::demo_ugis& demo) {
   auto gc = gateway_settings(o);
+  gc.demo_game = demo.standard;
   if (auto reachable = actors.reachable) {
     // A node with seeds has joined once it reaches one of them; the first
     // node of a cluster (no seeds) is the cluster.
@@ -418,7 +420,7 @@ bool start_gateway(omega::gateway& gw, const omega::server_options& o,
       "malloc: mimalloc " + std::to_string(mi_version()));
 #endif
   if (!demo.standard.empty())
-    omega::print_demo(demo, host, port, !o.tls_cert.empty());
+    omega::print_demo(demo, host, port, !o.tls_cert.empty(), o.web_pages);
   return true;
 }
 
@@ -564,7 +566,7 @@ int main(int argc, char** argv) {
     actors.exit_all();
     return 1;
   }
-  auto gw = make_gateway(sys, opts, actors);
+  auto gw = make_gateway(sys, opts, actors, demo);
   if (!start_gateway(*gw, opts, demo)) {
     actors.exit_all();
     return 1;

@@ -27,10 +27,14 @@ demo_ugis demo_games(sqlite_store& store) {
 }
 
 void print_demo(const demo_ugis& demo, const std::string& host, uint16_t port,
-                bool tls) {
+                bool tls, bool web_pages) {
   auto origin = host + ":" + std::to_string(port);
   auto http = (tls ? "https://" : "http://") + origin;
   auto url = (tls ? "wss://" : "ws://") + origin + "/api/v0/signaling?ugi=";
+  if (web_pages)
+    std::cout << "omega: open " << http
+              << "/ in two browser tabs: two players, one lobby, a WebRTC "
+                 "DataChannel.\n";
   std::cout << "omega: demo game ready. Signaling URL:\n  " << url
             << demo.standard << '\n';
   if (!demo.cl5.empty())

@@ -19,8 +19,8 @@ demo_ugis demo_games(sqlite_store& store);
 
 /// Prints the signaling URLs of the demo games and how to get a token, on
 /// stdout: the first thing a new user reads. `tls`: the port serves
-/// `wss://` and `https://`.
+/// `wss://` and `https://`; `web_pages`: the demo page is served at `/`.
 void print_demo(const demo_ugis& demo, const std::string& host, uint16_t port,
-                bool tls);
+                bool tls, bool web_pages);
 
 } // namespace omega

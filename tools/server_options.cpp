@@ -34,6 +34,9 @@ po::options_description describe(server_options& o) {
       "with TLS, also accept plain HTTP and WebSocket on the same port (for "
       "migrations)");
   add("demo", "create a demo game on an empty data folder and print its URL");
+  add("web-pages", po::value(&o.web_pages),
+      "serve the demo page at / and the JavaScript client at "
+      "/omega-client.js (default true)");
   add("config", po::value(&o.config_file),
       "config file of key = value lines (same names as the flags)");
   add("check-config", po::bool_switch(&o.check_config),

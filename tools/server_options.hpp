@@ -75,6 +75,8 @@ struct server_options {
   size_t io_threads = 0;
   size_t caf_threads = 1;
   bool demo = false;
+  /// The demo page and the JavaScript client (transport/web_assets.hpp).
+  bool web_pages = true;
   bool check_config = false;
   std::string node_name;
   std::string cluster_listen;

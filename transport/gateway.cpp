@@ -41,6 +41,7 @@
 #include "transport/metrics.hpp"
 #include "transport/rate_limiter.hpp"
 #include "transport/tls_context.hpp"
+#include "transport/web_assets.hpp"
 #include "transport/websocket_session.hpp"
 
 namespace beast = boost::beast;
@@ -189,7 +190,10 @@ struct reply {
   /// still be sending what cannot be read).
   bool close = false;
   /// More header fields (`Allow`, `WWW-Authenticate`).
-  std::vector<std::pair<http::field, std::string>> fields = {};
+  std::vector<std::pair<std::string, std::string>> fields = {};
+  /// An answer to HEAD: the header says the length of the body a GET would
+  /// get, and no body follows.
+  bool head = false;
 };
 
 reply text_reply(unsigned status, std::string body, long retry_after = 0,
@@ -338,17 +342,63 @@ private:
         || path == "/metrics")
       return operate(std::move(req), path, client);
     if (!is_api_path(path)) {
-      if (path == "/" && req.method() == http::verb::get)
+      if (req.method() != http::verb::get && req.method() != http::verb::head)
+        return respond(req, 404, "text/plain", "not found\n", origin);
+      return page(req, path, origin);
+    }
+    if (req.method() == http::verb::options)
+      return respond(req, 204, {}, {}, origin);
+    auto api_path = std::string{path}; // `path` points into `req`
+    api(std::move(req), api_path, client, origin);
+  }
+
+  /// Answers a GET or HEAD outside the API: the demo page and the
+  /// JavaScript client (unless `--web-pages false`), the demo game's UGI
+  /// for that page (with `--demo`), else 404.
+  void page(const request& req, std::string_view path,
+            const std::string& origin) {
+    auto head = req.method() == http::verb::head;
+    if (path == "/demo-game.json" && !gw_->cfg().demo_game.empty()) {
+      auto r = reply{200, "application/json",
+                     R"({"ugi":")" + gw_->cfg().demo_game
+                       + R"(","name":"Demo Game"})"};
+      r.fields.emplace_back("Cache-Control", "no-store");
+      r.head = head;
+      return respond(req.version(), req.keep_alive(), std::move(r), origin);
+    }
+    auto asset = gw_->cfg().web_pages ? find_web_asset(path) : nullptr;
+    if (asset == nullptr) {
+      if (path == "/")
         return respond(req, 200, "text/plain",
                        "omega signaling server: connect a WebSocket to "
                        "/api/v0/signaling?ugi=<UGI>\n",
                        origin);
       return respond(req, 404, "text/plain", "not found\n", origin);
     }
-    if (req.method() == http::verb::options)
-      return respond(req, 204, {}, {}, origin);
-    auto api_path = std::string{path}; // `path` points into `req`
-    api(std::move(req), api_path, client, origin);
+    // The URLs carry no version, so browsers revalidate every time; an
+    // unchanged file costs a 304 without a body.
+    auto unchanged = false;
+    if (auto i = req.find(http::field::if_none_match); i != req.end())
+      unchanged = i->value().find(
+                    beast::string_view{asset->etag.data(), asset->etag.size()})
+                  != beast::string_view::npos;
+    auto r = unchanged ? reply{304, {}, {}}
+                       : reply{200, std::string{asset->content_type},
+                               std::string{asset->body}};
+    r.head = head && !unchanged;
+    r.fields.emplace_back("ETag", std::string{asset->etag});
+    r.fields.emplace_back("Cache-Control", "no-cache");
+    r.fields.emplace_back("X-Content-Type-Options", "nosniff");
+    // Public files: a game on another origin may import the client.
+    r.fields.emplace_back("Access-Control-Allow-Origin", "*");
+    if (asset->content_type.substr(0, 9) == "text/html") {
+      r.fields.emplace_back("Content-Security-Policy",
+                            "default-src 'self'; connect-src 'self' ws: wss: "
+                            "http: https:; style-src 'self'; img-src 'self' "
+                            "data:; frame-ancestors 'none'");
+      r.fields.emplace_back("Referrer-Policy", "no-referrer");
+    }
+    respond(req.version(), req.keep_alive(), std::move(r), {});
   }
 
   /// The client of `req`: the peer, or whom a trusted proxy names.
@@ -411,7 +461,7 @@ private:
     if (req.method() != wanted) {
       auto allow = std::string{http::to_string(wanted)};
       auto r = text_reply(405, "method not allowed\n");
-      r.fields.emplace_back(http::field::allow, allow);
+      r.fields.emplace_back("Allow", allow);
       return respond(req.version(), req.keep_alive(), std::move(r), {});
     }
     if (path == "/healthz")
@@ -426,7 +476,7 @@ private:
     if (!bearer_is(req, token)) {
       auto r = reply{401, "application/json",
                      R"({"error":"a valid admin token is required"})"};
-      r.fields.emplace_back(http::field::www_authenticate, "Bearer");
+      r.fields.emplace_back("WWW-Authenticate", "Bearer");
       return respond(req.version(), req.keep_alive(), std::move(r), {});
     }
     gw_->begin_drain();
@@ -603,8 +653,12 @@ private:
       res->set(http::field::access_control_max_age, "600");
     }
     res->keep_alive(keep_alive && !r.close);
-    res->body() = std::move(r.body);
-    res->prepare_payload();
+    if (r.head) {
+      res->content_length(r.body.size());
+    } else {
+      res->body() = std::move(r.body);
+      res->prepare_payload();
+    }
     auto linger = r.close;
     http::async_write(stream_, *res,
                       [self = shared_from_this(), res,

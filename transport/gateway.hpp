@@ -45,6 +45,11 @@ struct gateway_config {
   /// With TLS, also take plain HTTP and WebSocket on the same port, told
   /// apart by their first bytes: for a migration from ws:// to wss://.
   bool tls_allow_plain = false;
+  /// Serves the demo page and the JavaScript client (web_assets.hpp).
+  bool web_pages = true;
+  /// The UGI the demo page plays (`--demo`), at /demo-game.json; empty:
+  /// none, and the page asks for one.
+  std::string demo_game;
   /// Threads of the gateway's own; 0 runs its I/O on the actor system's
   /// scheduler threads instead (see `use_shared_loop`).
   size_t io_threads = 1;

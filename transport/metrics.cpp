@@ -11,6 +11,8 @@
 #include <prometheus/registry.h>
 #include <prometheus/text_serializer.h>
 
+#include "transport/web_assets.hpp"
+
 namespace omega {
 
 namespace {
@@ -350,6 +352,8 @@ std::string_view http_route(std::string_view path, bool upgrade) {
       return x;
   if (path == "/api/v0/signaling" || path == "/api/signaling")
     return "signaling";
+  if (path == "/demo-game.json" || find_web_asset(path) != nullptr)
+    return "web";
   return "other";
 }
 

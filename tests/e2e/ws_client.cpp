@@ -89,14 +89,17 @@ http_request(uint16_t port, http::verb method, const std::string& target,
     return result;
   }
   beast::flat_buffer buffer;
-  http::response<http::string_body> res;
+  http::response_parser<http::string_body> parser;
+  // The answer to HEAD has a Content-Length but no body.
+  parser.skip(method == http::verb::head);
   ec = run_op(ioc, stream, timeout, [&](auto handler) {
-    http::async_read(stream, buffer, res, std::move(handler));
+    http::async_read(stream, buffer, parser, std::move(handler));
   });
   if (ec) {
     result.error = "read: " + ec.message();
     return result;
   }
+  auto& res = parser.get();
   result.status = res.result_int();
   result.body = res.body();
   for (auto& field : res)

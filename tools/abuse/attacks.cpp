@@ -37,7 +37,7 @@ std::string attack::report() const {
 
 std::shared_ptr<bench::client> attack::connect(const std::string& name,
                                                const std::string& token) {
-  auto c = std::make_shared<bench::client>(strand_, *this);
+  auto c = bench::make_plain_client(strand_, *this);
   c->name = name;
   c->token = token;
   c->source = setup_.attacker_source;

@@ -42,8 +42,8 @@ victim::victim(net::io_context& ioc, const setup& s, account host, account peer,
 
 void victim::start() {
   net::post(strand_, [this] {
-    host_ = std::make_shared<bench::client>(strand_, *this);
-    peer_ = std::make_shared<bench::client>(strand_, *this);
+    host_ = bench::make_plain_client(strand_, *this);
+    peer_ = bench::make_plain_client(strand_, *this);
     host_->token = host_acc_.token;
     peer_->token = peer_acc_.token;
     for (auto& c : {host_, peer_}) {

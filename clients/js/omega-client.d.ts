@@ -1,0 +1,220 @@
+// Type declarations of omega-client.js, the client of the omega (CL Omega) signaling server.
+// They match the module exactly; the JSDoc there explains the why.
+
+/**
+ * The error every promise of the module rejects with.
+ *
+ * `code`: the server's reply opcode ('LOBBY_FULL', 'PASSWORD_FAIL', 'NOT_HOST', 'WARNING',
+ * 'VIOLATION', 'TOKEN_INVALID', ...), 'HTTP_<status>' for the HTTP API, 'TIMEOUT' (no reply
+ * within options.timeout), 'DISCONNECTED' (socket lost while waiting) or 'CLOSED' (client closed
+ * or not connected).
+ */
+export class OmegaError extends Error {
+  constructor(code: string, payload?: unknown, message?: string);
+  readonly name: 'OmegaError';
+  /** The reply opcode or one of the module's own codes. */
+  code: OmegaErrorCode;
+  /** The reply's payload, if any (a WARNING/VIOLATION reason, the HTTP "error" text). */
+  payload: unknown;
+}
+
+/** The codes an OmegaError can carry; any other reply opcode is possible too. */
+export type OmegaErrorCode =
+  | 'TIMEOUT' | 'DISCONNECTED' | 'CLOSED' | 'WARNING' | 'VIOLATION'
+  | 'TOKEN_INVALID' | 'TOKEN_EXPIRED' | 'TOKEN_ORIGIN_MISMATCH' | 'SESSION_EXISTS'
+  | 'CONFIG_REQUIRED' | 'ALREADY_HOST' | 'ALREADY_PEER' | 'LOBBY_EXISTS' | 'LOBBY_NOTFOUND'
+  | 'LOBBY_LOCKED' | 'LOBBY_FULL' | 'PASSWORD_REQUIRED' | 'PASSWORD_FAIL'
+  | 'NOT_HOST' | 'NOT_PEER' | 'PEER_INVALID'
+  | `HTTP_${number}`
+  | (string & {});
+
+/** Creates an account: POST <server>/api/v0/register. Rejects 'HTTP_400' / 'HTTP_409' / 'HTTP_429' ... */
+export function register(
+  server: string,
+  account: { username: string; email: string; password: string },
+): Promise<{ id: string; username: string }>;
+
+/** Logs in: POST <server>/api/v0/login; resolves with the session token. Rejects 'HTTP_401' ... */
+export function login(server: string, credentials: { email: string; password: string }): Promise<string>;
+
+/** 'ws://HOST:PORT/api/v0/signaling?ugi=UGI' for a server address (http->ws, https->wss). */
+export function signalingUrl(server: string, ugi: string): string;
+
+/** Connects and INITs; resolves after INIT_OK. */
+export function connect(server: string, options: ConnectOptions): Promise<OmegaClient>;
+
+export interface ReconnectOptions {
+  /** How many attempts before giving up (default 8). */
+  attempts?: number;
+  /** ms before the first attempt, doubling per attempt (default 500). */
+  minDelay?: number;
+  /** ms the delay never exceeds (default 10000). */
+  maxDelay?: number;
+}
+
+export interface ConnectOptions {
+  /** The game's UGI (required; may instead be the server URL's ?ugi=). */
+  ugi: string;
+  /** A session token from login(). */
+  token: string;
+  /** The WebSocket class (default globalThis.WebSocket; in Node the `ws` package's). */
+  WebSocket?: new (url: string) => any;
+  /** The RTCPeerConnection class (default globalThis.RTCPeerConnection). */
+  RTCPeerConnection?: new (configuration?: any) => any;
+  /** Default: true when an RTCPeerConnection class is available. false: signaling only. */
+  webrtc?: boolean;
+  /** STUN/TURN servers for every RTCPeerConnection (default []). */
+  iceServers?: Array<{ urls: string | string[]; username?: string; credential?: string }>;
+  /** More RTCConfiguration fields, e.g. {iceTransportPolicy: 'relay'}. */
+  rtcConfig?: Record<string, unknown>;
+  /** ms to wait for a command's reply (default 15000; 0: forever). */
+  timeout?: number;
+  /** ms between KEEPALIVE pings (default 20000; 0: none). */
+  keepalive?: number;
+  /** Reconnect settings, or false for none (default {attempts: 8, minDelay: 500, maxDelay: 10000}). */
+  reconnect?: ReconnectOptions | boolean;
+}
+
+/** This connection's account and game, from INIT_OK. */
+export interface Me {
+  id: string;
+  user: string;
+  game: string;
+  developer: string;
+}
+
+/** A lobby member as the client knows it. */
+export interface PeerInfo {
+  id: string;
+  user: string;
+  /** Present when the member sent one. */
+  pubkey?: string;
+}
+
+export interface HostAnnouncement {
+  id: string;
+  user: string;
+  lobby_id: string;
+  pubkey?: string;
+}
+
+export interface HostReclaim {
+  id: string;
+  user: string;
+  lobby_id: string;
+}
+
+export interface LobbyInfo {
+  lobby_id: string;
+  /** Left out while the lobby is hostless. */
+  lobby_host_id?: string;
+  lobby_host_username?: string;
+  max_peers: number;
+  current_peers: number;
+  locked: boolean;
+  password_required: boolean;
+}
+
+export interface Frame {
+  opcode: string;
+  payload?: any;
+  origin?: string;
+  recipient?: string;
+  listener?: string;
+}
+
+export interface HostOptions {
+  /** The lobby id, 1–64 characters. */
+  lobby: string;
+  /** 0 (default) = unlimited; the host is not counted. */
+  maxPeers?: number;
+  password?: string;
+  /** When the host leaves, a peer becomes host instead of the lobby closing (default false). */
+  reclaim?: boolean;
+  /** With reclaim: peers may claim the host place with claimHost() (default false). */
+  peersMayClaim?: boolean;
+  pubkey?: string;
+}
+
+/** The events of an OmegaClient and the value each passes to its listeners. */
+export interface OmegaEvents {
+  new_host: HostAnnouncement;
+  new_peer: PeerInfo;
+  peer_gone: string;
+  host_gone: string;
+  host_reclaim: HostReclaim;
+  lobby_close: string;
+  relay: { opcode: 'MAKE_OFFER' | 'MAKE_ANSWER' | 'ICE'; from: string; payload: any };
+  warning: any;
+  frame: { dir: 'in' | 'out'; frame: Frame };
+  channel: { peer: string; channel: RTCDataChannelLike };
+  message: { peer: string; data: any };
+  link: { peer: string; state: string };
+  disconnected: { code: number; reason: string };
+  reconnecting: { attempt: number; delay: number };
+  reconnected: { lobby: string | null };
+  session_lost: { lobby: string; role: 'host' | 'peer'; reason: string };
+  closed: { code: number; reason: string };
+}
+
+/** The part of RTCDataChannel the client uses (a real RTCDataChannel in browsers). */
+export interface RTCDataChannelLike {
+  readonly label: string;
+  readonly readyState: string;
+  binaryType: string;
+  send(data: any): void;
+  close(): void;
+}
+
+export class OmegaClient {
+  /** Use connect(). */
+  private constructor();
+
+  /** This connection's account and game (null before INIT_OK). */
+  readonly me: Me | null;
+  /** The lobby this client hosts or is a peer of. */
+  readonly lobby: string | null;
+  readonly role: 'host' | 'peer' | null;
+  /** The lobby's host (me.id when hosting); null when none or hostless. */
+  readonly hostId: string | null;
+  /** A host: its peers. A peer: the host only. */
+  readonly peers: Map<string, PeerInfo>;
+  /** The open DataChannels, by member id. */
+  readonly channels: Map<string, RTCDataChannelLike>;
+  /** Whether the socket is open and INIT'ed. */
+  readonly connected: boolean;
+
+  host(options: HostOptions): Promise<{ lobby_id: string }>;
+  /** Resolves with the ACK_PEER payload: the host. */
+  join(
+    lobby: string,
+    options?: { password?: string; pubkey?: string },
+  ): Promise<{ lobby_id: string; id: string; user: string; pubkey?: string }>;
+  /** The ids of the game's lobbies without a password. */
+  lobbies(): Promise<string[]>;
+  info(lobby: string): Promise<LobbyInfo>;
+  claimHost(): Promise<HostReclaim>;
+  transferHost(id: string): Promise<HostReclaim>;
+  lock(): Promise<{ lobby_id: string; locked: boolean }>;
+  unlock(): Promise<{ lobby_id: string; locked: boolean }>;
+  size(n: number): Promise<{ lobby_id: string; max_peers: number }>;
+  /** Resolves with the PEER_GONE payload: the id. */
+  kick(id: string): Promise<string>;
+  /** Resolves with the echoed payload. */
+  ping(payload?: any): Promise<any>;
+  /** Resolves on RELAY_OK. */
+  relay(opcode: 'MAKE_OFFER' | 'MAKE_ANSWER' | 'ICE', recipient: string, payload: any): Promise<void>;
+
+  /** Throws OmegaError 'CLOSED' when there is no open channel to peerId. */
+  send(peerId: string, data: string | ArrayBuffer | ArrayBufferView | Blob): void;
+  /** Sends on every open channel; returns how many. */
+  broadcast(data: string | ArrayBuffer | ArrayBufferView | Blob): number;
+  /** Closes links and socket for good and emits 'closed'. */
+  close(): void;
+
+  /** Returns an unsubscribe function. */
+  on<K extends keyof OmegaEvents>(name: K, fn: (v: OmegaEvents[K]) => void): () => void;
+  off<K extends keyof OmegaEvents>(name: K, fn: (v: OmegaEvents[K]) => void): void;
+  /** The next value of an event. */
+  once<K extends keyof OmegaEvents>(name: K): Promise<OmegaEvents[K]>;
+}

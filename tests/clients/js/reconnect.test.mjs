@@ -1,0 +1,163 @@
+// Reconnect: the server is killed (SIGKILL) and restarted on the same port and
+// data folder. These tests run one after the other on one server.
+
+import {describe, it, before, after} from 'node:test';
+import assert from 'node:assert/strict';
+import WebSocket from 'ws';
+import * as omega from '../../../clients/js/omega-client.js';
+import {
+  Fixture, rejectsWith, nextEvent, recordEvents, sleep, until, uniqueName, withTimeout,
+} from './server.mjs';
+
+const T = {timeout: 45000};
+const fx = new Fixture(omega, WebSocket);
+let server, ugi;
+/** Fast retries, enough of them to outlast a restart on a busy machine (~15 s). */
+const FAST = {attempts: 40, minDelay: 100, maxDelay: 400};
+
+before(async () => {
+  server = await fx.server();
+  ugi = await server.addGame(uniqueName('game'), 'reconnect-devs');
+});
+after(() => fx.cleanup());
+
+const names = (log) => log.map((e) => e.name);
+
+describe('reconnect', {concurrency: false}, () => {
+  it('disconnected → reconnecting → reconnected; me works again; session_lost for a lobby member', T, async () => {
+    const h = await fx.client(server, ugi, {prefix: 'rh', reconnect: FAST});
+    const l = await fx.client(server, ugi, {prefix: 'rl', reconnect: FAST});
+    const w = await fx.client(server, ugi, {prefix: 'rw', reconnect: FAST});
+    const me = {...h.me};
+    const lobby = uniqueName('lob');
+    await h.host({lobby, password: 'the-password'});
+    const events = ['disconnected', 'reconnecting', 'reconnected', 'session_lost', 'closed'];
+    const hlog = recordEvents(h, events);
+    const llog = recordEvents(l, events);
+
+    // a command waiting for its reply when the socket goes (PASSWORD_FAIL takes 0.5 s)
+    const pending = w.join(lobby, {password: 'wrong'}).then(() => null, (e) => e);
+    await sleep(50);
+    const hBack = nextEvent(h, 'reconnected', 30000);
+    const lBack = nextEvent(l, 'reconnected', 30000);
+    const lost = nextEvent(h, 'session_lost', 30000);
+    await server.kill();
+    const err = await withTimeout(pending, 10000, 'the pending join settles');
+    assert.ok(err instanceof omega.OmegaError, `the pending command rejected: ${err}`);
+    assert.equal(err.code, 'DISCONNECTED');
+    await until(() => hlog.some((e) => e.name === 'disconnected'), 10000, "'disconnected' on the host");
+    assert.equal(h.connected, false);
+    // not connected: a command is refused at once
+    await rejectsWith(omega, h.ping('while down'), 'CLOSED');
+
+    await server.restart();
+    const back = await hBack;
+    assert.equal(back.lobby, lobby);
+    const sl = await lost;
+    assert.equal(sl.lobby, lobby);
+    assert.equal(sl.role, 'host');
+    const lback = await lBack;
+    assert.equal(lback.lobby ?? null, null);
+
+    const dis = hlog.find((e) => e.name === 'disconnected').value;
+    assert.equal(typeof dis.code, 'number');
+    const seq = names(hlog);
+    const iDis = seq.indexOf('disconnected');
+    const iRec = seq.indexOf('reconnecting');
+    const iBack = seq.indexOf('reconnected');
+    assert.ok(iDis >= 0 && iRec > iDis && iBack > iRec, `order: ${seq.join(', ')}`);
+    assert.ok(!seq.includes('closed'), `no 'closed': ${seq.join(', ')}`);
+    const r = hlog.find((e) => e.name === 'reconnecting').value;
+    assert.equal(typeof r.attempt, 'number');
+    assert.equal(typeof r.delay, 'number');
+    assert.ok(!names(llog).includes('session_lost'), 'a lobby-less client loses no session');
+    assert.ok(!names(llog).includes('closed'));
+
+    assert.equal(h.connected, true);
+    assert.deepEqual(h.me, me);
+    assert.equal(h.lobby, null);
+    assert.equal(h.role, null);
+    assert.equal(h.hostId, null);
+    assert.equal(h.peers.size, 0);
+    assert.equal(await h.ping('again'), 'again');
+    assert.equal(await l.ping('again'), 'again');
+    // the lobby died with the old process: the host can make it again, and the other can join
+    await h.host({lobby});
+    assert.equal(h.role, 'host');
+    const ack = await l.join(lobby);
+    assert.equal(ack.id, h.me.id);
+    hlog.stop();
+    llog.stop();
+  });
+
+  it("a reconnect whose INIT fails (TOKEN_EXPIRED) ends in 'closed' naming the error", T, async () => {
+    const acc = await fx.account(server, 'rx');
+    const issued = Date.now();
+    const token = (await server.admin(['token', 'issue', acc.username, '--lifetime', '3'])).trim();
+    const c = fx.track(await omega.connect(server.url, fx.options({ugi, token, reconnect: FAST})));
+    assert.equal(c.me.id, acc.id);
+    const log = recordEvents(c, ['disconnected', 'reconnecting', 'reconnected', 'closed']);
+    const closed = nextEvent(c, 'closed', 40000);
+    await server.kill();
+    const wait = issued + 3600 - Date.now();
+    if (wait > 0) await sleep(wait); // let the token expire while the server is down
+    await server.restart();
+    const ev = await closed;
+    assert.match(String(ev.reason), /TOKEN_EXPIRED/);
+    assert.ok(!names(log).includes('reconnected'), `events: ${names(log).join(', ')}`);
+    assert.equal(c.connected, false);
+    await sleep(500);
+    assert.equal(names(log).filter((n) => n === 'closed').length, 1);
+    const attempts = names(log).filter((n) => n === 'reconnecting').length;
+    await sleep(600); // several retry delays: no retry after 'closed'
+    assert.equal(names(log).filter((n) => n === 'reconnecting').length, attempts);
+    log.stop();
+    await rejectsWith(omega, c.ping(), 'CLOSED');
+  });
+
+  it('keepalive: a server that stops answering counts as a lost socket; the client gets back', T, async () => {
+    const c = await fx.client(server, ugi, {prefix: 'rk', keepalive: 300, reconnect: FAST});
+    const log = recordEvents(c, ['disconnected', 'reconnecting', 'reconnected', 'closed']);
+    const lost = nextEvent(c, 'disconnected', 10000);
+    const back = nextEvent(c, 'reconnected', 30000);
+    server.child.kill('SIGSTOP');
+    try {
+      await lost; // 2 unanswered intervals
+    } finally {
+      server.child.kill('SIGCONT');
+    }
+    // the server may still hold the old session for a moment: SESSION_EXISTS is retried
+    await back;
+    assert.equal(c.connected, true);
+    assert.equal(await c.ping('back'), 'back');
+    assert.ok(!names(log).includes('closed'), `events: ${names(log).join(', ')}`);
+    log.stop();
+  });
+
+  it("reconnect: false: a lost socket is 'closed' at once", T, async () => {
+    const c = await fx.client(server, ugi, {prefix: 'rf', reconnect: false});
+    const log = recordEvents(c, ['disconnected', 'reconnecting', 'reconnected', 'closed']);
+    const closed = nextEvent(c, 'closed');
+    await server.kill();
+    await closed;
+    await sleep(300);
+    assert.ok(!names(log).includes('reconnecting'), `events: ${names(log).join(', ')}`);
+    assert.equal(c.connected, false);
+    log.stop();
+    await server.restart();
+  });
+
+  it("the attempts spent: 'closed' after that many 'reconnecting'", T, async () => {
+    const c = await fx.client(server, ugi, {prefix: 'rs', reconnect: {attempts: 3, minDelay: 50, maxDelay: 100}});
+    const log = recordEvents(c, ['disconnected', 'reconnecting', 'reconnected', 'closed']);
+    const closed = nextEvent(c, 'closed', 20000);
+    await server.kill(); // and no restart
+    await closed;
+    const seq = names(log);
+    const n = seq.filter((x) => x === 'reconnecting').length;
+    assert.ok(n >= 1 && n <= 3, `${n} reconnecting events: ${seq.join(', ')}`);
+    assert.ok(!seq.includes('reconnected'));
+    assert.equal(seq[seq.length - 1], 'closed');
+    log.stop();
+  });
+});
