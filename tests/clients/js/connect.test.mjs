@@ -201,7 +201,7 @@ describe('options', () => {
   });
 
   it('keepalive: KEEPALIVE frames go out every interval without any command', T, async () => {
-    const c = await fx.client(server, ugi, {prefix: 'ka', keepalive: 100});
+    const c = await fx.client(server, ugi, {prefix: 'ka', keepalive: 250});
     const out = eventWhere(c, 'frame', (f) => f.dir === 'out' && f.frame.opcode === 'KEEPALIVE', 5000);
     const back = eventWhere(c, 'frame', (f) => f.dir === 'in' && f.frame.opcode === 'KEEPALIVE', 5000);
     await out;

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import WebSocket from 'ws';
 import * as omega from '../../../clients/js/omega-client.js';
 import {
-  Fixture, rejectsWith, nextEvent, recordEvents, sleep, until, uniqueName, withTimeout,
+  Fixture, rejectsWith, nextEvent, eventWhere, recordEvents, sleep, until, uniqueName, withTimeout,
 } from './server.mjs';
 
 const T = {timeout: 45000};
@@ -38,6 +38,9 @@ describe('reconnect', {concurrency: false}, () => {
     // a command waiting for its reply when the socket goes (PASSWORD_FAIL takes 0.5 s)
     const pending = w.join(lobby, {password: 'wrong'}).then(() => null, (e) => e);
     await sleep(50);
+    // a command issued from the 'reconnected' handler goes through
+    let fromHandler;
+    const offBack = h.on('reconnected', () => { fromHandler = h.ping('from the handler'); });
     const hBack = nextEvent(h, 'reconnected', 30000);
     const lBack = nextEvent(l, 'reconnected', 30000);
     const lost = nextEvent(h, 'session_lost', 30000);
@@ -73,6 +76,9 @@ describe('reconnect', {concurrency: false}, () => {
     assert.ok(!names(llog).includes('session_lost'), 'a lobby-less client loses no session');
     assert.ok(!names(llog).includes('closed'));
 
+    offBack();
+    assert.ok(fromHandler, "the 'reconnected' handler ran");
+    assert.equal(await fromHandler, 'from the handler');
     assert.equal(h.connected, true);
     assert.deepEqual(h.me, me);
     assert.equal(h.lobby, null);
@@ -131,6 +137,47 @@ describe('reconnect', {concurrency: false}, () => {
     assert.equal(c.connected, true);
     assert.equal(await c.ping('back'), 'back');
     assert.ok(!names(log).includes('closed'), `events: ${names(log).join(', ')}`);
+    log.stop();
+  });
+
+  it('a SESSION_EXISTS on a reconnect is retried until the other session ends', T, async () => {
+    const acc = await fx.account(server, 'rse');
+    // equal delays: the attempts come every 1.5 s, leaving time for the other session
+    const a = await fx.client(server, ugi, {account: acc,
+      reconnect: {attempts: 20, minDelay: 1500, maxDelay: 1500}});
+    const log = recordEvents(a, ['disconnected', 'reconnecting', 'reconnected', 'closed']);
+    const refused = eventWhere(a, 'frame', (f) => f.dir === 'in' && f.frame.opcode === 'SESSION_EXISTS', 30000);
+    const back = nextEvent(a, 'reconnected', 40000);
+    await server.kill();
+    await server.restart();
+    const token2 = await omega.login(server.url, {email: acc.email, password: acc.password});
+    const b = fx.track(await omega.connect(server.url, fx.options({ugi, token: token2, reconnect: false})));
+    await refused;
+    assert.equal(a.connected, false);
+    b.close();
+    await back;
+    assert.equal(a.connected, true);
+    assert.equal(await a.ping('mine again'), 'mine again');
+    assert.ok(!names(log).includes('closed'), `events: ${names(log).join(', ')}`);
+    log.stop();
+  });
+
+  it('close() while reconnecting stops for good', T, async () => {
+    const c = await fx.client(server, ugi, {prefix: 'rcl', reconnect: FAST});
+    const log = recordEvents(c, ['disconnected', 'reconnecting', 'reconnected', 'closed']);
+    const retrying = nextEvent(c, 'reconnecting', 10000);
+    await server.kill();
+    await retrying;
+    const closed = nextEvent(c, 'closed', 5000);
+    c.close();
+    await closed;
+    const n = names(log).filter((x) => x === 'reconnecting').length;
+    await server.restart();
+    await sleep(800); // a few FAST delays: no attempt may follow
+    assert.equal(names(log).filter((x) => x === 'reconnecting').length, n);
+    assert.ok(!names(log).includes('reconnected'), `events: ${names(log).join(', ')}`);
+    assert.equal(c.connected, false);
+    await rejectsWith(omega, c.ping(), 'CLOSED');
     log.stop();
   });
 

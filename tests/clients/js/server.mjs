@@ -3,6 +3,7 @@
 // helpers, and bounded waits for everything.
 //
 // OMEGA_SERVER and OMEGA_ADMIN name the binaries (default: build/ of the repo).
+// Run: cd /work/main && node --test tests/clients/js/
 
 import {spawn, execFile} from 'node:child_process';
 import {mkdtemp, rm} from 'node:fs/promises';
@@ -137,7 +138,12 @@ export class OmegaServer {
     const s = new OmegaServer();
     s.dataDir = dataDir ?? await mkdtemp(join(tmpdir(), 'omega-js-'));
     s.flags = flags;
-    await s.#launch(port);
+    try {
+      await s.#launch(port);
+    } catch (e) {
+      if (!dataDir) await rm(s.dataDir, {recursive: true, force: true});
+      throw e;
+    }
     return s;
   }
 
