@@ -12,7 +12,7 @@
 # target, with a fresh server per run, and the script prints one table of
 # medians and the ratios omega/plain and omega/peerjs.
 #
-# Usage: bash scripts/bench.sh           (about 10 minutes)
+# Usage: bash scripts/bench.sh           (about 17 minutes)
 #        QUICK=1 bash scripts/bench.sh   (2 s runs, smaller populations)
 #        TARGETS="omega omega-tls" bash scripts/bench.sh   (TLS vs not,
 #          about 6 minutes)
@@ -24,6 +24,8 @@
 #   IDLE_CONNS (10000; QUICK 2000)  SETTLE (2; QUICK 1)
 #   HALF_RATE (half of omega's measured maximum)  HALF_REPEAT (5: runs at
 #   half load, whose p99 moves most from run to run)
+#   OPEN_LEVELS ("25 50 75": open-loop rates, percent of each server's own
+#   maximum)  OPEN_REPEAT (3)
 #   TARGETS ("omega plain peerjs"; also omega-tls)  SERVER_CPU (0)
 #   CLIENT_CPU (1)
 #   BUILD (build-bench)  SKIP_BUILD (0)  PEERJS_DIR (/tmp/omega-bench-peerjs)
@@ -41,6 +43,8 @@ else
 fi
 REPEAT=${REPEAT:-3}
 HALF_REPEAT=${HALF_REPEAT:-5}
+OPEN_REPEAT=${OPEN_REPEAT:-3}
+OPEN_LEVELS=${OPEN_LEVELS:-25 50 75}
 DURATION=${DURATION:-$def_duration}
 WARMUP=${WARMUP:-$def_warmup}
 LOBBIES=${LOBBIES:-100}
@@ -343,35 +347,46 @@ for _ in $(seq "$REPEAT"); do
   for t in $TARGETS; do run_bench relay "$t" "${relay_args[@]}"; done
 done
 
-HALF_RATE=${HALF_RATE:-}
-if [[ -z $HALF_RATE ]]; then
-  max=$(median relay omega rate)
-  [[ $max != na ]] && HALF_RATE=$(awk -v m="$max" 'BEGIN { printf "%d", m / 2 }')
-fi
+# -- open loop: below saturation, where production servers run ----------------
+# omega-bench --rate sends on a fixed schedule and stamps each message with
+# its scheduled time (no coordinated omission); it counts the sends it could
+# not make on time (late). Each target runs at OPEN_LEVELS percent of its
+# own saturated rate; every target also runs at half of omega's maximum
+# (HALF_RATE, the rate the p99 target compares at), and omega at half of
+# plain-relay's maximum.
+
+# Prints $2 percent of the median saturated rate of target $1 (or nothing).
+own_rate() {
+  local max
+  max=$(median relay "$1" rate)
+  [[ $max == na ]] && return 0
+  awk -v m="$max" -v p="$2" 'BEGIN { printf "%d", m * p / 100 }'
+}
+
+HALF_RATE=${HALF_RATE:-$(own_rate omega 50)}
 if [[ -n $HALF_RATE && $HALF_RATE != 0 ]]; then
-  say "relay latency at $HALF_RATE msg/s (half of omega's maximum)"
+  say "relay, open loop at $HALF_RATE msg/s (half of omega's maximum)"
   for _ in $(seq "$HALF_REPEAT"); do
     for t in $TARGETS; do
       run_bench relay_half "$t" "${relay_args[@]}" --rate "$HALF_RATE"
     done
   done
 fi
-
-# Each other server also at half of its own maximum, as the targets put
-# omega: the tail latency that its plumbing reaches on this machine.
-declare -A OWN_HALF=()
-for t in $TARGETS; do
-  [[ $t == omega ]] && continue
-  max=$(median relay "$t" rate)
-  [[ $max == na ]] && continue
-  OWN_HALF[$t]=$(awk -v m="$max" 'BEGIN { printf "%d", m / 2 }')
-done
-if ((${#OWN_HALF[@]} > 0)); then
-  say "relay latency at half of each other server's own maximum"
-  for _ in $(seq "$HALF_REPEAT"); do
-    for t in "${!OWN_HALF[@]}"; do
-      run_bench relay_own "$t" "${relay_args[@]}" --rate "${OWN_HALF[$t]}"
+for level in $OPEN_LEVELS; do
+  say "relay, open loop at $level% of each server's own maximum"
+  for _ in $(seq "$OPEN_REPEAT"); do
+    for t in $TARGETS; do
+      rate=$(own_rate "$t" "$level")
+      [[ -n $rate && $rate != 0 ]] &&
+        run_bench "open_$level" "$t" "${relay_args[@]}" --rate "$rate"
     done
+  done
+done
+PLAIN_HALF=$(has_target plain && has_target omega && own_rate plain 50 || true)
+if [[ -n $PLAIN_HALF && $PLAIN_HALF != 0 ]]; then
+  say "relay, omega open loop at $PLAIN_HALF msg/s (half of plain's maximum)"
+  for _ in $(seq "$OPEN_REPEAT"); do
+    run_bench relay_plain_half omega "${relay_args[@]}" --rate "$PLAIN_HALF"
   done
 fi
 
@@ -422,6 +437,20 @@ row() {
   printf '\n'
 }
 
+# Server CPU per message at label $2 over the same at saturation, for
+# each target (and the ratio of those ratios).
+cpu_row() {
+  local title=$1 label=$2 t v
+  local -A r=()
+  for t in omega plain peerjs; do
+    r[$t]=$(ratio "$(median "$label" "$t" server_cpu_us_per_msg)" \
+      "$(median relay "$t" server_cpu_us_per_msg)")
+  done
+  printf '%-44s %11s %11s %11s %11s %12s\n' "$title" "${r[omega]}" \
+    "${r[plain]}" "${r[peerjs]}" "$(ratio "${r[omega]}" "${r[plain]}")" \
+    "$(ratio "${r[omega]}" "${r[peerjs]}")"
+}
+
 echo
 echo "omega benchmark, $(date -u +%Y-%m-%dT%H:%M:%SZ), $(nproc) cores:" \
   "$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//')"
@@ -452,18 +481,28 @@ row "relay p99.9 us (max load)" relay p999_us 1
 row "relay server CPU % (max load)" relay server_cpu_pct 0
 row "relay client CPU % (max load)" relay client_cpu_pct 0
 if [[ -n $HALF_RATE && $HALF_RATE != 0 ]]; then
-  row "relay @ $HALF_RATE msg/s: achieved msgs/s" relay_half rate 0
-  row "relay @ $HALF_RATE msg/s: p50 us" relay_half p50_us 1
-  row "relay @ $HALF_RATE msg/s: p99 us" relay_half p99_us 1
-  row "relay @ $HALF_RATE msg/s: p99.9 us" relay_half p999_us 1
-  row "relay @ $HALF_RATE msg/s: server CPU %" relay_half server_cpu_pct 0
-  if ((${#OWN_HALF[@]} > 0)); then
-    row "relay @ half of own max: msgs/s" relay_half rate 0 relay_own relay_own
-    row "relay @ half of own max: p99 us" relay_half p99_us 1 relay_own \
-      relay_own
-    row "relay @ half of own max: server CPU %" relay_half server_cpu_pct 0 \
-      relay_own relay_own
-  fi
+  row "open @ $HALF_RATE msg/s: achieved msgs/s" relay_half rate 0
+  row "open @ $HALF_RATE msg/s: p50 us" relay_half p50_us 1
+  row "open @ $HALF_RATE msg/s: p99 us" relay_half p99_us 1
+  row "open @ $HALF_RATE msg/s: p99.9 us" relay_half p999_us 1
+  row "open @ $HALF_RATE msg/s: late sends" relay_half late 0
+  row "open @ $HALF_RATE msg/s: server CPU %" relay_half server_cpu_pct 0
+  row "open @ $HALF_RATE msg/s: server CPU us/msg" relay_half \
+    server_cpu_us_per_msg 2
+fi
+for level in $OPEN_LEVELS; do
+  l=open_$level
+  row "open @ $level% of own max: msgs/s" "$l" rate 0
+  row "open @ $level% of own max: p99 us" "$l" p99_us 1
+  row "open @ $level% of own max: late sends" "$l" late 0
+  row "open @ $level% of own max: server CPU %" "$l" server_cpu_pct 0
+  row "open @ $level% of own max: CPU us/msg" "$l" server_cpu_us_per_msg 2
+  cpu_row "open @ $level%: CPU/msg / saturated's" "$l"
+done
+if [[ -n $PLAIN_HALF && $PLAIN_HALF != 0 ]]; then
+  row "omega @ $PLAIN_HALF msg/s (plain's half): p99 us" relay_plain_half \
+    p99_us 1
+  row "omega @ $PLAIN_HALF msg/s (plain's half): late" relay_plain_half late 0
 fi
 row "handshakes/s" handshake hs_rate 0
 row "handshakes per server CPU-second" handshake hs_per_server_cpu_s 0
@@ -475,6 +514,48 @@ row "connect+INIT per server CPU-second (idle)" idle init_per_server_cpu_s 0
 row "idle KiB per connection" idle kb_per_conn 2
 row "errors per run (relay, max load)" relay errors 0
 echo
+
+# The targets of docs/benchmarks.md ("Targets"), as ratios within this run.
+# check TITLE VALUE OP LIMIT prints one line: the value, the limit, ok/MISSED.
+check() {
+  local verdict
+  verdict=$(awk -v v="$2" -v op="$3" -v l="$4" 'BEGIN {
+    if (v == "na") { print "na"; exit }
+    ok = (op == "<=") ? (v + 0 <= l + 0) : (v + 0 >= l + 0)
+    print ok ? "ok" : "MISSED" }')
+  printf '%-58s %10s %s %-8s %s\n' "$1" "$2" "$3" "$4" "$verdict"
+}
+if has_target omega; then
+  echo "targets (omega, this run):"
+  if has_target plain && [[ -n $HALF_RATE && $HALF_RATE != 0 ]]; then
+    check "p99 at $HALF_RATE msg/s, over plain's at that rate" \
+      "$(ratio "$(median relay_half omega p99_us)" \
+        "$(median relay_half plain p99_us)")" "<=" 1.5
+    check "late sends at $HALF_RATE msg/s (median of runs)" \
+      "$(median relay_half omega late)" "<=" 0
+  fi
+  if [[ -n $HALF_RATE && $HALF_RATE != 0 ]]; then
+    check "CPU per msg at $HALF_RATE msg/s, over saturated" \
+      "$(ratio "$(median relay_half omega server_cpu_us_per_msg)" \
+        "$(median relay omega server_cpu_us_per_msg)")" "<=" 1.25
+  fi
+  if has_target plain; then
+    check "relayed msgs per server CPU-s, over plain's" \
+      "$(ratio "$(median relay omega msgs_per_server_cpu_s)" \
+        "$(median relay plain msgs_per_server_cpu_s)")" ">=" 0.85
+    check "idle KiB per connection, over plain's" \
+      "$(ratio "$(median idle omega kb_per_conn)" \
+        "$(median idle plain kb_per_conn)")" "<=" 1.15
+  fi
+  if has_target peerjs; then
+    check "relayed msgs per server CPU-s, over PeerJS's" \
+      "$(ratio "$(median relay omega msgs_per_server_cpu_s)" \
+        "$(median relay peerjs msgs_per_server_cpu_s)")" ">=" 1.8
+  fi
+  check "connect+INIT per server CPU-s" \
+    "$(median idle omega init_per_server_cpu_s)" ">=" 15000
+  echo
+fi
 if ((NOISY > 0)); then
   echo "warning: $NOISY run(s) overlapped with compilers or ran below full" \
     "server load; their numbers are noisy"

@@ -254,3 +254,115 @@ test('two guests meet in a lobby and chat over a DataChannel; a third joins; dep
       for (const p of pages) await p.context().close().catch(() => {});
     }
   });
+
+// A host change: every member closes its links, the non-host members say hello to the new host
+// over ICE ({"omega":"hello"}), and the new host offers to each (clients/js/README.md, WebRTC).
+test('after a host change the links are made again: a transfer, then the host leaves a reclaim lobby',
+  { timeout: 120000 }, async (t) => {
+    assert.ok(served || process.env.OMEGA_DEMO_BASE,
+      `${SERVER_BIN} answers 404 for /demo.js: it does not serve the demo pages (--web-pages false?)`);
+    const pages = [];
+    // The member row of `id` on `page` in role `role` with an open DataChannel (the role in the
+    // selector keeps a row from before the change, still open, from matching).
+    const linked = (page, id, role) =>
+      page.waitForSelector(`#members [data-id="${id}"][data-role="${role}"][data-channel="open"]`);
+    // The hello `page` sent to the new host `to` (the frame log names the recipient).
+    const hello = (page, to) => page.locator('#frame-log li[data-dir="out"][data-opcode="ICE"]')
+      .filter({ hasText: '"omega":"hello"' }).filter({ hasText: `to ${to.user}` })
+      .first().waitFor({ state: 'attached', timeout: WAIT });
+    const noError = async (page) => {
+      if (await page.isVisible('#error')) {
+        assert.fail(`[${page.label}] the page shows an error: ${await page.textContent('#error-text')}`);
+      }
+    };
+    try {
+      const a = await openPage('reclaim-A');
+      const b = await openPage('reclaim-B');
+      const c = await openPage('reclaim-C');
+      pages.push(a, b, c);
+      const [userA, userB, userC] = await Promise.all([playAsGuest(a), playAsGuest(b), playAsGuest(c)]);
+
+      // A hosts with "when I leave, a peer becomes host" (no claims by peers: the server picks).
+      await a.fill('#lobby-name', 'reclaim-lobby');
+      await a.check('#reclaim');
+      await a.click('#create');
+      await a.waitForSelector('#my-role[data-role="host"]');
+      await b.click('#lobby-list [data-lobby="reclaim-lobby"] [data-action="join"]');
+      await b.waitForSelector('#my-role[data-role="peer"]');
+      await c.click('#lobby-list [data-lobby="reclaim-lobby"] [data-action="join"]');
+      await c.waitForSelector('#my-role[data-role="peer"]');
+      await Promise.all([
+        linked(a, userB.id, 'peer'), linked(a, userC.id, 'peer'),
+        linked(b, userA.id, 'host'), linked(c, userA.id, 'host'),
+      ]);
+
+      // 1. A hands the host role to B ("Make host"). Everyone gets HOST_RECLAIM; A and C say hello
+      //    to B, which offers to both.
+      await a.locator(`#members [data-id="${userB.id}"] [data-action="transfer"]`).click();
+      await Promise.all([
+        b.waitForSelector('#my-role[data-role="host"]'),
+        a.waitForSelector('#my-role[data-role="peer"]'),
+        frameSeen(a, 'in', 'HOST_RECLAIM'), frameSeen(b, 'in', 'HOST_RECLAIM'),
+        frameSeen(c, 'in', 'HOST_RECLAIM'),
+      ]);
+      assert.equal(await c.getAttribute('#my-role', 'data-role'), 'peer');
+      await Promise.all([hello(a, userB), hello(c, userB)]);
+      await Promise.all([
+        linked(b, userA.id, 'peer'), linked(b, userC.id, 'peer'),
+        linked(a, userB.id, 'host'), linked(c, userB.id, 'host'),
+      ]);
+      // The new host's member list reaches the peers: A sees C, C sees A, both as peers via B.
+      await a.waitForSelector(`#members [data-id="${userC.id}"][data-role="peer"][data-link="relayed"]`);
+      await c.waitForSelector(`#members [data-id="${userA.id}"][data-role="peer"][data-link="relayed"]`);
+      // Chat goes through the new host both ways.
+      await say(c, 'after the transfer: C here');
+      await Promise.all([heard(a, 'after the transfer: C here'), heard(b, 'after the transfer: C here')]);
+      await say(a, 'after the transfer: A here');
+      await Promise.all([heard(c, 'after the transfer: A here'), heard(b, 'after the transfer: A here')]);
+      await say(b, 'after the transfer: B here');
+      await Promise.all([heard(a, 'after the transfer: B here'), heard(c, 'after the transfer: B here')]);
+      for (const p of pages) await noError(p);
+
+      // 2. B, the host now, closes its page. The lobby allows reclaim, so it lives on: HOST_GONE,
+      //    then the server promotes the earliest-joined peer. The transfer put A, the old host, last
+      //    in join order, so C (joined before A became a peer) is the new host.
+      await b.context().close();
+      pages.splice(pages.indexOf(b), 1);
+      await Promise.all([frameSeen(a, 'in', 'HOST_GONE'), frameSeen(c, 'in', 'HOST_GONE')]);
+      await Promise.all([
+        c.waitForSelector('#my-role[data-role="host"]'),
+        heard(c, 'You are the host now.'),
+        heard(a, `${userC.user} is the host now.`),
+      ]);
+      assert.equal(await a.getAttribute('#my-role', 'data-role'), 'peer');
+      await hello(a, userC);
+      for (const p of [a, c]) {
+        const opcodes = await p.$$eval('#frame-log li[data-dir="in"]', (els) => els.map((e) => e.dataset.opcode));
+        assert.ok(opcodes.lastIndexOf('HOST_GONE') < opcodes.lastIndexOf('HOST_RECLAIM'),
+          `[${p.label}] HOST_GONE before the second HOST_RECLAIM: ${opcodes.join(' ')}`);
+        assert.ok(!opcodes.includes('LOBBY_CLOSE'), `[${p.label}] the lobby lives on: ${opcodes.join(' ')}`);
+      }
+      await Promise.all([linked(c, userA.id, 'peer'), linked(a, userC.id, 'host')]);
+      await a.waitForSelector(`#members [data-id="${userB.id}"]`, { state: 'detached' });
+      await c.waitForSelector(`#members [data-id="${userB.id}"]`, { state: 'detached' });
+      await say(a, 'after the reclaim: A here');
+      await heard(c, 'after the reclaim: A here');
+      await say(c, 'after the reclaim: C here');
+      await heard(a, 'after the reclaim: C here');
+      for (const p of pages) await noError(p);
+      await c.screenshot({ path: join(ARTIFACTS, 'demo-reclaim.png'), fullPage: true });
+
+      assert.deepEqual(pageErrors, [], 'uncaught errors in the pages');
+      assert.deepEqual(cspViolations(), [], 'Content-Security-Policy violations');
+    } catch (err) {
+      for (const e of pageErrors) t.diagnostic(`page error: ${e}`);
+      for (const l of consoleLines.slice(-15)) t.diagnostic(`console: ${l}`);
+      for (const p of pages) {
+        await p.screenshot({ path: join(ARTIFACTS, `demo-failed-${p.label}.png`), fullPage: true })
+          .catch(() => {});
+      }
+      throw err;
+    } finally {
+      for (const p of pages) await p.context().close().catch(() => {});
+    }
+  });

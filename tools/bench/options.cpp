@@ -33,7 +33,10 @@ const char* const usage_text
     "\n"
     "scenarios (all bounded by --duration and/or counts):\n"
     "  relay      --lobbies H --peers P --inflight W --payload-bytes B\n"
-    "             --rate R (total msgs/s; 0 = W in flight per pair)\n"
+    "             --rate R (total msgs/s, open loop: each message is\n"
+    "             stamped with its scheduled send time; 0 = W in flight\n"
+    "             per pair) --late-us U (a paced send more than U us\n"
+    "             after its time counts as late; default 1000)\n"
     "  handshake  --count N (0 = until --duration) --concurrency C\n"
     "  idle       --connections N --settle SECONDS\n"
     "\n"
@@ -157,6 +160,7 @@ const std::map<std::string, setter>& value_options() {
     {"inflight", number<size_t>(&options::inflight, 1, 10000)},
     {"payload-bytes", number<size_t>(&options::payload_bytes, 0, 60000)},
     {"rate", number<double>(&options::rate, 0, 1e9)},
+    {"late-us", number<double>(&options::late_us, 1, 1e9)},
     {"count", number<size_t>(&options::count, 0, big)},
     {"concurrency", number<size_t>(&options::concurrency, 1, 100000)},
     {"connections", number<size_t>(&options::connections, 1, 10000000)},

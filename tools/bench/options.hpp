@@ -38,6 +38,8 @@ struct options {
   size_t inflight = 4;
   size_t payload_bytes = 1024;
   double rate = 0;
+  /// Paced mode: a send this long after its scheduled time is late.
+  double late_us = 1000;
   size_t count = 0;
   size_t concurrency = 1;
   size_t connections = 100;

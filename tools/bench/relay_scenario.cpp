@@ -68,7 +68,12 @@ struct relay_numbers {
 /// answered by the next message of the cycle OFFER (host->peer), ANSWER
 /// (peer->host), ICE (host->peer), ICE (peer->host). With `--rate R` a pacer
 /// sends R messages/s in total, round-robin over the pairs, and deliveries
-/// trigger nothing, so latency is measured at a fixed offered load.
+/// trigger nothing, so latency is measured at a fixed offered load. That
+/// mode is an open loop without coordinated omission: message k of the run
+/// is due at start + k / R, and carries that time, not the time it went
+/// out, so a generator or server that falls behind shows in the latency;
+/// sends that leave more than `--late-us` after their time are counted as
+/// late (the generator itself could not keep up).
 class relay_scenario : public scenario {
 public:
   using scenario::scenario;
@@ -340,7 +345,10 @@ private:
       auto pair = next_pair_++ % pairs;
       auto l = lobbies_[pair / opts_.peers].get();
       auto j = pair % opts_.peers;
-      net::dispatch(l->strand, [this, l, j] { send_paced(*l, j); });
+      auto at = pace_start_ns_
+                + static_cast<int64_t>(static_cast<double>(paced_) * 1e9
+                                       / opts_.rate);
+      net::dispatch(l->strand, [this, l, j, at] { send_paced(*l, j, at); });
     }
     pacer_->expires_after(std::chrono::microseconds{200});
     pacer_->async_wait([this](error_code ec) {
@@ -349,28 +357,40 @@ private:
     });
   }
 
-  /// Sends the next message of pair `j`'s cycle in lobby `l`.
-  void send_paced(lobby& l, size_t j) {
+  /// Sends the next message of pair `j`'s cycle in lobby `l`, due at `at`.
+  void send_paced(lobby& l, size_t j, int64_t at) {
     if (!sending_)
       return;
+    auto lag = now_ns() - at;
+    if (measuring_.load(std::memory_order_relaxed)) {
+      if (lag > static_cast<int64_t>(opts_.late_us * 1000))
+        late_window_.fetch_add(1, std::memory_order_relaxed);
+      auto seen = max_lag_ns_.load(std::memory_order_relaxed);
+      while (lag > seen
+             && !max_lag_ns_.compare_exchange_weak(seen, lag,
+                                                   std::memory_order_relaxed))
+        ;
+    }
     auto& host = *l.host;
     auto& peer = *l.peers[j];
     switch (l.cycle[j]++ % 4) {
       case 0:
-        return send_relay(host, msg_kind::offer, peer.id);
+        return send_relay(host, msg_kind::offer, peer.id, at);
       case 1:
-        return send_relay(peer, msg_kind::answer, host.id);
+        return send_relay(peer, msg_kind::answer, host.id, at);
       case 2:
-        return send_relay(host, msg_kind::ice, peer.id);
+        return send_relay(host, msg_kind::ice, peer.id, at);
       default:
-        return send_relay(peer, msg_kind::ice, host.id);
+        return send_relay(peer, msg_kind::ice, host.id, at);
     }
   }
 
-  void send_relay(client& from, msg_kind kind, std::string_view to) {
+  /// Sends one relay stamped `stamp` (the closed loop: now).
+  void send_relay(client& from, msg_kind kind, std::string_view to,
+                  int64_t stamp = 0) {
     if (!from.is_open())
       return;
-    from.send(maker_.make(kind, to, now_ns()));
+    from.send(maker_.make(kind, to, stamp != 0 ? stamp : now_ns()));
     sent_total_.fetch_add(1, std::memory_order_relaxed);
     if (measuring_.load(std::memory_order_relaxed))
       sent_window_.fetch_add(1, std::memory_order_relaxed);
@@ -427,9 +447,15 @@ private:
           << "  delivered " << x.msgs << " in " << num(x.secs, 2)
           << " s = " << num(x.rate, 0) << " msg/s (sent " << sent_window_.load()
           << ", acks " << acks_.load() << " in total)\n"
-          << "  latency us: p50 " << num(x.p50) << "  p99 " << num(x.p99)
+          << "  latency us" << (opts_.rate > 0 ? " (from the scheduled time)" : "")
+          << ": p50 " << num(x.p50) << "  p99 " << num(x.p99)
           << "  p99.9 " << num(x.p999) << "  max " << num(latency_.max_us())
           << "\n"
+          << (opts_.rate > 0 ? "  late sends " + std::to_string(late_window_.load())
+                                 + " (over " + num(opts_.late_us, 0)
+                                 + " us), largest send lag "
+                                 + num(max_lag_ns_.load() / 1e3, 0) + " us\n"
+                             : std::string{})
           << "  cpu s: server " << num(x.scpu, 3) << " ("
           << num(per_cpu(x.msgs, x.scpu), 0)
           << " msg per server cpu-s), client " << num(x.ccpu, 3) << " ("
@@ -453,6 +479,10 @@ private:
       << " server_cpu_s=" << num(x.scpu, 3)
       << " client_cpu_s=" << num(x.ccpu, 3)
       << " msgs_per_server_cpu_s=" << num(per_cpu(x.msgs, x.scpu), 0)
+      << " server_cpu_us_per_msg="
+      << num(x.msgs > 0 && x.scpu >= 0 ? 1e6 * x.scpu / x.msgs : -1, 2)
+      << " late=" << late_window_.load()
+      << " max_send_lag_us=" << num(max_lag_ns_.load() / 1e3, 0)
       << " server_cpu_pct="
       << num(x.secs > 0 && x.scpu >= 0 ? 100 * x.scpu / x.secs : -1, 0)
       << " client_cpu_pct=" << num(x.secs > 0 ? 100 * x.ccpu / x.secs : -1, 0);
@@ -469,6 +499,9 @@ private:
   std::atomic<uint64_t> sent_window_{0};
   std::atomic<uint64_t> delivered_window_{0};
   std::atomic<uint64_t> acks_{0};
+  /// Paced sends in the window that left later than `--late-us`.
+  std::atomic<uint64_t> late_window_{0};
+  std::atomic<int64_t> max_lag_ns_{0};
   histogram latency_;
   window win_;
   int64_t setup_started_ns_ = 0;
