@@ -76,8 +76,8 @@ bool server_process::start(const std::vector<std::string>& extra_flags,
         == extra_flags.end())
       args.insert(args.end(), {flag, value});
   args.insert(args.end(), extra_flags.begin(), extra_flags.end());
-  // The thread-sanitizer suite runs the servers of these tests with more
-  // threads (scripts/tsan.sh): words of OMEGA_E2E_SERVER_FLAGS come last.
+  // CTest runs some suites again with servers of more threads
+  // (e2e_threads.*): the words of OMEGA_E2E_SERVER_FLAGS come last.
   if (auto* more = std::getenv("OMEGA_E2E_SERVER_FLAGS")) {
     std::istringstream words{more};
     for (std::string w; words >> w;)

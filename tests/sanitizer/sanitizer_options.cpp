@@ -8,9 +8,6 @@
 #ifndef OMEGA_LSAN_SUPPRESSIONS
 #  error "OMEGA_LSAN_SUPPRESSIONS must name tests/sanitizer/lsan.supp"
 #endif
-#ifndef OMEGA_TSAN_SUPPRESSIONS
-#  error "OMEGA_TSAN_SUPPRESSIONS must name tests/sanitizer/tsan.supp"
-#endif
 
 extern "C" {
 
@@ -29,14 +26,6 @@ const char* __lsan_default_options() {
 /// trace says where it was.
 const char* __ubsan_default_options() {
   return "print_stacktrace=1:halt_on_error=1";
-}
-
-/// The first data race ends the process (exit code 66), so the e2e test
-/// whose server it was fails; suppressed are only races inside libraries
-/// built without TSan, each with its reason in the file.
-const char* __tsan_default_options() {
-  return "halt_on_error=1:second_deadlock_stack=1:suppressions="
-    OMEGA_TSAN_SUPPRESSIONS;
 }
 
 } // extern "C"
