@@ -13,14 +13,15 @@
 # (default 1). Server CPU is summed over both nodes. Each set-up runs REPEAT
 # times with fresh servers; the script prints a table of medians.
 #
-# Usage: bash scripts/bench-cluster.sh          (about 2 minutes)
+# Usage: bash scripts/bench-cluster.sh          (about 4 minutes)
 #        QUICK=1 bash scripts/bench-cluster.sh  (2 s runs)
 #
 # Settings (environment variables, defaults in parentheses):
 #   REPEAT (3)  DURATION (5; QUICK 2)  WARMUP (1; QUICK 0.5)
 #   LOBBIES (50)  PEERS (1)  INFLIGHT (4)  PAYLOAD (1024)
 #   SERVER_CPU (0)  CLIENT_CPU (1)  BUILD (build-bench)  SKIP_BUILD (0)
-#   INSECURE (0)
+#   INSECURE (0)  OPEN_PERCENT (50: the open-loop runs' rate, percent of
+#   each set-up's own maximum)
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -39,6 +40,7 @@ CLIENT_CPU=${CLIENT_CPU:-1}
 BUILD=${BUILD:-$ROOT/build-bench}
 SKIP_BUILD=${SKIP_BUILD:-0}
 INSECURE=${INSECURE:-0}
+OPEN_PERCENT=${OPEN_PERCENT:-50}
 
 say() { echo "bench-cluster: $*" >&2; }
 die() { say "error: $*"; exit 1; }
@@ -113,15 +115,17 @@ await_join() {
   die "node $2 never joined ($1)"
 }
 
-# One run of set-up $1 ($2 = repetition).
+# One run of set-up $1 ($2 = repetition), recorded under label $3 (default:
+# the set-up); further arguments go to omega-bench (e.g. --rate R).
 run_once() {
-  local setup=$1 rep=$2
-  local a=$WORK/$setup-$rep-a b=$WORK/$setup-$rep-b
+  local setup=$1 rep=$2 label=${3:-$1}
+  shift 3 || shift $#
+  local a=$WORK/$label-$rep-a b=$WORK/$label-$rep-b
   local ugi accounts=$((LOBBIES * (PEERS + 1)))
   ugi=$("$BUILD/omega-admin" --data-dir "$a" game add "Bench Game" \
     --developer Bench)
   "$BUILD/omega-admin" --data-dir "$a" user add-many bench "$accounts" \
-    >"$WORK/tokens-$setup-$rep.tsv"
+    >"$WORK/tokens-$label-$rep.tsv"
   local host_port peer_port pid_a pid_b=""
   if [[ $setup == single ]]; then
     start_server "$a"; host_port=$PORT; peer_port=$PORT; pid_a=$PID
@@ -150,20 +154,20 @@ run_once() {
       peer_port=$other; fi
     pid_a=$host_pid; pid_b=$other_pid
   fi
-  local out=$WORK/$setup-$rep.out
+  local out=$WORK/$label-$rep.out
   local extra=()
   [[ -n $pid_b ]] && extra=(--peer-server-pid "$pid_b")
   taskset -c "$CLIENT_CPU" "$BUILD/omega-bench" --target omega \
     --port "$host_port" --peer-port "$peer_port" --ugi "$ugi" \
-    --tokens "$WORK/tokens-$setup-$rep.tsv" --server-pid "$pid_a" \
+    --tokens "$WORK/tokens-$label-$rep.tsv" --server-pid "$pid_a" \
     "${extra[@]}" --scenario relay --lobbies "$LOBBIES" --peers "$PEERS" \
     --inflight "$INFLIGHT" --payload-bytes "$PAYLOAD" \
-    --duration "$DURATION" --warmup "$WARMUP" >"$out" 2>&1 || true
+    --duration "$DURATION" --warmup "$WARMUP" "$@" >"$out" 2>&1 || true
   local line
   line=$(grep '^RESULT ' "$out" | head -1 || true)
   [[ -n $line ]] || die "no result for $setup: $(tail -5 "$out")"
-  echo -e "$setup\t$line" >>"$RESULTS"
-  say "$setup #$rep: $(echo "$line" | grep -o ' rate=[^ ]*\|p99_us=[^ ]*\|msgs_per_server_cpu_s=[^ ]*' | tr '\n' ' ')"
+  echo -e "$label\t$line" >>"$RESULTS"
+  say "$label #$rep: $(echo "$line" | grep -o ' rate=[^ ]*\|p99_us=[^ ]*\|late=[^ ]*\|msgs_per_server_cpu_s=[^ ]*' | tr '\n' ' ')"
   stop_all
 }
 
@@ -181,6 +185,17 @@ median() {
 for setup in single local cross; do
   for rep in $(seq "$REPEAT"); do run_once "$setup" "$rep"; done
 done
+# The open loop (docs/benchmarks.md, Method): each set-up again at
+# OPEN_PERCENT of its own saturated rate, latency from the scheduled send
+# times, late sends counted.
+for setup in single local cross; do
+  max=$(median "$setup" rate)
+  [[ $max == na ]] && continue
+  rate=$(awk -v m="$max" -v p="$OPEN_PERCENT" 'BEGIN { printf "%d", m * p / 100 }')
+  for rep in $(seq "$REPEAT"); do
+    run_once "$setup" "$rep" "$setup-open" --rate "$rate"
+  done
+done
 
 echo
 mode=TLS; [[ $INSECURE == 1 ]] && mode="plain remoting"
@@ -193,4 +208,17 @@ for setup in single local cross; do
     "$(median "$setup" rate)" "$(median "$setup" p50_us)" \
     "$(median "$setup" p99_us)" "$(median "$setup" p999_us)" \
     "$(median "$setup" msgs_per_server_cpu_s)"
+done
+echo
+echo "open loop at $OPEN_PERCENT% of each set-up's own maximum (latency from" \
+  "the scheduled send time)"
+printf '%-8s %10s %10s %10s %14s %18s\n' setup "msgs/s" "p99 us" "late" \
+  "CPU us/msg" "CPU/msg / sat."
+for setup in single local cross; do
+  open=$(median "$setup-open" server_cpu_us_per_msg)
+  sat=$(median "$setup" server_cpu_us_per_msg)
+  printf '%-8s %10s %10s %10s %14s %18s\n' "$setup" \
+    "$(median "$setup-open" rate)" "$(median "$setup-open" p99_us)" \
+    "$(median "$setup-open" late)" "$open" \
+    "$(awk -v a="$open" -v b="$sat" 'BEGIN { if (a == "na" || b == "na" || b == 0) print "na"; else printf "%.2f", a / b }')"
 done
