@@ -487,10 +487,11 @@ bool serve(omega::gateway& gw, const sigset_t& signals,
             std::string{"received "} + name + " again, stopping now");
         return false;
       }
+      // Drain first: whoever reads the line may rely on it (readyz, metrics).
+      gw.drain();
       log(log_level::info, "draining",
           std::string{"received "} + name + ", draining");
       drain_logged = true;
-      gw.drain();
     }
     if (gw.draining() && !drain_logged) {
       log(log_level::info, "draining", "draining (POST /admin/drain)");

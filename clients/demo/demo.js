@@ -10,7 +10,10 @@
 // Page parameters (all optional):
 //   ?ugi=UGI          the game to play (else /demo-game.json of the server, else a field asks)
 //   ?server=URL       the omega server, e.g. http://127.0.0.1:8080 (default: this page's origin;
-//                     for serving this page from elsewhere while developing it)
+//                     for serving this page from elsewhere while developing it). Only taken when
+//                     its host name is this page's (another port of the same host) or this page is
+//                     on localhost / 127.0.0.1 / [::1]: a link must not send your password to a
+//                     server of its choice.
 //   ?ice=JSON         RTCPeerConnection iceServers, e.g. [{"urls":"stun:stun.example.org"}]
 //                     (default [] : host candidates only, enough on one machine or one LAN)
 
@@ -19,8 +22,22 @@ import { connect, register, login, OmegaError } from './omega-client.js';
 // -- configuration from the page URL ---------------------------------------------------------------
 
 const params = new URLSearchParams(location.search);
-const server = (params.get('server') || location.origin).replace(/\/+$/, '');
+const server = pickServer(params.get('server'));
 const iceServers = parseIce(params.get('ice'));
+
+// ?server=, if it is on this page's host (any port) or this page is a local one; else the page's
+// own origin. The page sends account passwords and tokens to this server.
+function pickServer(text) {
+  if (!text) return location.origin;
+  const local = ['localhost', '127.0.0.1', '[::1]'].includes(location.hostname);
+  let url = null;
+  try {
+    url = new URL(text, location.href);
+  } catch { /* not a URL: ignored below */ }
+  if (url && (local || url.hostname === location.hostname)) return text.replace(/\/+$/, '');
+  setTimeout(() => showError(`?server= ignored (only a server on ${location.hostname} is allowed); using ${location.origin}`), 0);
+  return location.origin;
+}
 
 function parseIce(text) {
   if (!text) return [];
@@ -55,6 +72,8 @@ const links = new Map();     // peer id -> RTCPeerConnection state from the 'lin
 let roster = null;     // as a peer: the member list the host sent over the DataChannel
 let lobbyFacts = {};   // {locked, max_peers} as far as this page knows
 let hostLeft = false;  // HOST_GONE seen in this lobby (to tell a closed lobby from a kick)
+let connecting = 0;    // the number of the latest connectNow() (a newer call or a log-out wins)
+let refreshing = null; // the lobby list refresh in flight: {client, promise}
 
 // -- start -------------------------------------------------------------------------------------------
 
@@ -143,6 +162,7 @@ function loggedIn(token, label) {
 }
 
 function logOut() {
+  connecting += 1;  // a connectNow() still trying gives up, closing what it gets
   const c = client;
   client = null;
   c?.close();
@@ -150,6 +170,7 @@ function logOut() {
   store.remove('label');
   resetLobby();
   $('me').textContent = 'not logged in';
+  show('logout', false);
   render();
   showAccount();
 }
@@ -157,6 +178,10 @@ function logOut() {
 // -- signaling connection ---------------------------------------------------------------------------
 
 async function connectNow() {
+  // Only the latest call goes on (a double click, a log-out during the retries): an older one
+  // closes the client it got and stops.
+  const mine = ++connecting;
+  const stale = () => mine !== connecting;
   show('account-panel', false);
   show('offline-panel', false);
   setStatus('connecting', `connecting as ${store.get('label') || '…'}`);
@@ -169,12 +194,18 @@ async function connectNow() {
       c = await connect(server, { ugi, token, iceServers });
       break;
     } catch (err) {
+      if (stale()) return;
       if (err?.code === 'SESSION_EXISTS' && attempt < 4) {
         await sleep(750);
+        if (stale()) return;
         continue;
       }
       return connectFailed(err);
     }
+  }
+  if (stale()) {
+    c.close();
+    return;
   }
   client = c;
   attach(c);
@@ -193,12 +224,23 @@ async function connectNow() {
   refreshLobbies().catch((err) => showError(err, 'Could not list the lobbies'));
 }
 
+const SESSION_EXISTS_TEXT = 'This account is connected elsewhere, or the server still holds the old '
+  + 'connection. Wait, then connect again.';
+
 function connectFailed(err) {
   const code = err?.code;
-  if (code === 'TOKEN_INVALID' || code === 'TOKEN_EXPIRED' || code === 'TOKEN_ORIGIN_MISMATCH'
-      || code === 'SESSION_EXISTS') {
-    // The token is of no use here (or in use by another tab that copied it, e.g. "Duplicate
-    // tab"): forget it and log in afresh.
+  if (code === 'SESSION_EXISTS') {
+    // The token is still good: keep it (a guest has no password to log in with again). Another
+    // tab has the account (e.g. "Duplicate tab"), or the server has not yet dropped a connection
+    // that died silently (it does after its idle timeout, by default within about 6 minutes).
+    showError(SESSION_EXISTS_TEXT);
+    $('error').dataset.code = code;
+    show('logout', true);  // or use another account
+    offline('This account is connected elsewhere.');
+    return;
+  }
+  if (code === 'TOKEN_INVALID' || code === 'TOKEN_EXPIRED' || code === 'TOKEN_ORIGIN_MISMATCH') {
+    // The token is of no use here: forget it and log in afresh.
     store.remove('token');
     showError(err, 'Could not connect; log in again');
     showAccount();
@@ -297,9 +339,10 @@ function attach(c) {
   c.on('disconnected', () => setStatus('reconnecting', 'connection lost; reconnecting…'));
   c.on('reconnecting', ({ attempt, delay }) =>
     setStatus('reconnecting', `reconnecting (attempt ${attempt}, in ${Math.round(delay / 100) / 10} s)…`));
-  c.on('reconnected', () => {
+  c.on('reconnected', ({ lobby: was }) => {
     setStatus('connected', 'connected');
-    refreshLobbies().catch((err) => showError(err, 'Could not list the lobbies'));
+    // Had we been in a lobby, 'session_lost' follows and refreshes the list (leftLobby).
+    if (was === null) refreshLobbies().catch((err) => showError(err, 'Could not list the lobbies'));
   });
   c.on('session_lost', ({ lobby: id, reason }) => {
     // The server ends a lobby membership with the socket: after a reconnect we are lobby-less.
@@ -318,16 +361,32 @@ function attach(c) {
 
 // -- lobbies -----------------------------------------------------------------------------------------
 
-async function refreshLobbies() {
-  if (!client || client.lobby) return;
-  const ids = await client.lobbies();
+// One refresh at a time per client: a click on Refresh while one is in flight joins it.
+function refreshLobbies() {
+  const c = client;
+  if (!c || c.lobby) return Promise.resolve();
+  if (refreshing?.client === c) return refreshing.promise;
+  const promise = loadLobbies(c).finally(() => {
+    if (refreshing?.promise !== promise) return;  // another client's refresh took over
+    refreshing = null;
+    $('refresh').disabled = false;
+  });
+  refreshing = { client: c, promise };
+  $('refresh').disabled = true;
+  return promise;
+}
+
+async function loadLobbies(c) {
+  const ids = await c.lobbies();
+  if (client !== c) return;  // logged out or reconnected as another client meanwhile
   lobbies.clear();
   for (const id of ids) lobbies.set(id, {});
   render();
   // Details for the first few; LOBBY_INFO is rate-limited like LOBBY_LIST (10/s after a burst).
   await Promise.all(ids.slice(0, 20).map(async (id) => {
     try {
-      lobbies.set(id, await client.info(id));
+      const info = await c.info(id);
+      if (client === c && lobbies.has(id)) lobbies.set(id, info);
     } catch { /* closed meanwhile */ }
   }));
   render();
@@ -335,6 +394,8 @@ async function refreshLobbies() {
 
 async function createLobby() {
   const name = $('lobby-name').value.trim();
+  // The server refuses an empty lobby id as a VIOLATION, which ends the connection for good.
+  if (!name) throw new Error('Give the lobby a name (not just spaces).');
   const maxPeers = Number($('max-peers').value) || 0;
   const password = $('lobby-password').value || undefined;  // empty = no password
   const reclaim = $('reclaim').checked;
@@ -349,6 +410,7 @@ async function createLobby() {
 
 // Join from the list or by name. LOBBY_INFO tells whether a password is needed before trying.
 async function joinLobby(id, password) {
+  if (!id) throw new Error('Type the name of the lobby to join (not just spaces).');
   if (password === undefined) {
     const info = await client.info(id);
     if (info.password_required) {
@@ -684,7 +746,7 @@ const EXPLAIN = {
   TOKEN_INVALID: 'the server does not know this session (a fresh data folder?)',
   TOKEN_EXPIRED: 'the session expired',
   TOKEN_ORIGIN_MISMATCH: 'the session was issued to another web site',
-  SESSION_EXISTS: 'this account is already connected, in another tab or window',
+  SESSION_EXISTS: 'this account is connected elsewhere, or the server still holds its old connection',
   CONFIG_REQUIRED: 'not logged in on this connection',
   TIMEOUT: 'the server did not answer in time',
   DISCONNECTED: 'the connection to the server was lost',
@@ -705,6 +767,9 @@ function explain(err) {
     const meaning = EXPLAIN[err.code] ?? err.code;
     return `${meaning} (${err.code}${detail && detail !== meaning ? `: ${detail}` : ''})`;
   }
+  // The client's own checks (e.g. a lobby name too long) throw TypeErrors starting with "omega:";
+  // fetch throws one when the server cannot be reached.
+  if (err instanceof TypeError && String(err.message).startsWith('omega:')) return err.message.slice(7);
   if (err instanceof TypeError) return `cannot reach the server at ${server} (${err.message})`;
   return String(err?.message ?? err);
 }

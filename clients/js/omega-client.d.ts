@@ -44,7 +44,11 @@ export function signalingUrl(server: string, ugi: string): string;
 export function connect(server: string, options: ConnectOptions): Promise<OmegaClient>;
 
 export interface ReconnectOptions {
-  /** How many attempts before giving up (default 8). */
+  /**
+   * How many failed attempts before giving up (default 8). A SESSION_EXISTS answer within 400 s
+   * of the loss does not count (the server may still hold the old socket until its idle
+   * timeout); such retries come every ~maxDelay.
+   */
   attempts?: number;
   /** ms before the first attempt, doubling per attempt (default 500). */
   minDelay?: number;
@@ -53,11 +57,11 @@ export interface ReconnectOptions {
 }
 
 export interface ConnectOptions {
-  /** The game's UGI (required; may instead be the server URL's ?ugi=). */
-  ugi: string;
+  /** The game's UGI (required unless the server URL has ?ugi=). */
+  ugi?: string;
   /** A session token from login(). */
   token: string;
-  /** The WebSocket class (default globalThis.WebSocket; in Node the `ws` package's). */
+  /** The WebSocket class (default globalThis.WebSocket, which Node 22+ has; in Node 20 the `ws` package's). */
   WebSocket?: new (url: string) => any;
   /** The RTCPeerConnection class (default globalThis.RTCPeerConnection). */
   RTCPeerConnection?: new (configuration?: any) => any;
@@ -124,10 +128,11 @@ export interface Frame {
 }
 
 export interface HostOptions {
-  /** The lobby id, 1–64 characters. */
+  /** The lobby id, 1–64 characters (code points); else host() rejects with a TypeError. */
   lobby: string;
   /** 0 (default) = unlimited; the host is not counted. */
   maxPeers?: number;
+  /** At most 128 characters (code points); else host() rejects with a TypeError. */
   password?: string;
   /** When the host leaves, a peer becomes host instead of the lobby closing (default false). */
   reclaim?: boolean;
@@ -151,19 +156,25 @@ export interface OmegaEvents {
   message: { peer: string; data: any };
   link: { peer: string; state: string };
   disconnected: { code: number; reason: string };
+  /** `attempt` counts every try (SESSION_EXISTS retries too), so it can pass `attempts`. */
   reconnecting: { attempt: number; delay: number };
   reconnected: { lobby: string | null };
   session_lost: { lobby: string; role: 'host' | 'peer'; reason: string };
   closed: { code: number; reason: string };
 }
 
-/** The part of RTCDataChannel the client uses (a real RTCDataChannel in browsers). */
+/** The part of RTCDataChannel the client and games use (a real RTCDataChannel in browsers). */
 export interface RTCDataChannelLike {
   readonly label: string;
   readonly readyState: string;
   binaryType: string;
+  /** Bytes queued to send; with bufferedAmountLowThreshold and 'bufferedamountlow', for flow control. */
+  readonly bufferedAmount: number;
+  bufferedAmountLowThreshold: number;
   send(data: any): void;
   close(): void;
+  addEventListener(type: string, listener: (event: any) => void, options?: any): void;
+  removeEventListener(type: string, listener: (event: any) => void, options?: any): void;
 }
 
 export class OmegaClient {
@@ -177,21 +188,30 @@ export class OmegaClient {
   readonly role: 'host' | 'peer' | null;
   /** The lobby's host (me.id when hosting); null when none or hostless. */
   readonly hostId: string | null;
-  /** A host: its peers. A peer: the host only. */
-  readonly peers: Map<string, PeerInfo>;
-  /** The open DataChannels, by member id. */
-  readonly channels: Map<string, RTCDataChannelLike>;
+  /** A host: its peers. A peer: the host only. The client's own map: do not change it. */
+  readonly peers: ReadonlyMap<string, PeerInfo>;
+  /** The open DataChannels, by member id. The client's own map: do not change it. */
+  readonly channels: ReadonlyMap<string, RTCDataChannelLike>;
   /** Whether the socket is open and INIT'ed. */
   readonly connected: boolean;
 
+  /**
+   * Creates a lobby and hosts it. A rejection with TIMEOUT does not mean it failed: a late
+   * ACK_HOST still makes this client the host (the state follows every reply).
+   */
   host(options: HostOptions): Promise<{ lobby_id: string }>;
-  /** Resolves with the ACK_PEER payload: the host. */
+  /**
+   * Resolves with the ACK_PEER payload: the host. Rejects with a TypeError (nothing sent) for a
+   * lobby id not of 1–64 characters or a password over 128. A rejection with TIMEOUT does not
+   * mean it failed: a late ACK_PEER still makes this client a peer.
+   */
   join(
     lobby: string,
     options?: { password?: string; pubkey?: string },
   ): Promise<{ lobby_id: string; id: string; user: string; pubkey?: string }>;
   /** The ids of the game's lobbies without a password. */
   lobbies(): Promise<string[]>;
+  /** Rejects with a TypeError (nothing sent) for a lobby id not of 1–64 characters. */
   info(lobby: string): Promise<LobbyInfo>;
   claimHost(): Promise<HostReclaim>;
   transferHost(id: string): Promise<HostReclaim>;
@@ -209,12 +229,23 @@ export class OmegaClient {
   send(peerId: string, data: string | ArrayBuffer | ArrayBufferView | Blob): void;
   /** Sends on every open channel; returns how many. */
   broadcast(data: string | ArrayBuffer | ArrayBufferView | Blob): number;
-  /** Closes links and socket for good and emits 'closed'. */
+  /**
+   * Closes links and socket for good and emits 'closed'. With `ws`, a socket whose closing
+   * handshake does not finish within 2 s (a dead connection) is terminated.
+   */
   close(): void;
 
-  /** Returns an unsubscribe function. */
+  /**
+   * Returns an unsubscribe function. A listener that throws does not disturb the client or the
+   * other listeners; its error is rethrown on its own via queueMicrotask (in a browser an
+   * uncaught error; in Node an 'uncaughtException', which ends the process unless handled).
+   */
   on<K extends keyof OmegaEvents>(name: K, fn: (v: OmegaEvents[K]) => void): () => void;
   off<K extends keyof OmegaEvents>(name: K, fn: (v: OmegaEvents[K]) => void): void;
-  /** The next value of an event. */
+  /**
+   * The next value of an event. The promise never settles if the event never comes (e.g.
+   * 'reconnected' after 'closed', or any event after close()): race it against a timeout or the
+   * 'closed' event where that can happen.
+   */
   once<K extends keyof OmegaEvents>(name: K): Promise<OmegaEvents[K]>;
 }

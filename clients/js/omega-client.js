@@ -2,8 +2,12 @@
  * omega-client.js: a client for omega, a CL Omega signaling and lobby server.
  *
  * One ES module with no dependencies and no build step. It runs in browsers
- * (`<script type="module">`) and in Node 20 (pass the `ws` package's
- * WebSocket class as `options.WebSocket`).
+ * (`<script type="module">`) and in Node: Node 22 and later have a global
+ * WebSocket, used by default; in Node 20 pass the `ws` package's WebSocket
+ * class as `options.WebSocket`.
+ *
+ * It speaks the `standard` protocol profile only (the one a game gets
+ * unless its operator chose `cl5`).
  *
  * What it does for a game:
  * - the account HTTP API: {@link register} and {@link login} (a session token);
@@ -26,8 +30,30 @@
  * @module omega-client
  */
 
-/** The WebSocket readyState of an open socket (the same in browsers and `ws`). */
+/** The WebSocket readyStates of an open and a closed socket (the same in browsers and `ws`). */
 const SOCKET_OPEN = 1;
+const SOCKET_CLOSED = 3;
+
+/**
+ * ms a closing socket gets to finish its closing handshake before it is
+ * terminated (where the WebSocket class can: `ws`). On a dead connection the
+ * server's close frame never comes, and `ws` would otherwise keep the socket
+ * and a 30 s timer (which keeps Node running) until its own timeout.
+ */
+const CLOSE_GRACE = 2000;
+
+/**
+ * ms from the start of a reconnect during which a SESSION_EXISTS answer
+ * does not use up an attempt. A socket that died silently stays the
+ * account's session until the server's idle timeout drops it (by default
+ * `--idle-timeout 300`, closed within 375 s: docs/operations.md); until then
+ * every INIT is answered SESSION_EXISTS.
+ */
+const SESSION_WAIT = 400000;
+
+/** The longest lobby id and lobby password the server accepts, in code points. */
+const MAX_LOBBY_ID = 64;
+const MAX_PASSWORD = 128;
 
 /** The defaults of {@link ConnectOptions}. */
 const DEFAULTS = Object.freeze({
@@ -39,7 +65,7 @@ const DEFAULTS = Object.freeze({
 /**
  * INIT replies after which a reconnect stops for good: retrying with the same
  * token cannot succeed. (SESSION_EXISTS is not here: on a reconnect it usually
- * means the server has not yet noticed the old socket.)
+ * means the server has not yet noticed the old socket; see SESSION_WAIT.)
  */
 const FINAL_INIT_ERRORS = new Set([
   'TOKEN_INVALID',
@@ -81,7 +107,8 @@ function ignore() {}
 /**
  * Reconnect settings.
  * @typedef {Object} ReconnectOptions
- * @property {number} [attempts=8]      how many times to try before giving up
+ * @property {number} [attempts=8]      how many failed tries before giving up (a SESSION_EXISTS
+ *   answer within 400 s of the loss does not count: the server may still hold the old socket)
  * @property {number} [minDelay=500]    ms before the first attempt; doubles each attempt
  * @property {number} [maxDelay=10000]  ms the delay never exceeds
  */
@@ -89,10 +116,10 @@ function ignore() {}
 /**
  * Options of {@link connect}.
  * @typedef {Object} ConnectOptions
- * @property {string} ugi    the game's UGI (may instead be in the server URL's `?ugi=`)
+ * @property {string} [ugi]  the game's UGI; required unless the server URL has `?ugi=`
  * @property {string} token  a session token from {@link login}
- * @property {any} [WebSocket]          WebSocket class; default `globalThis.WebSocket`.
- *   In Node pass the `ws` package's class. Called as `new WebSocket(url)`.
+ * @property {any} [WebSocket]          WebSocket class; default `globalThis.WebSocket` (browsers,
+ *   Node 22+); in Node 20 pass the `ws` package's class. Called as `new WebSocket(url)`.
  * @property {any} [RTCPeerConnection]  default `globalThis.RTCPeerConnection`
  * @property {boolean} [webrtc]  default: true when an RTCPeerConnection class is
  *   available. false: the client only signals; the game handles 'relay' events.
@@ -121,7 +148,8 @@ function ignore() {}
  * @property {{peer: string, data: any}} message       a DataChannel message (string or ArrayBuffer)
  * @property {{peer: string, state: string}} link      a link's connectionState changed ('closed': closed here)
  * @property {{code: number, reason: string}} disconnected  the socket was lost
- * @property {{attempt: number, delay: number}} reconnecting  a reconnect attempt starts after `delay` ms
+ * @property {{attempt: number, delay: number}} reconnecting  a reconnect attempt starts after `delay` ms;
+ *   `attempt` counts every try, so it passes `attempts` while SESSION_EXISTS is retried
  * @property {{lobby: string|null}} reconnected  the socket is back; `lobby`: the lobby it was in, now left
  * @property {{lobby: string, role: string, reason: string}} session_lost  lobby membership did not survive a reconnect
  * @property {{code: number, reason: string}} closed  the client stopped for good
@@ -350,10 +378,88 @@ function listen(socket, name, fn) {
  * @param {{minDelay: number, maxDelay: number}} settings
  * @returns {number} ms
  */
-function backoffDelay(attempt, { minDelay, maxDelay }) {
-  const base = Math.min(maxDelay, minDelay * 2 ** (attempt - 1));
+function backoffDelay(attempt, settings) {
+  return jitter(Math.min(settings.maxDelay, settings.minDelay * 2 ** (attempt - 1)), settings);
+}
+
+/**
+ * A delay ±25 %, kept within minDelay and maxDelay.
+ * @param {number} base  ms
+ * @param {{minDelay: number, maxDelay: number}} settings
+ * @returns {number} ms
+ */
+function jitter(base, { minDelay, maxDelay }) {
   const jittered = base * (0.75 + Math.random() * 0.5);
   return Math.round(Math.min(maxDelay, Math.max(minDelay, jittered)));
+}
+
+/**
+ * Closes a socket (code 1000 by default). Where the WebSocket class can
+ * terminate a socket (`ws`), one whose closing handshake has not finished
+ * within CLOSE_GRACE ms (a dead connection: the server's close frame never
+ * comes) is terminated, so that it does not linger for `ws`'s 30 s.
+ * @param {any} socket
+ * @param {number} [code=1000]
+ */
+function closeSocket(socket, code = 1000) {
+  try {
+    socket.close(code);
+  } catch {
+    // Already closing, or a code the class refuses: nothing more to ask.
+  }
+  if (typeof socket.terminate !== 'function' || socket.readyState === SOCKET_CLOSED) return;
+  const timer = setTimeout(() => {
+    try {
+      socket.terminate();
+    } catch {
+      // Gone meanwhile.
+    }
+  }, CLOSE_GRACE);
+  // The timer alone need not keep Node running: while the socket lives,
+  // the socket does.
+  timer.unref?.();
+  const closed = () => clearTimeout(timer);
+  if (typeof socket.addEventListener === 'function') socket.addEventListener('close', closed, { once: true });
+  else if (typeof socket.once === 'function') socket.once('close', closed);
+}
+
+/**
+ * Whether a string has at most `max` code points (as the server counts).
+ * @param {string} text
+ * @param {number} max
+ * @returns {boolean}
+ */
+function withinCodePoints(text, max) {
+  if (text.length <= max) return true;
+  if (text.length > 2 * max) return false; // a code point is 1 or 2 UTF-16 units
+  let count = 0;
+  for (const _ of text) {
+    if (++count > max) return false;
+  }
+  return true;
+}
+
+/**
+ * The TypeError for a lobby id the server would answer with VIOLATION
+ * (which also closes the connection for good), or null when it is fine.
+ * @param {any} lobby
+ * @returns {TypeError|null}
+ */
+function lobbyIdError(lobby) {
+  if (typeof lobby === 'string' && lobby !== '' && withinCodePoints(lobby, MAX_LOBBY_ID)) return null;
+  return new TypeError(`omega: a lobby id must be a string of 1 to ${MAX_LOBBY_ID} characters`);
+}
+
+/**
+ * The TypeError for a lobby password the server would answer with
+ * VIOLATION, or null when it is fine (undefined: no password).
+ * @param {any} password
+ * @returns {TypeError|null}
+ */
+function passwordError(password) {
+  if (password === undefined) return null;
+  if (typeof password === 'string' && withinCodePoints(password, MAX_PASSWORD)) return null;
+  return new TypeError(`omega: a lobby password must be a string of at most ${MAX_PASSWORD} characters`);
 }
 
 /**
@@ -537,7 +643,9 @@ export class OmegaClient {
   }
 
   /**
-   * The next value of an event.
+   * The next value of an event. The promise never settles if the event
+   * never comes (e.g. 'reconnected' after 'closed'): race it against a
+   * timeout or 'closed' where that can happen.
    * @param {string} name
    * @returns {Promise<any>}
    */
@@ -580,10 +688,14 @@ export class OmegaClient {
    *   lobby: 1–64 characters; maxPeers: 0 = unlimited; reclaim: when this host
    *   leaves, a peer becomes host instead of the lobby closing; peersMayClaim:
    *   with reclaim, peers may claim the host place (claimHost) before the
-   *   server picks one
-   * @returns {Promise<{lobby_id: string}>} the ACK_HOST payload
+   *   server picks one; password: at most 128 characters
+   * @returns {Promise<{lobby_id: string}>} the ACK_HOST payload; rejects with
+   *   a TypeError, sending nothing, for a lobby id or password the server
+   *   would refuse with VIOLATION
    */
   host({ lobby, maxPeers = 0, password, reclaim = false, peersMayClaim = false, pubkey }) {
+    const invalid = lobbyIdError(lobby) ?? passwordError(password);
+    if (invalid) return Promise.reject(invalid);
     return this.#command('CONFIG_HOST', {
       lobby_id: lobby,
       max_peers: maxPeers,
@@ -599,9 +711,13 @@ export class OmegaClient {
    * @param {string} lobby
    * @param {{password?: string, pubkey?: string}} [options]
    * @returns {Promise<{lobby_id: string, id: string, user: string, pubkey?: string}>}
-   *   the ACK_PEER payload: the host
+   *   the ACK_PEER payload: the host; rejects with a TypeError, sending
+   *   nothing, for a lobby id (1–64 characters) or password (at most 128)
+   *   the server would refuse with VIOLATION
    */
   join(lobby, { password, pubkey } = {}) {
+    const invalid = lobbyIdError(lobby) ?? passwordError(password);
+    if (invalid) return Promise.reject(invalid);
     // A lobby with a password answers PASSWORD_ACK first: not the result yet.
     return this.#command('CONFIG_PEER', { lobby_id: lobby, password, pubkey }, 'ACK_PEER', { skip: 'PASSWORD_ACK' });
   }
@@ -619,8 +735,12 @@ export class OmegaClient {
    * @param {string} lobby
    * @returns {Promise<{lobby_id: string, lobby_host_id?: string, lobby_host_username?: string,
    *   max_peers: number, current_peers: number, locked: boolean, password_required: boolean}>}
+   *   rejects with a TypeError, sending nothing, when `lobby` is not a string
+   *   of 1–64 characters
    */
   info(lobby) {
+    const invalid = lobbyIdError(lobby);
+    if (invalid) return Promise.reject(invalid);
     return this.#command('LOBBY_INFO', lobby, 'LOBBY_INFO');
   }
 
@@ -820,13 +940,7 @@ export class OmegaClient {
     this.#connected = false;
     const socket = this.#socket;
     this.#socket = null;
-    if (socket) {
-      try {
-        socket.close(1000);
-      } catch {
-        // Already closing.
-      }
-    }
+    if (socket) closeSocket(socket);
     this.#emit('closed', { code: 1000, reason: 'closed by the client' });
   }
 
@@ -966,13 +1080,16 @@ export class OmegaClient {
   #discard(socket, { dead }) {
     if (socket !== this.#socket) return;
     this.#socket = null;
-    try {
+    if (dead && typeof socket.terminate === 'function') {
       // On a dead connection a closing handshake never completes (`ws`
       // would keep a timer for 30 s); `ws` can drop it at once.
-      if (dead && typeof socket.terminate === 'function') socket.terminate();
-      else socket.close(1000);
-    } catch {
-      // Already closing: nothing left to do.
+      try {
+        socket.terminate();
+      } catch {
+        // Already gone: nothing left to do.
+      }
+    } else {
+      closeSocket(socket);
     }
   }
 
@@ -1010,16 +1127,28 @@ export class OmegaClient {
 
   /**
    * Tries to get the socket back, with back-off, INIT'ing with the same token.
+   *
+   * A SESSION_EXISTS answer within SESSION_WAIT ms of the start does not use
+   * up an attempt: the server still holds the old socket (one that died
+   * silently is only dropped by its idle timeout), and the next try comes
+   * after about maxDelay. The `attempt` of 'reconnecting' counts every try,
+   * so it can pass `attempts` then.
    * @param {{lobby: string|null, role: string|null}} was  the lobby membership before the loss
    * @param {number} code    the lost socket's close code
    * @param {string} reason  and reason
    */
   async #reconnectLoop(was, code, reason) {
-    const { attempts } = this.#reconnect;
+    const settings = this.#reconnect;
+    const { attempts } = settings;
+    const started = Date.now();
     let last = { code, reason };
-    for (let attempt = 1; attempt <= attempts; attempt++) {
-      const delay = backoffDelay(attempt, this.#reconnect);
-      this.#emit('reconnecting', { attempt, delay });
+    let used = 0;          // attempts used up
+    let tries = 0;         // every try, SESSION_EXISTS ones included
+    let sessionHeld = false;
+    while (used < attempts) {
+      tries += 1;
+      const delay = sessionHeld ? jitter(settings.maxDelay, settings) : backoffDelay(used + 1, settings);
+      this.#emit('reconnecting', { attempt: tries, delay });
       if (!this.#isReconnecting()) return; // a listener called close()
       await this.#sleep(delay);
       if (!this.#isReconnecting()) return; // closed meanwhile
@@ -1035,6 +1164,8 @@ export class OmegaClient {
         return;
       }
       last = { code: 1006, reason: failure.message };
+      sessionHeld = failure.code === 'SESSION_EXISTS' && Date.now() - started < SESSION_WAIT;
+      if (!sessionHeld) used += 1;
     }
     this.#finish(last.code, `reconnect failed after ${attempts} attempts (${last.reason || 'no reason'})`);
   }
@@ -1113,11 +1244,15 @@ export class OmegaClient {
    * Whether an unanswered ping proves nothing: omega answers commands
    * after a CONFIG_HOST / CONFIG_PEER only once that is answered, and it
    * answers a wrong lobby password after a delay of up to 8 s. Such a
-   * command has its own timeout; the next ping decides after it.
+   * command has its own timeout; the next ping decides after it. Commands
+   * without a timeout do not count.
    * @returns {boolean}
    */
   #serverHoldsReplies() {
     for (const entry of this.#pending.values()) {
+      // Only one that times out itself: a command waiting forever (timeout
+      // 0) would keep a dead socket from ever being found out.
+      if (entry.timer === null) continue;
       if (entry.opcode === 'CONFIG_PEER' || entry.opcode === 'CONFIG_HOST') return true;
     }
     return false;
@@ -1154,6 +1289,7 @@ export class OmegaClient {
    */
   #onFrame(frame) {
     this.#emit('frame', { dir: 'in', frame });
+    if (this.#isClosed()) return; // a 'frame' listener called close()
     const hasListener = typeof frame.listener === 'string';
     const entry = hasListener ? this.#pending.get(frame.listener) : undefined;
     if (entry && frame.opcode === entry.skip) return; // e.g. PASSWORD_ACK: keep waiting
@@ -1493,6 +1629,9 @@ export class OmegaClient {
     };
     channel.onclose = () => {
       if (this.#channels.get(link.peer) === channel) this.#channels.delete(link.peer);
+      // The channel of a live link closed (the other side closed it, or the
+      // transport failed): the link is of no use any more.
+      if (!link.closed && this.#links.get(link.peer) === link) this.#closeLink(link.peer);
     };
     // Some implementations hand over a received channel already open.
     if (channel.readyState === 'open') opened();

@@ -3,10 +3,13 @@
 
 import {describe, it, before, after} from 'node:test';
 import assert from 'node:assert/strict';
+import {spawn} from 'node:child_process';
+import {dirname} from 'node:path';
+import {fileURLToPath} from 'node:url';
 import WebSocket from 'ws';
 import * as omega from '../../../clients/js/omega-client.js';
 import {
-  Fixture, rejectsWith, nextEvent, eventWhere, recordEvents, postJson, sleep, uniqueName, withTimeout,
+  Fixture, rejectsWith, nextEvent, eventWhere, recordEvents, postJson, sleep, until, uniqueName, withTimeout,
 } from './server.mjs';
 
 const T = {timeout: 30000};
@@ -141,6 +144,60 @@ describe('close()', () => {
     await withTimeout(pending.catch((e) => { err = e; }), 5000, 'the pending join settles');
     assert.ok(err instanceof omega.OmegaError, `rejected with an OmegaError: ${err}`);
     assert.ok(['CLOSED', 'DISCONNECTED'].includes(err.code), `code ${err.code}`);
+  });
+
+  it('on a dead connection (the server stopped) Node can exit within seconds, not 30 s', T, async () => {
+    // A child process connects, then on SIGUSR2 calls close(); only the socket keeps it alive
+    // (no keepalive, no reconnect). `ws` alone would wait 30 s for the stopped server's close frame.
+    const acc = await fx.account(server, 'cdead');
+    const script = `
+      import WebSocket from 'ws';
+      const omega = await import(process.env.OMEGA_CLIENT);
+      const c = await omega.connect(process.env.OMEGA_URL, {ugi: process.env.OMEGA_UGI,
+        token: process.env.OMEGA_TOKEN, WebSocket, webrtc: false, keepalive: 0, reconnect: false});
+      process.once('SIGUSR2', () => {
+        c.on('closed', () => process.stdout.write('closed\\n'));
+        c.close();
+      });
+      process.stdout.write('connected\\n');
+    `;
+    const child = spawn(process.execPath, ['--input-type=module', '-e', script], {
+      cwd: dirname(fileURLToPath(import.meta.url)),  // where 'ws' resolves
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: {...process.env, OMEGA_CLIENT: new URL('../../../clients/js/omega-client.js', import.meta.url).href,
+        OMEGA_URL: server.url, OMEGA_UGI: ugi, OMEGA_TOKEN: acc.token},
+    });
+    let out = '';
+    let errText = '';
+    child.stdout.on('data', (d) => { out += d; });
+    child.stderr.on('data', (d) => { errText += d; });
+    const exited = new Promise((res) => child.once('exit', (code, signal) => res({code, signal})));
+    try {
+      await until(() => out.includes('connected') || child.exitCode !== null, 10000, `the child connects (${errText})`);
+      assert.ok(out.includes('connected'), `the child connected: ${out} ${errText}`);
+      await server.pause();
+      const start = Date.now();
+      child.kill('SIGUSR2');
+      const end = await withTimeout(exited, 8000, 'the child exits after close()');
+      const took = Date.now() - start;
+      assert.equal(end.code, 0, `exit ${end.code ?? end.signal}: ${errText}`);
+      assert.ok(out.includes('closed'), `'closed' was emitted: ${out}`);
+      assert.ok(took < 5000, `exited ${took} ms after close()`);
+    } finally {
+      server.resume();
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    }
+  });
+
+  it("a 'frame' listener that calls close() stops the frame's handling", T, async () => {
+    const c = await fx.client(server, ugi, {prefix: 'fcl'});
+    c.on('frame', ({dir, frame}) => {
+      if (dir === 'in' && frame.opcode === 'ACK_HOST') c.close();
+    });
+    await rejectsWith(omega, c.host({lobby: uniqueName('lob')}), 'CLOSED');
+    assert.equal(c.lobby, null, 'the ACK_HOST was not applied to the closed client');
+    assert.equal(c.role, null);
+    assert.equal(c.hostId, null);
   });
 });
 

@@ -122,6 +122,37 @@ describe('host and join', () => {
     assert.deepEqual(state(h), {lobby, role: 'host', hostId: h.me.id, peers: [p.me.id]});
     assert.deepEqual(state(p), {lobby, role: 'peer', hostId: h.me.id, peers: [h.me.id]});
   });
+
+  it('a lobby id or password the server would refuse with VIOLATION: a TypeError, nothing sent', T, async () => {
+    const c = await client('bad');
+    const frames = recordEvents(c, ['frame']);
+    const closed = recordEvents(c, ['closed']);
+    const typeError = (p) => assert.rejects(p, (e) => e instanceof TypeError && !(e instanceof omega.OmegaError));
+    const long = 'x'.repeat(65);
+    await typeError(c.host({lobby: ''}));
+    await typeError(c.host({lobby: long}));
+    await typeError(c.host({lobby: 42}));
+    await typeError(c.host({lobby: lobbyName(), password: 'p'.repeat(129)}));
+    await typeError(c.join(''));
+    await typeError(c.join(long));
+    await typeError(c.join(lobbyName(), {password: 'p'.repeat(129)}));
+    await typeError(c.info(''));
+    await typeError(c.info(long));
+    await typeError(c.info(undefined));
+    assert.equal(frames.filter((f) => f.value.dir === 'out').length, 0, 'no frame went out');
+    // code points, as the server counts: 64 (or 128) astral characters are fine
+    const emoji = '\u{1F600}'.repeat(64);
+    await rejectsWith(omega, c.info(emoji), 'LOBBY_NOTFOUND');
+    await rejectsWith(omega, c.join(emoji, {password: '\u{1F600}'.repeat(128)}), 'LOBBY_NOTFOUND');
+    await typeError(c.info(emoji + 'x'));
+    const lobby = lobbyName();
+    await c.host({lobby, password: 'p'.repeat(128)});
+    assert.equal(c.lobby, lobby);
+    assert.equal(c.connected, true);
+    assert.equal(closed.length, 0, "no 'closed'");
+    frames.stop();
+    closed.stop();
+  });
 });
 
 describe('lobby queries', () => {

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import WebSocket from 'ws';
 import * as omega from '../../../clients/js/omega-client.js';
 import {
-  Fixture, rejectsWith, nextEvent, eventWhere, recordEvents, sleep, until, uniqueName, withTimeout,
+  Fixture, rejectsWith, nextEvent, eventWhere, recordEvents, sleep, until, uniqueName, withTimeout, tcpProxy,
 } from './server.mjs';
 
 const T = {timeout: 45000};
@@ -160,6 +160,60 @@ describe('reconnect', {concurrency: false}, () => {
     assert.equal(await a.ping('mine again'), 'mine again');
     assert.ok(!names(log).includes('closed'), `events: ${names(log).join(', ')}`);
     log.stop();
+  });
+
+  it('SESSION_EXISTS while the server holds the dead socket uses up no attempt', T, async () => {
+    // The client's socket dies but the server's end stays open (a proxy holds it), as with a
+    // socket that died silently: every INIT is SESSION_EXISTS until the server lets go.
+    const proxy = await tcpProxy(server.port);
+    try {
+      const acc = await fx.account(server, 'rsh');
+      const attempts = 2;
+      const c = fx.track(await omega.connect(proxy.url, fx.options({
+        ugi, token: acc.token, keepalive: 0, reconnect: {attempts, minDelay: 50, maxDelay: 100},
+      })));
+      const log = recordEvents(c, ['disconnected', 'reconnecting', 'reconnected', 'closed']);
+      let refusals = 0;
+      const offFrame = c.on('frame', ({dir, frame}) => {
+        if (dir === 'in' && frame.opcode === 'SESSION_EXISTS') refusals += 1;
+      });
+      const back = nextEvent(c, 'reconnected', 20000);
+      const release = proxy.cut();
+      await until(() => refusals >= attempts + 3 || names(log).includes('closed'), 15000,
+        'SESSION_EXISTS answers past the attempts');
+      assert.ok(!names(log).includes('closed'), `events: ${names(log).join(', ')}`);
+      assert.equal(c.connected, false);
+      release(); // the server sees the old socket go and frees the session
+      await back;
+      assert.equal(c.connected, true);
+      assert.equal(await c.ping('held no more'), 'held no more');
+      const tries = log.filter((e) => e.name === 'reconnecting').map((e) => e.value);
+      assert.ok(tries.length > attempts, `${tries.length} reconnecting events`);
+      assert.deepEqual(tries.map((t) => t.attempt), tries.map((_, i) => i + 1), 'attempt counts every try');
+      // after a SESSION_EXISTS the next try waits about maxDelay (±25 %, at most maxDelay)
+      for (const t of tries.slice(1)) assert.ok(t.delay >= 75 && t.delay <= 100, `delay ${t.delay}`);
+      assert.ok(!names(log).includes('closed'), `events: ${names(log).join(', ')}`);
+      offFrame();
+      log.stop();
+    } finally {
+      proxy.close();
+    }
+  });
+
+  it('keepalive: a command without a timeout (timeout 0) does not keep a dead socket alive', T, async () => {
+    const c = await fx.client(server, ugi, {prefix: 'rk0', keepalive: 300, timeout: 0, reconnect: false});
+    const closed = nextEvent(c, 'closed', 10000);
+    await server.pause();
+    try {
+      // a CONFIG_PEER the stopped server never answers, waiting forever
+      const join = c.join(uniqueName('lob')).then(() => null, (e) => e);
+      const ev = await closed;
+      assert.match(String(ev.reason), /keepalive/);
+      const err = await withTimeout(join, 5000, 'the join settles');
+      assert.equal(err?.code, 'DISCONNECTED');
+    } finally {
+      server.resume();
+    }
   });
 
   it('close() while reconnecting stops for good', T, async () => {

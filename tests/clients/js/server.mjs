@@ -7,10 +7,12 @@
 
 import {spawn, execFile} from 'node:child_process';
 import {mkdtemp, rm} from 'node:fs/promises';
+import {readFileSync} from 'node:fs';
 import {tmpdir} from 'node:os';
 import {join, dirname, resolve} from 'node:path';
 import {fileURLToPath} from 'node:url';
 import http from 'node:http';
+import net from 'node:net';
 import assert from 'node:assert/strict';
 
 const repo = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
@@ -199,6 +201,29 @@ export class OmegaServer {
     return out;
   }
 
+  /**
+   * SIGSTOP, resolving once the process is stopped (Linux: /proc); its
+   * sockets stay open but nothing answers. resume() undoes it.
+   */
+  async pause() {
+    this.child.kill('SIGSTOP');
+    const stat = `/proc/${this.child.pid}/stat`;
+    await until(() => {
+      try {
+        // "pid (comm) S ...": the state follows the last ')'
+        const text = readFileSync(stat, 'utf8');
+        return text.slice(text.lastIndexOf(')') + 2, text.lastIndexOf(')') + 3) === 'T';
+      } catch {
+        return true; // no /proc: trust the signal
+      }
+    }, 5000, 'omega-server stopped');
+    await sleep(50); // every thread, not just the main one
+  }
+
+  resume() {
+    this.child.kill('SIGCONT');
+  }
+
   /** SIGKILL, keeping the data folder (for a restart). */
   async kill() {
     if (!this.child || this.child.exitCode !== null || this.child.signalCode !== null) return;
@@ -323,4 +348,53 @@ export async function rejectsWith(omega, promise, code) {
   assert.ok(err instanceof omega.OmegaError, `expected an OmegaError, got ${err && err.constructor && err.constructor.name}: ${err}`);
   assert.equal(err.code, code, `expected code ${code}, got ${err.code} (${err.message})`);
   return err;
+}
+
+/**
+ * A TCP proxy on 127.0.0.1 to `port`: {url, cut(), close()}. cut() drops the
+ * client side of every connection open now and keeps the server side: the
+ * client sees its socket die while the server still holds the connection (as
+ * with a silently dead socket). It returns a release() that drops the held
+ * server sides too.
+ */
+export async function tcpProxy(port) {
+  const pairs = new Set();
+  const proxy = net.createServer((down) => {
+    const up = net.connect(port, '127.0.0.1');
+    const pair = {down, up, held: false};
+    pairs.add(pair);
+    const end = () => {
+      pairs.delete(pair);
+      down.destroy();
+      up.destroy();
+    };
+    down.on('data', (d) => up.write(d));
+    up.on('data', (d) => { if (!down.destroyed) down.write(d); });
+    down.on('close', () => { if (!pair.held) end(); });
+    up.on('close', end);
+    down.on('error', () => {});
+    up.on('error', () => {});
+  });
+  await new Promise((res, reject) => {
+    proxy.once('error', reject);
+    proxy.listen(0, '127.0.0.1', res);
+  });
+  return {
+    url: `http://127.0.0.1:${proxy.address().port}`,
+    cut() {
+      const held = [...pairs];
+      for (const pair of held) {
+        pair.held = true;
+        pair.down.destroy();
+      }
+      return () => { for (const pair of held) pair.up.destroy(); };
+    },
+    close() {
+      proxy.close();
+      for (const pair of pairs) {
+        pair.down.destroy();
+        pair.up.destroy();
+      }
+    },
+  };
 }
