@@ -406,6 +406,12 @@ ratio() {
     else printf "%.2f", a / b }'
 }
 
+# The median of key $5 for label $1 / target $2 over the same for label $3 /
+# target $4.
+over() {
+  ratio "$(median "$1" "$2" "$5")" "$(median "$3" "$4" "$5")"
+}
+
 fmt() {
   awk -v x="$1" -v d="$2" 'BEGIN {
     if (x == "na") print "na"; else printf "%.*f", d, x }'
@@ -440,11 +446,10 @@ row() {
 # Server CPU per message at label $2 over the same at saturation, for
 # each target (and the ratio of those ratios).
 cpu_row() {
-  local title=$1 label=$2 t v
+  local title=$1 label=$2 t
   local -A r=()
   for t in omega plain peerjs; do
-    r[$t]=$(ratio "$(median "$label" "$t" server_cpu_us_per_msg)" \
-      "$(median relay "$t" server_cpu_us_per_msg)")
+    r[$t]=$(over "$label" "$t" relay "$t" server_cpu_us_per_msg)
   done
   printf '%-44s %11s %11s %11s %11s %12s\n' "$title" "${r[omega]}" \
     "${r[plain]}" "${r[peerjs]}" "$(ratio "${r[omega]}" "${r[plain]}")" \
@@ -527,30 +532,26 @@ check() {
 }
 if has_target omega; then
   echo "targets (omega, this run):"
-  if has_target plain && [[ -n $HALF_RATE && $HALF_RATE != 0 ]]; then
+  half=$([[ -n $HALF_RATE && $HALF_RATE != 0 ]] && echo 1 || echo 0)
+  if has_target plain && ((half)); then
     check "p99 at $HALF_RATE msg/s, over plain's at that rate" \
-      "$(ratio "$(median relay_half omega p99_us)" \
-        "$(median relay_half plain p99_us)")" "<=" 1.5
+      "$(over relay_half omega relay_half plain p99_us)" "<=" 1.5
     check "late sends at $HALF_RATE msg/s (median of runs)" \
       "$(median relay_half omega late)" "<=" 0
   fi
-  if [[ -n $HALF_RATE && $HALF_RATE != 0 ]]; then
+  if ((half)); then
     check "CPU per msg at $HALF_RATE msg/s, over saturated" \
-      "$(ratio "$(median relay_half omega server_cpu_us_per_msg)" \
-        "$(median relay omega server_cpu_us_per_msg)")" "<=" 1.25
+      "$(over relay_half omega relay omega server_cpu_us_per_msg)" "<=" 1.25
   fi
   if has_target plain; then
     check "relayed msgs per server CPU-s, over plain's" \
-      "$(ratio "$(median relay omega msgs_per_server_cpu_s)" \
-        "$(median relay plain msgs_per_server_cpu_s)")" ">=" 0.85
+      "$(over relay omega relay plain msgs_per_server_cpu_s)" ">=" 0.85
     check "idle KiB per connection, over plain's" \
-      "$(ratio "$(median idle omega kb_per_conn)" \
-        "$(median idle plain kb_per_conn)")" "<=" 1.15
+      "$(over idle omega idle plain kb_per_conn)" "<=" 1.15
   fi
   if has_target peerjs; then
     check "relayed msgs per server CPU-s, over PeerJS's" \
-      "$(ratio "$(median relay omega msgs_per_server_cpu_s)" \
-        "$(median relay peerjs msgs_per_server_cpu_s)")" ">=" 1.8
+      "$(over relay omega relay peerjs msgs_per_server_cpu_s)" ">=" 1.8
   fi
   check "connect+INIT per server CPU-s" \
     "$(median idle omega init_per_server_cpu_s)" ">=" 15000

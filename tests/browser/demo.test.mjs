@@ -170,6 +170,28 @@ function cspViolations() {
   return consoleLines.filter((l) => /Content Security Policy/i.test(l));
 }
 
+/**
+ * Runs `body(pages)`, where `body` adds each page it opens to `pages`. On a failure the pages'
+ * errors and last console lines go next to it (all of them are in demo-console.log), with a
+ * screenshot of every page; the pages' contexts are always closed.
+ */
+async function withPages(t, body) {
+  const pages = [];
+  try {
+    await body(pages);
+  } catch (err) {
+    for (const e of pageErrors) t.diagnostic(`page error: ${e}`);
+    for (const l of consoleLines.slice(-15)) t.diagnostic(`console: ${l}`);
+    for (const p of pages) {
+      await p.screenshot({ path: join(ARTIFACTS, `demo-failed-${p.label}.png`), fullPage: true })
+        .catch(() => {});
+    }
+    throw err;
+  } finally {
+    for (const p of pages) await p.context().close().catch(() => {});
+  }
+}
+
 // -- the tests -------------------------------------------------------------------------------------
 
 // The files' bytes, types and caching headers: tests/e2e/web_pages_test.cpp.
@@ -178,8 +200,7 @@ test('two guests meet in a lobby and chat over a DataChannel; a third joins; dep
   { timeout: 180000 }, async (t) => {
     assert.ok(served || process.env.OMEGA_DEMO_BASE,
       `${SERVER_BIN} answers 404 for /demo.js: it does not serve the demo pages (--web-pages false?)`);
-    const pages = [];
-    try {
+    await withPages(t, async (pages) => {
       const a = await openPage('A');
       const b = await openPage('B');
       pages.push(a, b);
@@ -241,18 +262,7 @@ test('two guests meet in a lobby and chat over a DataChannel; a third joins; dep
 
       assert.deepEqual(pageErrors, [], 'uncaught errors in the pages');
       assert.deepEqual(cspViolations(), [], 'Content-Security-Policy violations');
-    } catch (err) {
-      // What the pages said, next to the failure (all of it is in demo-console.log).
-      for (const e of pageErrors) t.diagnostic(`page error: ${e}`);
-      for (const l of consoleLines.slice(-15)) t.diagnostic(`console: ${l}`);
-      for (const p of pages) {
-        await p.screenshot({ path: join(ARTIFACTS, `demo-failed-${p.label}.png`), fullPage: true })
-          .catch(() => {});
-      }
-      throw err;
-    } finally {
-      for (const p of pages) await p.context().close().catch(() => {});
-    }
+    });
   });
 
 // A host change: every member closes its links, the non-host members say hello to the new host
@@ -261,7 +271,6 @@ test('after a host change the links are made again: a transfer, then the host le
   { timeout: 120000 }, async (t) => {
     assert.ok(served || process.env.OMEGA_DEMO_BASE,
       `${SERVER_BIN} answers 404 for /demo.js: it does not serve the demo pages (--web-pages false?)`);
-    const pages = [];
     // The member row of `id` on `page` in role `role` with an open DataChannel (the role in the
     // selector keeps a row from before the change, still open, from matching).
     const linked = (page, id, role) =>
@@ -275,7 +284,7 @@ test('after a host change the links are made again: a transfer, then the host le
         assert.fail(`[${page.label}] the page shows an error: ${await page.textContent('#error-text')}`);
       }
     };
-    try {
+    await withPages(t, async (pages) => {
       const a = await openPage('reclaim-A');
       const b = await openPage('reclaim-B');
       const c = await openPage('reclaim-C');
@@ -354,15 +363,5 @@ test('after a host change the links are made again: a transfer, then the host le
 
       assert.deepEqual(pageErrors, [], 'uncaught errors in the pages');
       assert.deepEqual(cspViolations(), [], 'Content-Security-Policy violations');
-    } catch (err) {
-      for (const e of pageErrors) t.diagnostic(`page error: ${e}`);
-      for (const l of consoleLines.slice(-15)) t.diagnostic(`console: ${l}`);
-      for (const p of pages) {
-        await p.screenshot({ path: join(ARTIFACTS, `demo-failed-${p.label}.png`), fullPage: true })
-          .catch(() => {});
-      }
-      throw err;
-    } finally {
-      for (const p of pages) await p.context().close().catch(() => {});
-    }
+    });
   });

@@ -447,15 +447,16 @@ private:
           << "  delivered " << x.msgs << " in " << num(x.secs, 2)
           << " s = " << num(x.rate, 0) << " msg/s (sent " << sent_window_.load()
           << ", acks " << acks_.load() << " in total)\n"
-          << "  latency us" << (opts_.rate > 0 ? " (from the scheduled time)" : "")
-          << ": p50 " << num(x.p50) << "  p99 " << num(x.p99)
-          << "  p99.9 " << num(x.p999) << "  max " << num(latency_.max_us())
-          << "\n"
-          << (opts_.rate > 0 ? "  late sends " + std::to_string(late_window_.load())
-                                 + " (over " + num(opts_.late_us, 0)
-                                 + " us), largest send lag "
-                                 + num(max_lag_ns_.load() / 1e3, 0) + " us\n"
-                             : std::string{})
+          << "  latency us"
+          << (opts_.rate > 0 ? " (from the scheduled time)" : "") << ": p50 "
+          << num(x.p50) << "  p99 " << num(x.p99) << "  p99.9 " << num(x.p999)
+          << "  max " << num(latency_.max_us()) << "\n"
+          << (opts_.rate > 0
+                ? "  late sends " + std::to_string(late_window_.load())
+                    + " (over " + num(opts_.late_us, 0)
+                    + " us), largest send lag "
+                    + num(max_lag_ns_.load() / 1e3, 0) + " us\n"
+                : std::string{})
           << "  cpu s: server " << num(x.scpu, 3) << " ("
           << num(per_cpu(x.msgs, x.scpu), 0)
           << " msg per server cpu-s), client " << num(x.ccpu, 3) << " ("
