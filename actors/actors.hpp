@@ -35,16 +35,48 @@ using reacts_to_each = typename reacts_to_each_t<Variant>::type;
 // -- SINK -------------------------------------------------------------------
 
 struct relay_handoff;
+struct sink_control;
 
 /// The SINK: the transport side of one client connection. It turns each event
 /// into one frame; a VIOLATION also closes the socket. A frame that does not
 /// fit the connection's write budget closes it too (1008). Tests stand in for
 /// the socket with a recording SINK.
+///
+/// Session resume (docs/protocol.md, "Session resume"): the SINK of a
+/// resumable session whose socket is lost keeps working without it. It then
+/// encodes every event as before but passes the frame to its CONNECTION
+/// (`kept_frame`), which keeps it for the client or hands it to the SINK of
+/// the socket that took the session over; a relay handed to it is answered
+/// RELAY_OK at once. So the LOBBY and GAME never learn that a socket changed.
 using sink_actor = reacts_to_each<event>::extend<
   // From its CONNECTION: stop or resume reading the socket.
   caf::reacts_to<read_gate>,
   // From a LOBBY: a relayed frame whose sender awaits its answer.
-  caf::reacts_to<relay_handoff>>;
+  caf::reacts_to<relay_handoff>,
+  // From the session's CONNECTION: where lost frames go, and whether a lost
+  // socket is held (the client sent RESUMABLE).
+  caf::reacts_to<sink_control>,
+  // From the session's CONNECTION: another socket took the session over;
+  // close this one and pass on what still arrives here.
+  caf::reacts_to<atom::supersede>>;
+
+/// A SINK whose socket is lost -> its session's CONNECTION: a frame for the
+/// client, in the order the SINK got it.
+struct kept_frame {
+  sink_actor from;
+  evt::encoded frame;
+};
+
+/// The transport -> the CONNECTION of a socket: it closed. `lost` when it
+/// went without a normal close (no close frame, 1001, or unresponsive), which
+/// a resumable session survives for its window.
+struct socket_closed {
+  sink_actor sink;
+  bool lost = false;
+};
+
+struct take_over;
+struct resume_grant;
 
 // -- CONNECTION -------------------------------------------------------------
 
@@ -69,7 +101,58 @@ using connection_actor = reacts_to_each<command>::extend<
   // To itself: time to look up a lost GAME again (see `connection_state`).
   caf::reacts_to<atom::tick>,
   // To itself: the deadline for INIT (`connection_config::init_timeout`).
-  caf::reacts_to<atom::init_deadline>>;
+  caf::reacts_to<atom::init_deadline>,
+  // From the transport (or, for a resumed session, the CONNECTION of the
+  // socket now carrying it): the socket closed.
+  caf::reacts_to<socket_closed>,
+  // From a SINK whose socket is lost: a frame for the client.
+  caf::reacts_to<kept_frame>,
+  // From AUTH, for a RESUME on another socket: take the session over.
+  caf::replies_to<take_over>::with<resume_grant>,
+  // To itself: the resume window with this epoch ran out.
+  caf::reacts_to<atom::resume_end, uint64_t>>;
+
+/// CONNECTION -> SINK: lost frames go to `conn`; a lost socket is held (and
+/// the SINK keeps working for the session) only when `resumable`.
+struct sink_control {
+  caf::actor conn;
+  bool resumable = false;
+};
+
+/// CONNECTION -> AUTH: a RESUME, which checks the token as INIT does and
+/// then asks the account's session to move to `sink`.
+struct resume_request {
+  authenticate creds;
+  std::string secret;
+  sink_actor sink;
+  std::string listener;
+};
+
+/// AUTH -> the CONNECTION holding the session: a new socket with a valid
+/// token of the account asks for it. On success the CONNECTION sends INIT_OK
+/// and RESUMED (with `listener`) and the kept frames to `sink`.
+struct take_over {
+  session_info info;
+  std::string ugi;
+  std::string secret;
+  sink_actor sink;
+  std::string listener;
+};
+
+/// The session's CONNECTION -> the new socket's: commands go to `session`
+/// from now on.
+struct resume_grant {
+  caf::actor session;
+};
+
+/// AUTH -> CONNECTION: the answer to `resume_request`. With `session`, the
+/// session was taken over (see `resume_grant`); without, there was none to
+/// take (`reason` says why) and the requester holds a fresh one, `fresh`.
+struct resume_outcome {
+  caf::actor session;
+  session_info fresh;
+  std::string reason;
+};
 
 // -- messages that carry handles --------------------------------------------
 
@@ -241,6 +324,10 @@ using directory_actor = caf::typed_actor<
 /// and hold one session per account across all nodes.
 using auth_actor = caf::typed_actor<
   caf::replies_to<authenticate>::with<session_info>,
+  // RESUME: takes a held session over, or starts a fresh one.
+  caf::replies_to<resume_request>::with<resume_outcome>,
+  // TURN_CREDENTIALS for an account (throttled per account).
+  caf::replies_to<atom::turn, std::string>::with<evt::turn_credentials>,
   // From a peer AUTH: rows it lacks (read-through), and pushed rows.
   caf::replies_to<replica_query>::with<replica>, caf::reacts_to<replica>,
   // From this node's HTTP API: import what the peers have for the query;
@@ -293,5 +380,12 @@ CAF_BEGIN_TYPE_ID_BLOCK(omega_actors, caf::id_block::omega::end)
   CAF_ADD_TYPE_ID(omega_actors, (omega::node_card))
   CAF_ADD_TYPE_ID(omega_actors, (omega::cluster_view))
   CAF_ADD_TYPE_ID(omega_actors, (omega::lobby_gone))
+  CAF_ADD_TYPE_ID(omega_actors, (omega::kept_frame))
+  CAF_ADD_TYPE_ID(omega_actors, (omega::socket_closed))
+  CAF_ADD_TYPE_ID(omega_actors, (omega::sink_control))
+  CAF_ADD_TYPE_ID(omega_actors, (omega::resume_request))
+  CAF_ADD_TYPE_ID(omega_actors, (omega::take_over))
+  CAF_ADD_TYPE_ID(omega_actors, (omega::resume_grant))
+  CAF_ADD_TYPE_ID(omega_actors, (omega::resume_outcome))
 
 CAF_END_TYPE_ID_BLOCK(omega_actors)

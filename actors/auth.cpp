@@ -14,7 +14,6 @@ namespace {
 
 using auth_pointer = auth_actor::stateful_pointer<auth_state>;
 
-using session_promise = caf::typed_response_promise<session_info>;
 
 /// Rows per table in one push message.
 constexpr size_t push_batch = 500;
@@ -39,9 +38,10 @@ void pull(auth_pointer self, const replica_query& query, Done done) {
 
 /// The last step of an INIT: every peer AUTH must agree to hold the session
 /// for `conn` (none to ask on a single node). A refusal anywhere releases it
-/// everywhere.
+/// everywhere. Then `done(info)`, or `done(SESSION_EXISTS)`.
+template <class Done>
 void reserve_at_peers(auth_pointer self, session_info info,
-                      caf::strong_actor_ptr conn, session_promise rp) {
+                      caf::strong_actor_ptr conn, Done done) {
   struct votes {
     bool refused = false;
     std::vector<auth_actor> granted;
@@ -59,22 +59,24 @@ void reserve_at_peers(auth_pointer self, session_info info,
     // A peer that cannot answer holds no session this node could see.
     [=]() mutable {
       if (!v->refused) {
-        rp.deliver(info);
+        done(caf::expected<session_info>{info});
         return;
       }
       for (auto& peer : v->granted)
         self->send(peer, atom::release_v, info.id, handle);
       self->state.sessions.release(info.id,
                                    caf::actor_cast<caf::actor_addr>(conn));
-      rp.deliver(caf::make_error(ec::session_exists));
+      done(caf::expected<session_info>{caf::make_error(ec::session_exists)});
     },
     atom::reserve_v, info.id, handle);
 }
 
-/// Checks an INIT token in PROTOCOL.md's order. With peers and rows missing
-/// here, it first asks the peers for them (once) and checks again.
-void check(auth_pointer self, authenticate req, caf::strong_actor_ptr conn,
-           session_promise rp, bool pulled) {
+/// Checks an INIT token in PROTOCOL.md's order, up to the session: then
+/// `valid(token, game)`. With peers and rows missing here, it first asks the
+/// peers for them (once) and checks again. `Promise` gets the errors.
+template <class Promise, class Valid>
+void check(auth_pointer self, authenticate req, Promise rp, Valid valid,
+           bool pulled = false) {
   auto& st = self->state;
   auto tok = st.store->find_token(req.token);
   if (auto version = st.store->games_version(); version != st.games_version) {
@@ -94,7 +96,7 @@ void check(auth_pointer self, authenticate req, caf::strong_actor_ptr conn,
     if (!game)
       query.ugi = req.ugi;
     pull(self, query, [=](uint64_t) mutable {
-      check(self, std::move(req), std::move(conn), std::move(rp), true);
+      check(self, std::move(req), std::move(rp), std::move(valid), true);
     });
     return;
   }
@@ -114,16 +116,82 @@ void check(auth_pointer self, authenticate req, caf::strong_actor_ptr conn,
     rp.deliver(caf::make_error(ec::violation, "unknown game"));
     return;
   }
-  if (st.sessions.count(tok->account_id) > 0) {
-    rp.deliver(caf::make_error(ec::session_exists));
+  valid(*tok, *game);
+}
+
+/// The session step of an INIT: `conn` holds the account's one session,
+/// unless someone else does. Then `done(info)` or `done(SESSION_EXISTS)`.
+template <class Done>
+void admit(auth_pointer self, const token_record& tok, const game_record& game,
+           caf::strong_actor_ptr conn, Done done) {
+  auto& st = self->state;
+  if (st.sessions.count(tok.account_id) > 0) {
+    done(caf::expected<session_info>{caf::make_error(ec::session_exists)});
     return;
   }
   auto addr = caf::actor_cast<caf::actor_addr>(conn);
-  st.sessions.add(tok->account_id, addr);
+  st.sessions.add(tok.account_id, addr);
   self->monitor(conn);
-  session_info info{tok->account_id, tok->user, game->name, game->developer,
-                    game->profile};
-  reserve_at_peers(self, std::move(info), std::move(conn), std::move(rp));
+  session_info info{tok.account_id, tok.user, game.name, game.developer,
+                    game.profile};
+  reserve_at_peers(self, std::move(info), std::move(conn), std::move(done));
+}
+
+using outcome_promise = caf::typed_response_promise<resume_outcome>;
+
+/// A RESUME without a session to take: a fresh one, as INIT would start.
+void start_fresh(auth_pointer self, const token_record& tok,
+                 const game_record& game, caf::strong_actor_ptr conn,
+                 outcome_promise rp, std::string reason) {
+  admit(self, tok, game, std::move(conn),
+        [=](caf::expected<session_info> info) mutable {
+          if (!info)
+            rp.deliver(info.error());
+          else
+            rp.deliver(resume_outcome{{}, std::move(*info), std::move(reason)});
+        });
+}
+
+/// The session step of a RESUME: asks the account's session, on whatever
+/// node it runs, to move to the requester's socket.
+void take_session(auth_pointer self, resume_request req,
+                  const token_record& tok, const game_record& game,
+                  caf::strong_actor_ptr conn, outcome_promise rp) {
+  auto& st = self->state;
+  auto addr = st.sessions.holder(tok.account_id);
+  auto holder = addr != nullptr ? caf::actor_cast<caf::actor>(*addr)
+                                : caf::actor{};
+  if (!holder)
+    return start_fresh(self, tok, game, std::move(conn), std::move(rp),
+                       "no session to resume");
+  session_info info{tok.account_id, tok.user, game.name, game.developer,
+                    game.profile};
+  auto account = tok.account_id;
+  self
+    ->request(caf::actor_cast<connection_actor>(holder), caf::infinite,
+              take_over{std::move(info), std::move(req.creds.ugi),
+                        std::move(req.secret), std::move(req.sink),
+                        std::move(req.listener)})
+    .then(
+      [=](resume_grant& grant) mutable {
+        rp.deliver(resume_outcome{std::move(grant.session), {}, {}});
+      },
+      [=](caf::error& err) mutable {
+        auto ended = err == caf::sec::request_receiver_down
+                     || (err.category() == caf::atom("omega")
+                         && static_cast<ec>(err.code()) == ec::resume_failed);
+        if (!ended) {
+          rp.deliver(std::move(err));
+          return;
+        }
+        // The session ended (it did so itself for a wrong secret): its
+        // down message may still be on its way.
+        self->state.sessions.release(account, holder.address());
+        start_fresh(self, tok, game, std::move(conn), std::move(rp),
+                    err == caf::sec::request_receiver_down
+                      ? "no session to resume"
+                      : "wrong resume secret");
+      });
 }
 
 } // namespace
@@ -166,8 +234,9 @@ void session_table::release(const caf::actor_addr& addr) {
 
 auth_actor::behavior_type
 auth(auth_pointer self, std::shared_ptr<auth_store> store, clock_function now,
-     caf::timespan push_interval) {
+     caf::timespan push_interval, turn_settings turn) {
   self->state.store = std::move(store);
+  self->state.turn = std::move(turn);
   self->state.now = now ? std::move(now) : [] { return wall_clock::now(); };
   self->set_down_handler([=](const caf::down_msg& msg) {
     self->state.sessions.release(msg.source);
@@ -178,8 +247,45 @@ auth(auth_pointer self, std::shared_ptr<auth_store> store, clock_function now,
       if (!conn)
         return caf::make_error(ec::violation, "anonymous INIT");
       auto rp = self->make_response_promise<session_info>();
-      check(self, std::move(req), std::move(conn), rp, false);
+      check(self, std::move(req), rp,
+            [=](const token_record& tok, const game_record& game) mutable {
+              admit(self, tok, game, conn,
+                    [=](caf::expected<session_info> info) mutable {
+                      if (info)
+                        rp.deliver(std::move(*info));
+                      else
+                        rp.deliver(info.error());
+                    });
+            });
       return rp;
+    },
+    [=](resume_request& req) -> caf::result<resume_outcome> {
+      auto conn = self->current_sender();
+      if (!conn)
+        return caf::make_error(ec::violation, "anonymous RESUME");
+      auto rp = self->make_response_promise<resume_outcome>();
+      auto creds = req.creds;
+      check(self, std::move(creds), rp,
+            [=](const token_record& tok, const game_record& game) mutable {
+              take_session(self, std::move(req), tok, game, conn, rp);
+            });
+      return rp;
+    },
+    [=](atom::turn, const std::string& account)
+      -> caf::result<evt::turn_credentials> {
+      auto& st = self->state;
+      if (!st.turn.enabled())
+        return evt::turn_credentials{};
+      auto now = self->clock().now();
+      if (st.turn_budgets.size() >= 4096)
+        for (auto i = st.turn_budgets.begin(); i != st.turn_budgets.end();)
+          i = i->second.full(now) ? st.turn_budgets.erase(i) : std::next(i);
+      auto i = st.turn_budgets.try_emplace(account, st.turn.rate).first;
+      if (!i->second.take(now))
+        return caf::make_error(ec::warning,
+                               "rate limit: TURN_CREDENTIALS, "
+                                 + rate_text(st.turn.rate) + " per account");
+      return turn_grant(st.turn, account, st.now());
     },
     [=](const replica_query& query) -> replica {
       return self->state.store->lookup(query);

@@ -11,6 +11,8 @@
 #include <caf/stateful_actor.hpp>
 
 #include "actors/actors.hpp"
+#include "actors/token_bucket.hpp"
+#include "actors/turn.hpp"
 #include "storage/auth_store.hpp"
 
 namespace omega {
@@ -67,6 +69,10 @@ struct auth_state {
   replica_cursor pushed;
   /// Whether the push timer runs (only while there are peers).
   bool ticking = false;
+  /// TURN servers and the secret that signs their credentials.
+  turn_settings turn;
+  /// TURN_CREDENTIALS budget per account (`turn_settings::rate`).
+  std::unordered_map<std::string, token_bucket> turn_budgets;
 
   static inline const char* name = "omega.auth";
 };
@@ -86,10 +92,18 @@ struct auth_state {
 ///   both be refused; neither is admitted twice.
 /// @param store where tokens and games live.
 /// @param now the clock that decides expiry (wall clock in production).
+/// A RESUME is checked like an INIT; then the account's session, wherever it
+/// runs, is asked to move to the new socket (`take_over`). Without one to
+/// take, the requester gets a fresh session, as INIT would.
+///
+/// TURN_CREDENTIALS are signed here, where accounts are, within a budget per
+/// account.
 /// @param push_interval how often new rows go to the peers.
+/// @param turn the TURN servers; none by default.
 auth_actor::behavior_type
 auth(auth_actor::stateful_pointer<auth_state> self,
      std::shared_ptr<auth_store> store, clock_function now,
-     caf::timespan push_interval = std::chrono::seconds{1});
+     caf::timespan push_interval = std::chrono::seconds{1},
+     turn_settings turn = {});
 
 } // namespace omega

@@ -50,6 +50,13 @@ public:
       census_->counts[state_].fetch_add(1, std::memory_order_relaxed);
   }
 
+  /// Stops counting (the socket carries another connection's session).
+  void leave() {
+    if (census_)
+      census_->counts[state_].fetch_sub(1, std::memory_order_relaxed);
+    census_.reset();
+  }
+
   void set(connection_census::state x) {
     if (x == state_ || !census_)
       return;

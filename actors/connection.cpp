@@ -7,6 +7,9 @@
 
 #include <caf/sec.hpp>
 #include <caf/typed_event_based_actor.hpp>
+#include <caf/typed_response_promise.hpp>
+
+#include <sodium.h>
 
 #include "actors/limit_log.hpp"
 #include "actors/rejections.hpp"
@@ -98,6 +101,23 @@ static_assert(std::size(rate_class_names) == connection_state::rate_classes
               && std::size(rate_class_counters)
                    == connection_state::rate_classes);
 
+/// A resume secret: 256 random bits, URL-safe base64.
+std::string fresh_secret() {
+  unsigned char bytes[32];
+  randombytes_buf(bytes, sizeof(bytes));
+  char text[sodium_base64_ENCODED_LEN(sizeof(bytes),
+                                      sodium_base64_VARIANT_URLSAFE_NO_PADDING)];
+  sodium_bin2base64(text, sizeof(text), bytes, sizeof(bytes),
+                    sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+  return text;
+}
+
+/// Compares secrets in constant time (for equal lengths).
+bool same_secret(const std::string& x, const std::string& y) {
+  return !x.empty() && x.size() == y.size()
+         && sodium_memcmp(x.data(), y.data(), x.size()) == 0;
+}
+
 } // namespace
 
 // -- rate limits ------------------------------------------------------------
@@ -109,9 +129,12 @@ connection_state::rate_class connection_state::rate_class_of(opcode op) {
     case opcode::ice:
       return rate_class::relay;
     case opcode::init:
+    case opcode::resume:
       return rate_class::init;
     case opcode::lobby_list:
     case opcode::lobby_info:
+    case opcode::resumable:
+    case opcode::turn_credentials:
       return rate_class::query;
     case opcode::config_host:
     case opcode::config_peer:
@@ -189,6 +212,11 @@ void connection_state::throttle(command& x) {
 // -- ordering ---------------------------------------------------------------
 
 void connection_state::on_command(command&& x) {
+  if (proxy) {
+    // The session this socket took over decides everything, limits too.
+    std::visit([this](auto& c) { self->send(proxy, std::move(c)); }, x);
+    return;
+  }
   if (ended)
     return;
   throttle(x);
@@ -246,6 +274,7 @@ std::optional<ec> connection_state::refusal(opcode op) const {
     case opcode::keepalive:
       return std::nullopt;
     case opcode::init:
+    case opcode::resume:
       return authenticated ? std::optional{ec::session_exists} : std::nullopt;
     default:
       if (!authenticated)
@@ -317,16 +346,7 @@ void connection_state::handle(cmd::init& x) {
     .then(
       [this, listener = x.listener](session_info& s) {
         auth_pending = false;
-        authenticated = true;
-        recount();
-        id = s.id;
-        user = s.user;
-        profile = s.profile;
-        if (game) // else the lookup under way subscribes
-          self->send(game, atom::subscribe_v, connection_actor{self});
-        self->send(sink, evt::init_ok{std::move(s.user), std::move(s.id),
-                                      std::move(s.game), std::move(s.developer),
-                                      listener});
+        on_authenticated(s, listener);
         resume();
       },
       [this, listener = x.listener](caf::error& err) {
@@ -336,6 +356,172 @@ void connection_state::handle(cmd::init& x) {
           return on_init_deadline();
         resume();
       });
+}
+
+void connection_state::on_authenticated(session_info& s,
+                                        const std::string& listener) {
+  authenticated = true;
+  recount();
+  id = s.id;
+  user = s.user;
+  profile = s.profile;
+  if (game) // else the lookup under way subscribes
+    self->send(game, atom::subscribe_v, connection_actor{self});
+  self->send(sink, evt::init_ok{std::move(s.user), std::move(s.id),
+                                std::move(s.game), std::move(s.developer),
+                                listener});
+}
+
+// -- session resume -----------------------------------------------------------
+
+void connection_state::handle(cmd::resumable& x) {
+  auto window = config.resume.window;
+  if (window.count() <= 0)
+    return fail(ec::warning, std::move(x.listener),
+                "session resume is off on this server");
+  if (!hold)
+    hold = std::make_unique<session_hold>();
+  hold->secret = fresh_secret();
+  self->send(sink, sink_control{caf::actor_cast<caf::actor>(self), true});
+  auto seconds = std::chrono::duration_cast<std::chrono::seconds>(window);
+  self->send(sink, evt::resumable{hold->secret,
+                                  static_cast<uint32_t>(seconds.count()),
+                                  std::move(x.listener)});
+}
+
+void connection_state::handle(cmd::resume& x) {
+  auth_pending = true;
+  self
+    ->request(auth, caf::infinite,
+              resume_request{authenticate{std::move(x.token), config.origin,
+                                          config.ugi},
+                             std::move(x.secret), sink, x.listener})
+    .then(
+      [this, listener = x.listener](resume_outcome& r) {
+        auth_pending = false;
+        if (r.session) {
+          // The session's CONNECTION answered the client already; from now
+          // on it gets this socket's commands, the held ones first.
+          proxy = caf::actor_cast<connection_actor>(r.session);
+          counted.leave();
+          for (auto i = stash_head; i < stash.size(); ++i)
+            on_command(std::move(stash[i]));
+          stash.clear();
+          stash_head = 0;
+          stash_bytes = 0;
+          if (reads_paused) {
+            reads_paused = false;
+            self->send(sink, read_gate{true});
+          }
+          return;
+        }
+        fail(ec::resume_failed, listener, std::move(r.reason));
+        on_authenticated(r.fresh, listener);
+        resume();
+      },
+      [this, listener = x.listener](caf::error& err) {
+        auth_pending = false;
+        fail(err, listener, ec::warning);
+        if (init_overdue)
+          return on_init_deadline();
+        resume();
+      });
+}
+
+caf::result<resume_grant> connection_state::on_take_over(take_over& x) {
+  if (ended || !authenticated || !hold || x.ugi != config.ugi)
+    return caf::make_error(ec::session_exists);
+  if (!same_secret(x.secret, hold->secret)) {
+    if (!hold->detached)
+      return caf::make_error(ec::session_exists);
+    // The client cannot prove it is the one that left: the held session
+    // ends now, as at the end of its window, and the new socket starts
+    // afresh.
+    auto rp = self->make_response_promise<resume_grant>();
+    rp.deliver(caf::make_error(ec::resume_failed, "wrong resume secret"));
+    self->quit(caf::exit_reason::user_shutdown);
+    return rp;
+  }
+  if (!hold->detached) {
+    // The old socket still looks open (its loss went unnoticed so far): it
+    // goes now, and its lobby's frames reach the new one through here.
+    self->send(sink, atom::supersede_v);
+  }
+  hold->detached = false;
+  ++hold->epoch;
+  hold->secret = fresh_secret();
+  sink = std::move(x.sink);
+  self->send(sink, sink_control{caf::actor_cast<caf::actor>(self), true});
+  self->send(sink, evt::init_ok{user, id, std::move(x.info.game),
+                                std::move(x.info.developer), x.listener});
+  self->send(sink,
+             evt::resumed{hold->secret, lobby_id,
+                          current == role::host   ? "host"
+                          : current == role::peer ? "peer"
+                                                  : "",
+                          hold->dropped, x.listener});
+  for (auto& frame : hold->kept)
+    self->send(sink, evt::encoded{std::move(frame)});
+  hold->kept.clear();
+  hold->kept_bytes = 0;
+  hold->dropped = 0;
+  if (reads_paused)
+    self->send(sink, read_gate{false});
+  return resume_grant{caf::actor_cast<caf::actor>(self)};
+}
+
+void connection_state::on_socket_closed(socket_closed& x) {
+  if (proxy) {
+    self->send(proxy, std::move(x));
+    self->quit(caf::exit_reason::user_shutdown);
+    return;
+  }
+  if (x.sink != sink)
+    return; // a socket this session left behind
+  if (!x.lost || !hold || !authenticated || ended) {
+    self->quit(caf::exit_reason::user_shutdown);
+    return;
+  }
+  hold->detached = true;
+  auto epoch = ++hold->epoch;
+  self->delayed_send(self, config.resume.window, atom::resume_end_v, epoch);
+}
+
+void connection_state::on_kept(kept_frame& x) {
+  if (!hold)
+    return;
+  if (!hold->detached && x.from != sink) {
+    // A socket this session left: its lobby's frames go on to the new one.
+    self->send(sink, std::move(x.frame));
+    return;
+  }
+  keep(std::move(x.frame.frame));
+}
+
+void connection_state::keep(std::string frame) {
+  hold->kept_bytes += frame.size();
+  hold->kept.emplace_back(std::move(frame));
+  auto& limits = config.resume;
+  while (!hold->kept.empty()
+         && (hold->kept.size() > limits.max_frames
+             || hold->kept_bytes > limits.max_bytes)) {
+    hold->kept_bytes -= hold->kept.front().size();
+    hold->kept.pop_front();
+    ++hold->dropped;
+  }
+}
+
+// -- TURN -------------------------------------------------------------------
+
+void connection_state::handle(cmd::turn_credentials& x) {
+  auto listener = x.listener;
+  self->request(auth, caf::infinite, atom::turn_v, id)
+    .then(
+      [this, listener](evt::turn_credentials& creds) {
+        creds.listener = listener;
+        self->send(sink, std::move(creds));
+      },
+      [this, listener](caf::error& err) { fail(err, listener, ec::warning); });
 }
 
 void connection_state::handle(cmd::config_host& x) {
@@ -514,7 +700,7 @@ void connection_state::violate(std::string reason, uint16_t close,
 }
 
 void connection_state::on_init_deadline() {
-  if (authenticated)
+  if (authenticated || proxy)
     return;
   if (auth_pending) {
     init_overdue = true; // AUTH's answer decides
@@ -720,7 +906,15 @@ connection(connection_actor::stateful_pointer<connection_state> self,
       if (!self->state.game)
         self->state.lookup_game();
     },
-    [=](atom::init_deadline) { self->state.on_init_deadline(); });
+    [=](atom::init_deadline) { self->state.on_init_deadline(); },
+    [=](socket_closed& x) { self->state.on_socket_closed(x); },
+    [=](kept_frame& x) { self->state.on_kept(x); },
+    [=](take_over& x) { return self->state.on_take_over(x); },
+    [=](atom::resume_end, uint64_t epoch) {
+      auto& hold = self->state.hold;
+      if (hold && hold->detached && hold->epoch == epoch)
+        self->quit(caf::exit_reason::user_shutdown);
+    });
   return std::apply(
     [](auto&&... handlers) {
       return connection_actor::behavior_type{

@@ -3,7 +3,9 @@
 #include <array>
 #include <chrono>
 #include <cstdint>
+#include <deque>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <variant>
@@ -44,6 +46,8 @@ struct connection_config {
   /// "Limits"): over its rate a command is dropped with WARNING; a client
   /// that keeps at it is cut off.
   connection_limits rates;
+  /// What a resumable session keeps while its socket is lost.
+  resume_limits resume;
   /// The client's address, for the log line of a cut-off; may be empty.
   std::string address;
   /// Where this connection counts its state; none in actor tests.
@@ -159,6 +163,42 @@ struct connection_state {
   /// that tells the client so (a `bad_frame`, which keeps its place among
   /// held commands), or the connection is cut off (`ended`).
   void throttle(command& x);
+
+  // -- session resume ---------------------------------------------------------
+
+  /// A session the client made resumable (RESUMABLE); allocated only then,
+  /// since few clients ask.
+  struct session_hold {
+    /// What a RESUME must present; rotated by every resume.
+    std::string secret;
+    /// The socket is lost: the window runs and frames are kept.
+    bool detached = false;
+    /// Bumped by every detach and resume, so a stale window end is ignored.
+    uint64_t epoch = 0;
+    /// Frames for the client while detached, oldest first.
+    std::deque<std::string> kept;
+    size_t kept_bytes = 0;
+    /// Frames that did not fit (`resume_limits`) since the last resume.
+    uint64_t dropped = 0;
+  };
+  std::unique_ptr<session_hold> hold;
+  /// Set on the CONNECTION of a socket whose RESUME took another session
+  /// over: that session's CONNECTION, which gets every command from now on.
+  connection_actor proxy;
+
+  void handle(cmd::resumable& x);
+  void handle(cmd::resume& x);
+  void handle(cmd::turn_credentials& x);
+  /// The socket closed: ends the connection, or holds a resumable session.
+  void on_socket_closed(socket_closed& x);
+  /// A frame for the client from a SINK whose socket is lost.
+  void on_kept(kept_frame& x);
+  /// A RESUME elsewhere asks for this session.
+  caf::result<resume_grant> on_take_over(take_over& x);
+  /// Keeps a frame for a detached client, within `resume_limits`.
+  void keep(std::string frame);
+  /// INIT's (or a fresh RESUME's) success: the connection is authenticated.
+  void on_authenticated(session_info& s, const std::string& listener);
 
   // -- services ---------------------------------------------------------------
 

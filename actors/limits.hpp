@@ -105,4 +105,16 @@ struct password_limits {
   }
 };
 
+/// Session resume (RESUMABLE, docs/protocol.md "Session resume"): what the
+/// server holds for a session whose socket was lost.
+struct resume_limits {
+  /// How long the session waits for a RESUME; zero turns resume off
+  /// (RESUMABLE gets WARNING).
+  std::chrono::milliseconds window{30000};
+  /// Frames kept for the client meanwhile, and their bytes; past either,
+  /// the oldest go (RESUMED counts them as `dropped`).
+  size_t max_frames = 1024;
+  size_t max_bytes = 1 << 20;
+};
+
 } // namespace omega

@@ -129,9 +129,45 @@ evt::lobby_info lobby_state::info() const {
 
 // -- transitions ------------------------------------------------------------
 
+std::optional<caf::error> lobby_state::ban_of(const std::string& account) {
+  auto i = bans.find(account);
+  if (i == bans.end())
+    return std::nullopt;
+  auto now = self->clock().now();
+  if (now >= i->second) {
+    bans.erase(i);
+    return std::nullopt;
+  }
+  using namespace std::chrono;
+  auto left = duration_cast<seconds>(i->second - now + seconds{1} - nanoseconds{1});
+  return caf::make_error(ec::warning, "banned from this lobby for "
+                                        + std::to_string(left.count())
+                                        + " more seconds");
+}
+
+void lobby_state::ban(const std::string& account, uint32_t seconds) {
+  auto length = std::min<std::chrono::seconds>(std::chrono::seconds{seconds},
+                                                settings.max_ban);
+  if (length.count() <= 0 || settings.max_bans == 0)
+    return;
+  auto now = self->clock().now();
+  if (bans.size() >= settings.max_bans && bans.count(account) == 0) {
+    for (auto i = bans.begin(); i != bans.end();)
+      i = now >= i->second ? bans.erase(i) : std::next(i);
+    if (bans.size() >= settings.max_bans)
+      bans.erase(std::min_element(bans.begin(), bans.end(),
+                                  [](auto& x, auto& y) {
+                                    return x.second < y.second;
+                                  }));
+  }
+  bans[account] = now + length;
+}
+
 caf::result<joined> lobby_state::admit(join_lobby& req) {
   if (closed)
     return ec::lobby_notfound;
+  if (auto barred = ban_of(req.peer.id))
+    return std::move(*barred);
   if (is_host(req.peer.id))
     return ec::already_host;
   if (find_peer(req.peer.id) != nullptr)
@@ -269,7 +305,7 @@ void lobby_state::transfer(const std::string& sender, const std::string& target,
 }
 
 void lobby_state::kick(const std::string& sender, const std::string& target,
-                       const std::string& listener) {
+                       const std::string& listener, uint32_t ban_seconds) {
   if (!is_host(sender))
     return reply_error(sender, ec::not_host, listener);
   auto index = peer_index(target);
@@ -277,6 +313,8 @@ void lobby_state::kick(const std::string& sender, const std::string& target,
     return reply_error(sender, ec::peer_invalid, listener);
   auto gone = std::move(peers[index]);
   peers.erase(peers.begin() + static_cast<ptrdiff_t>(index));
+  if (ban_seconds > 0)
+    ban(gone.info.id, ban_seconds);
   self->demonitor(gone.conn.address());
   self->send(gone.conn, lobby_closed{lobby_id, instance});
   announce_peer_gone(gone.info.id, listener);
@@ -463,7 +501,7 @@ lobby(lobby_actor::stateful_pointer<lobby_state> self, cmd::config_host config,
                                                 std::move(x.listener)});
     },
     [=](cmd::kick& x, const std::string& sender) {
-      self->state.kick(sender, x.target, x.listener);
+      self->state.kick(sender, x.target, x.listener, x.ban);
     },
     [=](atom::leave) {
       auto& st = self->state;

@@ -27,6 +27,11 @@ struct lobby_settings {
   game_limits game;
   /// Throttling of wrong passwords.
   password_limits passwords;
+  /// The longest ban a KICK may ask for (docs/protocol.md, "Kick with a
+  /// ban"); a longer one is cut to this.
+  std::chrono::seconds max_ban = std::chrono::hours{24};
+  /// Bans one lobby remembers; past it, the one that ends first goes.
+  size_t max_bans = 1024;
 };
 
 struct lobby_state {
@@ -73,6 +78,8 @@ struct lobby_state {
   /// By account id: per account rather than per socket, so reconnecting
   /// starts no fresh count.
   std::unordered_map<std::string, failure_record> failures;
+  /// Accounts barred by a KICK with a ban, until the time given.
+  std::unordered_map<std::string, caf::actor_clock::time_point> bans;
   /// The lobby's budget of wrong passwords, from all accounts together.
   token_bucket failure_budget;
   /// PASSWORD_FAIL replies held back, by ticket (`atom::password_due`).
@@ -96,6 +103,10 @@ struct lobby_state {
   member* find_peer(const std::string& id);
   /// Returns the host or peer with this id, if any.
   member* find_member(const std::string& id);
+  /// The WARNING for a banned account's CONFIG_PEER; none if not banned.
+  std::optional<caf::error> ban_of(const std::string& account);
+  /// Bars `account` for `seconds` (at most `settings.max_ban`).
+  void ban(const std::string& account, uint32_t seconds);
   bool password_matches(const std::string& attempt) const;
   /// Checks a non-empty password under `password_limits`: nothing (a
   /// match), LOBBY_LOCKED (unchecked: locked out, or the lobby's budget is
@@ -122,8 +133,9 @@ struct lobby_state {
                 const std::string& listener);
   void set_locked(const std::string& sender, bool value,
                   const std::string& listener);
+  /// Removes a peer; a non-zero `ban_seconds` also bars its account.
   void kick(const std::string& sender, const std::string& target,
-            const std::string& listener);
+            const std::string& listener, uint32_t ban_seconds = 0);
   /// Handles a member whose CONNECTION is gone for any reason.
   void depart(const caf::actor_addr& who);
   /// Tells who needs to know that peer `id` left: the host (with `listener`,

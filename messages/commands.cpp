@@ -28,7 +28,7 @@ constexpr auto names = wire_names(static_cast<const command*>(nullptr));
 constexpr size_t first_named = static_cast<size_t>(opcode::make_offer);
 
 // Every command but `bad_frame` has an opcode.
-static_assert(static_cast<size_t>(opcode::lobby_info) + 1 - first_named
+static_assert(static_cast<size_t>(opcode::turn_credentials) + 1 - first_named
               == names.size() - 1);
 static_assert(
   names[static_cast<size_t>(opcode_of<cmd::config_host>) - first_named]
@@ -37,6 +37,7 @@ static_assert(opcode_of<cmd::make_offer> == opcode::make_offer);
 static_assert(opcode_of<cmd::keepalive> == opcode::keepalive);
 static_assert(opcode_of<cmd::kick> == opcode::kick);
 static_assert(opcode_of<cmd::lobby_info> == opcode::lobby_info);
+static_assert(opcode_of<cmd::turn_credentials> == opcode::turn_credentials);
 
 } // namespace
 

@@ -44,6 +44,11 @@ enum class opcode : uint8_t {
   kick,
   lobby_list,
   lobby_info,
+  // Extensions (docs/protocol.md, "Extensions"): a client of PROTOCOL.md
+  // never sends them.
+  resumable,
+  resume,
+  turn_credentials,
 };
 
 /// Returns the wire name of a client opcode (e.g. `CONFIG_HOST`).
@@ -165,11 +170,14 @@ struct size {
   std::string listener;
 };
 
-/// KICK: the host removes one of its peers.
+/// KICK: the host removes one of its peers. Extension: with the payload
+/// `{"id", "ban"}` the peer's account is also barred from the lobby for
+/// `ban` seconds (bounded by the server's `--max-ban`); 0 bars nobody.
 struct kick {
   static constexpr std::string_view wire_name = "KICK";
   std::string target;
   std::string listener;
+  uint32_t ban = 0;
 };
 
 /// LOBBY_LIST: asks for the game's lobbies that have no password.
@@ -182,6 +190,28 @@ struct lobby_list {
 struct lobby_info {
   static constexpr std::string_view wire_name = "LOBBY_INFO";
   std::string lobby_id;
+  std::string listener;
+};
+
+/// RESUMABLE (extension): the authenticated client asks that a lost socket
+/// not end its session at once; the reply carries the resume secret.
+struct resumable {
+  static constexpr std::string_view wire_name = "RESUMABLE";
+  std::string listener;
+};
+
+/// RESUME (extension): INIT for a new socket that takes over a session held
+/// after its socket was lost, proving it with the session's secret.
+struct resume {
+  static constexpr std::string_view wire_name = "RESUME";
+  std::string token;
+  std::string secret;
+  std::string listener;
+};
+
+/// TURN_CREDENTIALS (extension): asks for short-lived TURN credentials.
+struct turn_credentials {
+  static constexpr std::string_view wire_name = "TURN_CREDENTIALS";
   std::string listener;
 };
 
@@ -208,7 +238,8 @@ struct bad_frame {
 using command
   = std::variant<make_offer, make_answer, ice, keepalive, init, config_host,
                  config_peer, claim_host, transfer_host, lock, unlock, size,
-                 kick, lobby_list, lobby_info, bad_frame>;
+                 kick, lobby_list, lobby_info, resumable, resume,
+                 turn_credentials, bad_frame>;
 
 /// True for the alternatives of `command`: the messages of this namespace.
 template <class T>

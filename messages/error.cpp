@@ -30,11 +30,12 @@ constexpr names table[] = {
   {"lobby_locked", "LOBBY_LOCKED"},
   {"password_required", "PASSWORD_REQUIRED"},
   {"password_fail", "PASSWORD_FAIL"},
+  {"resume_failed", "RESUME_FAILED"},
 };
 
 constexpr size_t table_size = sizeof(table) / sizeof(table[0]);
 
-static_assert(table_size == static_cast<size_t>(ec::password_fail) + 1,
+static_assert(table_size == static_cast<size_t>(ec::resume_failed) + 1,
               "every ec value needs a row");
 
 } // namespace

@@ -34,6 +34,8 @@ enum class ec : uint8_t {
   lobby_locked,
   password_required,
   password_fail,
+  /// Extension: a RESUME that found no session to take over.
+  resume_failed,
 };
 
 /// Returns the enumerator's name, e.g. `lobby_full`.
@@ -45,6 +47,7 @@ const char* opcode_name(ec x);
 /// WebSocket close codes the server uses (RFC 6455, section 7.4.1).
 namespace close_code {
 
+constexpr uint16_t normal = 1000;
 constexpr uint16_t going_away = 1001;
 constexpr uint16_t protocol_error = 1002;
 constexpr uint16_t unsupported_data = 1003;

@@ -199,18 +199,74 @@ struct violation {
   bool abuse = false;
 };
 
+/// RESUMABLE (extension): the session survives a lost socket for `window`
+/// seconds; a RESUME with `secret` takes it over.
+struct resumable {
+  static constexpr std::string_view wire_name = "RESUMABLE";
+  std::string secret;
+  uint32_t window = 0;
+  std::string listener;
+};
+
+/// RESUMED (extension): after INIT_OK, the new socket carries the session
+/// on. `secret` replaces the old one; `role` is `host`, `peer` or empty
+/// (lobby-less); `dropped` frames did not fit what the server keeps. The
+/// frames kept meanwhile follow.
+struct resumed {
+  static constexpr std::string_view wire_name = "RESUMED";
+  std::string secret;
+  std::string lobby_id;
+  std::string role;
+  uint64_t dropped = 0;
+  std::string listener;
+};
+
+/// One entry of TURN_CREDENTIALS: an RTCIceServer.
+struct ice_server {
+  std::vector<std::string> urls;
+  std::string username;
+  std::string credential;
+};
+
+/// TURN_CREDENTIALS (extension): the server's TURN servers with credentials
+/// of coturn's REST scheme; empty when the server has none.
+struct turn_credentials {
+  static constexpr std::string_view wire_name = "TURN_CREDENTIALS";
+  std::vector<ice_server> servers;
+  std::string listener;
+};
+
+/// A frame the transport encoded already (the SINK of a lost socket keeps
+/// frames this way for its session).
+struct encoded {
+  /// Not an opcode: what the metrics count these frames as.
+  static constexpr std::string_view wire_name = "KEPT";
+  std::string frame;
+};
+
 /// One server event, as the transport receives it from a CONNECTION.
 using event
   = std::variant<keepalive, init_ok, ack_host, password_ack, ack_peer, new_host,
                  new_peer, peer_gone, host_gone, host_reclaim, lobby_close,
                  relayed, relay_ok, lock_state, size_state, lobby_list,
-                 lobby_info, error_reply, violation, anticipate, discover>;
+                 lobby_info, error_reply, violation, anticipate, discover,
+                 resumable, resumed, turn_credentials, encoded>;
 
 /// True for the alternatives of `event`: the messages of this namespace.
 template <class T>
 constexpr bool is_event_v = is_alternative_v<T, event>;
 
 OMEGA_FIELDS_OPERATIONS(is_event_v)
+
+inline bool operator==(const ice_server& x, const ice_server& y) {
+  return fields_equal(x, y);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, ice_server& x) {
+  return f(caf::meta::type_name("ice_server"), x.urls, x.username,
+           x.credential);
+}
 
 } // namespace omega::evt
 

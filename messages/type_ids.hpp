@@ -45,6 +45,13 @@ CAF_BEGIN_TYPE_ID_BLOCK(omega, caf::first_custom_type_id)
   // INTERNAL: the process drains before a restart, so nothing new starts on
   // this node (gateway -> DIRECTORY -> GAMEs and NODE).
   OMEGA_ADD_ATOM(drain, "drain")
+  // INTERNAL: a held session's resume window ran out (CONNECTION).
+  OMEGA_ADD_ATOM(resume_end, "resumeEnd")
+  // INTERNAL: a new socket took the session over; the old SINK keeps
+  // passing its lobby's frames to the CONNECTION and closes its socket.
+  OMEGA_ADD_ATOM(supersede, "supersede")
+  // CONNECTION -> AUTH: TURN credentials for an account.
+  OMEGA_ADD_ATOM(turn, "turn")
 
   CAF_ADD_TYPE_ID(omega, (omega::ec))
   CAF_ADD_TYPE_ID(omega, (omega::opcode))
@@ -64,6 +71,9 @@ CAF_BEGIN_TYPE_ID_BLOCK(omega, caf::first_custom_type_id)
   CAF_ADD_TYPE_ID(omega, (omega::cmd::kick))
   CAF_ADD_TYPE_ID(omega, (omega::cmd::lobby_list))
   CAF_ADD_TYPE_ID(omega, (omega::cmd::lobby_info))
+  CAF_ADD_TYPE_ID(omega, (omega::cmd::resumable))
+  CAF_ADD_TYPE_ID(omega, (omega::cmd::resume))
+  CAF_ADD_TYPE_ID(omega, (omega::cmd::turn_credentials))
   CAF_ADD_TYPE_ID(omega, (omega::cmd::bad_frame))
 
   CAF_ADD_TYPE_ID(omega, (omega::evt::keepalive))
@@ -87,6 +97,10 @@ CAF_BEGIN_TYPE_ID_BLOCK(omega, caf::first_custom_type_id)
   CAF_ADD_TYPE_ID(omega, (omega::evt::lobby_info))
   CAF_ADD_TYPE_ID(omega, (omega::evt::error_reply))
   CAF_ADD_TYPE_ID(omega, (omega::evt::violation))
+  CAF_ADD_TYPE_ID(omega, (omega::evt::resumable))
+  CAF_ADD_TYPE_ID(omega, (omega::evt::resumed))
+  CAF_ADD_TYPE_ID(omega, (omega::evt::turn_credentials))
+  CAF_ADD_TYPE_ID(omega, (omega::evt::encoded))
 
   CAF_ADD_TYPE_ID(omega, (omega::member_info))
   CAF_ADD_TYPE_ID(omega, (omega::authenticate))

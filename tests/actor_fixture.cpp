@@ -1,13 +1,35 @@
 #include "tests/actor_fixture.hpp"
 
+#include "transport/client_codec.hpp"
+#include "transport/json_codec.hpp"
+
 namespace omega::test {
 
 sink_actor::behavior_type
 recording_sink(sink_actor::pointer self, std::shared_ptr<event_log> log,
-               std::shared_ptr<gate_log> gates, std::shared_ptr<bool> full) {
+               std::shared_ptr<gate_log> gates, std::shared_ptr<bool> full,
+               std::shared_ptr<sink_record> record) {
+  // Without a socket, every event goes to the session as a frame.
+  auto kept = [=](const event& x) {
+    if (!record->held)
+      return false;
+    if (!std::holds_alternative<evt::violation>(x))
+      self->send(caf::actor_cast<connection_actor>(record->conn),
+                 kept_frame{self, evt::encoded{encode(x)}});
+    return true;
+  };
+  auto add = [=](auto& x) {
+    if (!kept(event{x}))
+      log->emplace_back(std::move(x));
+  };
   return {
     [=](read_gate x) { gates->push_back(x.open); },
     [=](relay_handoff& x) {
+      if (record->held) {
+        self->send(x.sender, evt::relay_ok{std::move(x.listener)});
+        kept(event{std::move(x.frame)});
+        return;
+      }
       if (*full) {
         self->send(x.sender, evt::error_reply{ec::peer_invalid, "full",
                                               std::move(x.listener)});
@@ -16,27 +38,51 @@ recording_sink(sink_actor::pointer self, std::shared_ptr<event_log> log,
       log->emplace_back(std::move(x.frame));
       self->send(x.sender, evt::relay_ok{std::move(x.listener)});
     },
-    [=](evt::keepalive& x) { log->emplace_back(std::move(x)); },
-    [=](evt::init_ok& x) { log->emplace_back(std::move(x)); },
-    [=](evt::ack_host& x) { log->emplace_back(std::move(x)); },
-    [=](evt::password_ack& x) { log->emplace_back(std::move(x)); },
-    [=](evt::ack_peer& x) { log->emplace_back(std::move(x)); },
-    [=](evt::new_host& x) { log->emplace_back(std::move(x)); },
-    [=](evt::new_peer& x) { log->emplace_back(std::move(x)); },
-    [=](evt::anticipate& x) { log->emplace_back(std::move(x)); },
-    [=](evt::discover& x) { log->emplace_back(std::move(x)); },
-    [=](evt::peer_gone& x) { log->emplace_back(std::move(x)); },
-    [=](evt::host_gone& x) { log->emplace_back(std::move(x)); },
-    [=](evt::host_reclaim& x) { log->emplace_back(std::move(x)); },
-    [=](evt::lobby_close& x) { log->emplace_back(std::move(x)); },
-    [=](evt::relayed& x) { log->emplace_back(std::move(x)); },
-    [=](evt::relay_ok& x) { log->emplace_back(std::move(x)); },
-    [=](evt::lock_state& x) { log->emplace_back(std::move(x)); },
-    [=](evt::size_state& x) { log->emplace_back(std::move(x)); },
-    [=](evt::lobby_list& x) { log->emplace_back(std::move(x)); },
-    [=](evt::lobby_info& x) { log->emplace_back(std::move(x)); },
-    [=](evt::error_reply& x) { log->emplace_back(std::move(x)); },
-    [=](evt::violation& x) { log->emplace_back(std::move(x)); },
+    [=](sink_control& x) {
+      record->conn = x.conn;
+      record->resumable = x.resumable;
+    },
+    [=](atom::supersede) {
+      record->held = true;
+      record->superseded = true;
+    },
+    [=](evt::keepalive& x) { add(x); },
+    [=](evt::init_ok& x) { add(x); },
+    [=](evt::ack_host& x) { add(x); },
+    [=](evt::password_ack& x) { add(x); },
+    [=](evt::ack_peer& x) { add(x); },
+    [=](evt::new_host& x) { add(x); },
+    [=](evt::new_peer& x) { add(x); },
+    [=](evt::anticipate& x) { add(x); },
+    [=](evt::discover& x) { add(x); },
+    [=](evt::peer_gone& x) { add(x); },
+    [=](evt::host_gone& x) { add(x); },
+    [=](evt::host_reclaim& x) { add(x); },
+    [=](evt::lobby_close& x) { add(x); },
+    [=](evt::relayed& x) { add(x); },
+    [=](evt::relay_ok& x) { add(x); },
+    [=](evt::lock_state& x) { add(x); },
+    [=](evt::size_state& x) { add(x); },
+    [=](evt::lobby_list& x) { add(x); },
+    [=](evt::lobby_info& x) { add(x); },
+    [=](evt::error_reply& x) { add(x); },
+    [=](evt::violation& x) { add(x); },
+    [=](evt::resumable& x) { add(x); },
+    [=](evt::resumed& x) { add(x); },
+    [=](evt::turn_credentials& x) { add(x); },
+    [=](evt::encoded& x) {
+      if (record->held) {
+        self->send(caf::actor_cast<connection_actor>(record->conn),
+                   kept_frame{self, std::move(x)});
+        return;
+      }
+      auto ev = decode_event(x.frame);
+      if (!ev) {
+        ADD_FAILURE() << "undecodable kept frame: " << x.frame;
+        return;
+      }
+      log->emplace_back(std::move(*ev));
+    },
   };
 }
 
@@ -49,7 +95,7 @@ actor_fixture::actor_fixture()
     sched(dynamic_cast<caf::scheduler::test_coordinator&>(sys.scheduler())) {
   auth = sys.spawn(
     omega::auth, store, [this] { return now; },
-    caf::timespan{std::chrono::seconds{1}});
+    caf::timespan{std::chrono::seconds{1}}, turn_settings{});
   dir = sys.spawn(omega::directory, store, settings);
   add_game("Demo Game");
   run();
@@ -122,16 +168,44 @@ client& actor_fixture::connect(const std::string& user, std::string origin,
   c->id = store->add_account(user);
   c->token = store->issue_token(c->id, std::move(token_origin), now,
                                 std::chrono::hours{24});
-  c->sink = sys.spawn(recording_sink, c->log, c->gates, c->full);
+  c->sink = sys.spawn(recording_sink, c->log, c->gates, c->full, c->record);
   connection_config conf;
   conf.ugi = ugis.at(game_index);
   conf.origin = std::move(origin);
   conf.init_timeout = init_timeout;
   conf.rates = rates;
+  conf.resume = resume;
   c->conn = sys.spawn(omega::connection, c->sink, auth, dir, conf);
+  c->record->conn = caf::actor_cast<caf::actor>(c->conn);
   clients.emplace_back(std::move(c));
   run();
   return *clients.back();
+}
+
+client& actor_fixture::reconnect(const client& old, size_t game_index) {
+  auto c = std::make_unique<client>();
+  c->user = old.user;
+  c->id = old.id;
+  c->token = old.token;
+  c->sink = sys.spawn(recording_sink, c->log, c->gates, c->full, c->record);
+  connection_config conf;
+  conf.ugi = ugis.at(game_index);
+  conf.init_timeout = init_timeout;
+  conf.rates = rates;
+  conf.resume = resume;
+  c->conn = sys.spawn(omega::connection, c->sink, auth, dir, conf);
+  c->record->conn = caf::actor_cast<caf::actor>(c->conn);
+  clients.emplace_back(std::move(c));
+  run();
+  return *clients.back();
+}
+
+void actor_fixture::use_turn(turn_settings turn) {
+  caf::anon_send_exit(auth, caf::exit_reason::user_shutdown);
+  auth = sys.spawn(
+    omega::auth, store, [this] { return now; },
+    caf::timespan{std::chrono::seconds{1}}, std::move(turn));
+  run();
 }
 
 client& actor_fixture::login(const std::string& user, size_t game_index) {

@@ -26,12 +26,26 @@ using event_log = std::vector<event>;
 /// What a SINK was told about reading, in order (`read_gate::open`).
 using gate_log = std::vector<bool>;
 
+/// What a recording SINK knows of session resume, as the gateway's SINK
+/// does (`sink_control`): its socket may be lost only in the tests' say-so.
+struct sink_record {
+  caf::actor conn;
+  bool resumable = false;
+  /// The "socket" is lost (or superseded): frames go to `conn`.
+  bool held = false;
+  bool superseded = false;
+};
+
 /// A SINK that records events instead of writing frames. It answers each
 /// relay handed to it as the gateway's SINK does: RELAY_OK, or PEER_INVALID
-/// while `*full` says its write budget is spent.
+/// while `*full` says its write budget is spent. Kept frames (`encoded`)
+/// are decoded back into the events they were. Once `record->held`, it
+/// passes everything to its session's CONNECTION, as the gateway's SINK
+/// does without a socket.
 sink_actor::behavior_type
 recording_sink(sink_actor::pointer self, std::shared_ptr<event_log> log,
-               std::shared_ptr<gate_log> gates, std::shared_ptr<bool> full);
+               std::shared_ptr<gate_log> gates, std::shared_ptr<bool> full,
+               std::shared_ptr<sink_record> record);
 
 /// Returns the opcode-ish name of an event, for failure messages.
 std::string describe(const event& x);
@@ -58,6 +72,7 @@ struct client {
   /// Makes the SINK refuse relays, like a socket whose client stopped
   /// reading (see `recording_sink`).
   std::shared_ptr<bool> full = std::make_shared<bool>(false);
+  std::shared_ptr<sink_record> record = std::make_shared<sink_record>();
   /// Index of the next event `next()` returns.
   size_t cursor = 0;
 
@@ -125,6 +140,25 @@ protected:
   /// authenticated client of `game` (the first game by default).
   client& connect(const std::string& user, std::string origin = {},
                   std::string token_origin = {}, size_t game_index = 0);
+
+  /// A second socket of `c`'s account (same id, user and token), not yet
+  /// authenticated.
+  client& reconnect(const client& c, size_t game_index = 0);
+
+  /// Loses a client's socket without a close, as a network blip does: a
+  /// resumable session's SINK keeps working without it.
+  void drop(client& c) {
+    c.record->held = c.record->resumable;
+    caf::anon_send(c.conn, socket_closed{c.sink, c.record->held});
+    run();
+  }
+
+  /// Spawns AUTH again with these TURN servers: call it before the first
+  /// client connects.
+  void use_turn(turn_settings turn);
+
+  /// What `connect` gives each CONNECTION for session resume.
+  resume_limits resume;
 
   /// `connect` + INIT + run; expects INIT_OK.
   client& login(const std::string& user, size_t game_index = 0);

@@ -254,10 +254,11 @@ server_actors spawn_actors(caf::actor_system& sys,
     = std::chrono::milliseconds{static_cast<long>(o.claim_timeout * 1000)};
   settings.game = o.game;
   settings.passwords = o.passwords;
+  settings.max_ban = std::chrono::seconds{static_cast<long>(o.max_ban)};
   server_actors result;
   result.auth = sys.spawn(
     omega::auth, std::shared_ptr<omega::auth_store>{std::move(auth_store)},
-    omega::clock_function{}, caf::timespan{std::chrono::seconds{1}});
+    omega::clock_function{}, caf::timespan{std::chrono::seconds{1}}, o.turn);
   result.dir = sys.spawn(
     omega::directory, std::shared_ptr<omega::auth_store>{std::move(dir_store)},
     settings);
@@ -372,6 +373,7 @@ omega::gateway_config gateway_settings(const omega::server_options& o) {
   gc.token_lifetime = std::chrono::seconds{o.token_lifetime};
   gc.limits.max_peers = o.max_peers;
   gc.rates = o.rates;
+  gc.resume = o.resume;
   return gc;
 }
 

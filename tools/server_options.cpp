@@ -227,6 +227,34 @@ po::options_description describe(server_options& o) {
   rate("password-lobby-rate", o.password_lobby_rate,
        "wrong passwords per lobby from all accounts; beyond it password joins "
        "get LOBBY_LOCKED");
+  add("resume-window", po::value(&o.resume_window),
+      with_default("seconds a resumable session whose socket was lost waits "
+                   "for a RESUME",
+                   number(o.resume_window), "; 0: no session resume")
+        .c_str());
+  add("resume-frames", po::value(&o.resume_frames),
+      with_default("frames kept for such a session; past it the oldest go",
+                   std::to_string(o.resume_frames))
+        .c_str());
+  add("resume-bytes", po::value(&o.resume_bytes),
+      with_default("bytes of frames kept for such a session",
+                   std::to_string(o.resume_bytes))
+        .c_str());
+  add("max-ban", po::value(&o.max_ban),
+      with_default("longest ban in seconds a KICK may ask for (longer ones "
+                   "are cut to it)",
+                   number(o.max_ban))
+        .c_str());
+  add("turn-secret", po::value(&o.turn_secrets)->composing(),
+      "shared secret of the TURN servers (coturn static-auth-secret; "
+      "repeatable: the first signs)");
+  add("turn-url", po::value(&o.turn_urls)->composing(),
+      "turn: or turns: URL handed out with TURN credentials (repeatable)");
+  add("turn-ttl", po::value(&o.turn_ttl),
+      with_default("seconds a TURN credential works, at most 86400",
+                   number(o.turn_ttl))
+        .c_str());
+  rate("turn-rate", o.turn_rate, "TURN_CREDENTIALS per account");
   add("caf-set", po::value(&o.caf_settings)->composing(),
       "KEY=VALUE: set a CAF option (repeatable), e.g. "
       "work-stealing.moderate-sleep-duration=100us");
@@ -348,6 +376,7 @@ bool check_abuse_limits(server_options& o) {
     {"lobby-create-rate", o.lobby_create_rate, o.game.lobby_creation},
     {"broadcast-rate", o.broadcast_rate, o.game.broadcasts},
     {"password-lobby-rate", o.password_lobby_rate, o.passwords.lobby_failures},
+    {"turn-rate", o.turn_rate, o.turn.rate},
   };
   for (auto& x : all) {
     if (!parse_rate(x.text, x.out)) {
@@ -372,6 +401,35 @@ bool check_abuse_limits(server_options& o) {
   o.passwords.max_delay = to_ms(o.password_max_delay);
   o.passwords.max_failures = o.password_failures;
   o.passwords.lockout = to_ms(o.password_lockout);
+  if (!seconds_ok(o.resume_window) || o.resume_frames == 0
+      || o.resume_bytes < 1024 || !(o.max_ban >= 0 && o.max_ban <= 1e7)
+      || !(o.turn_ttl >= 60 && o.turn_ttl <= 86400)) {
+    std::cerr << "omega: invalid limits (resume-window from 0 to 1e6, "
+                 "resume-frames >= 1, resume-bytes >= 1024, max-ban from 0 to "
+                 "1e7, turn-ttl from 60 to 86400)\n";
+    return false;
+  }
+  o.resume.window = to_ms(o.resume_window);
+  o.resume.max_frames = o.resume_frames;
+  o.resume.max_bytes = o.resume_bytes;
+  for (auto& url : o.turn_urls)
+    if (url.rfind("turn:", 0) != 0 && url.rfind("turns:", 0) != 0) {
+      std::cerr << "omega: --turn-url must start with turn: or turns:, got "
+                << url << "\n";
+      return false;
+    }
+  if (o.turn_secrets.empty() != o.turn_urls.empty()) {
+    std::cerr << "omega: TURN needs both --turn-secret and --turn-url\n";
+    return false;
+  }
+  for (auto& secret : o.turn_secrets)
+    if (secret.empty()) {
+      std::cerr << "omega: --turn-secret must not be empty\n";
+      return false;
+    }
+  o.turn.secrets = o.turn_secrets;
+  o.turn.urls = o.turn_urls;
+  o.turn.ttl = std::chrono::seconds{static_cast<long>(o.turn_ttl)};
   return true;
 }
 

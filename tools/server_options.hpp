@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "actors/limits.hpp"
+#include "actors/turn.hpp"
 #include "actors/node.hpp"
 
 namespace omega {
@@ -108,9 +109,20 @@ struct server_options {
   double password_lockout = seconds_of(password_limits{}.lockout);
   std::string password_lobby_rate = rate_flag(password_limits{}.lobby_failures);
 
+  double resume_window = seconds_of(resume_limits{}.window);
+  size_t resume_frames = resume_limits{}.max_frames;
+  size_t resume_bytes = resume_limits{}.max_bytes;
+  double max_ban = 86400;
+  std::vector<std::string> turn_secrets;
+  std::vector<std::string> turn_urls;
+  double turn_ttl = 3600;
+  std::string turn_rate = rate_flag(turn_settings{}.rate);
+
   connection_limits rates;
   game_limits game;
   password_limits passwords;
+  resume_limits resume;
+  turn_settings turn;
 
   /// `listen`, split; filled in by `parse_server_options`.
   std::string host;

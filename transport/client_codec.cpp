@@ -102,7 +102,29 @@ struct command_encoder {
   }
 
   void operator()(const cmd::kick& x) {
-    string_command(opcode::kick, x.target, x.listener);
+    if (x.ban == 0)
+      return string_command(opcode::kick, x.target, x.listener);
+    put_object_frame(out, opcode_name(opcode::kick), x.listener,
+                     [&](object_writer& pl) {
+                       pl.str("id", x.target);
+                       pl.number("ban", x.ban);
+                     });
+  }
+
+  void operator()(const cmd::resumable& x) {
+    put_plain_frame(out, opcode_name(opcode::resumable), x.listener);
+  }
+
+  void operator()(const cmd::resume& x) {
+    put_object_frame(out, opcode_name(opcode::resume), x.listener,
+                     [&](object_writer& pl) {
+                       pl.str("token", x.token);
+                       pl.str("secret", x.secret);
+                     });
+  }
+
+  void operator()(const cmd::turn_credentials& x) {
+    put_plain_frame(out, opcode_name(opcode::turn_credentials), x.listener);
   }
 
   void operator()(const cmd::lobby_info& x) {
@@ -217,6 +239,31 @@ public:
     return result;
   }
 
+  /// Reads TURN_CREDENTIALS' payload: `[{urls, username, credential}]`.
+  std::vector<evt::ice_server> ice_servers() {
+    std::vector<evt::ice_server> result;
+    auto arr = payload_ != nullptr ? payload_->if_array() : nullptr;
+    if (arr == nullptr) {
+      ok_ = false;
+      return result;
+    }
+    for (auto& x : *arr) {
+      auto obj = x.if_object();
+      auto urls = obj != nullptr ? member(*obj, "urls") : nullptr;
+      if (urls == nullptr || !urls->is_array()) {
+        ok_ = false;
+        break;
+      }
+      evt::ice_server server;
+      for (auto& url : urls->get_array())
+        server.urls.emplace_back(str_of(&url));
+      server.username = str(*obj, "username");
+      server.credential = str(*obj, "credential");
+      result.emplace_back(std::move(server));
+    }
+    return result;
+  }
+
 private:
   std::string str_of(const json::value* x) {
     if (x == nullptr)
@@ -236,7 +283,7 @@ private:
 /// is not one. VIOLATION is left out: it has an event of its own.
 bool error_from_name(std::string_view name, ec& out) {
   auto first = static_cast<int>(ec::warning);
-  auto last = static_cast<int>(ec::password_fail);
+  auto last = static_cast<int>(ec::resume_failed);
   for (auto i = first; i <= last; ++i) {
     auto code = static_cast<ec>(i);
     if (name == opcode_name(code)) {
@@ -348,6 +395,17 @@ std::optional<event> decode_event_impl(std::string_view frame) {
                              rd.boolean(pl, "locked"),
                              rd.boolean(pl, "password_required"),
                              std::move(listener)};
+    } else if (name == evt::resumable::wire_name) {
+      auto& pl = rd.payload_obj();
+      return evt::resumable{rd.str(pl, "secret"), rd.count(pl, "window"),
+                            std::move(listener)};
+    } else if (name == evt::resumed::wire_name) {
+      auto& pl = rd.payload_obj();
+      return evt::resumed{rd.str(pl, "secret"), rd.str(pl, "lobby_id"),
+                          rd.str(pl, "role"), rd.count(pl, "dropped"),
+                          std::move(listener)};
+    } else if (name == evt::turn_credentials::wire_name) {
+      return evt::turn_credentials{rd.ice_servers(), std::move(listener)};
     } else if (name == evt::violation::wire_name) {
       // The close code travels in the WebSocket close frame, not here.
       return evt::violation{rd.payload_str(), 0, std::move(listener)};

@@ -78,6 +78,8 @@ struct gateway_config {
   std::chrono::milliseconds init_timeout = std::chrono::seconds{10};
   /// Each CONNECTION's command rates (`connection_config::rates`).
   connection_limits rates;
+  /// What a resumable session keeps (`connection_config::resume`).
+  resume_limits resume;
   /// Largest HTTP request body. A cloud save of 10,000 characters, each
   /// escaped as `\uXXXX` by JSON.stringify, is about 60 KB.
   size_t max_http_body = 64 * 1024;

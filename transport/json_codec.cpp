@@ -182,6 +182,38 @@ command decode_target(frame_context& ctx, const char* reason) {
   return result;
 }
 
+/// KICK: a peer id string, or (extension) `{"id": peer id, "ban": seconds}`.
+command decode_kick(frame_context& ctx) {
+  cmd::kick result;
+  if (auto obj = ctx.payload != nullptr ? ctx.payload->if_object() : nullptr) {
+    auto id = string_member(*obj, "id");
+    auto ban = member(*obj, "ban");
+    if (id == nullptr || ban == nullptr
+        || !to_count(*ban, UINT32_MAX, result.ban))
+      return ctx.fail("KICK with a ban needs {\"id\": peer id string, "
+                      "\"ban\": seconds}");
+    result.target = to_std_string(*id);
+  } else if (!read_string_payload(ctx, result.target)) {
+    return ctx.fail("KICK payload must be a peer id string");
+  }
+  result.listener = std::move(ctx.listener);
+  return result;
+}
+
+/// RESUME: `{"token", "secret"}`, both strings.
+command decode_resume(frame_context& ctx) {
+  auto obj = ctx.payload != nullptr ? ctx.payload->if_object() : nullptr;
+  auto token = obj != nullptr ? string_member(*obj, "token") : nullptr;
+  auto secret = obj != nullptr ? string_member(*obj, "secret") : nullptr;
+  if (token == nullptr || secret == nullptr)
+    return ctx.fail("RESUME payload must be {\"token\", \"secret\"} strings");
+  cmd::resume result;
+  result.token = to_std_string(*token);
+  result.secret = to_std_string(*secret);
+  result.listener = std::move(ctx.listener);
+  return result;
+}
+
 command decode_config_host(frame_context& ctx) {
   auto obj = ctx.payload != nullptr ? ctx.payload->if_object() : nullptr;
   if (obj == nullptr)
@@ -322,12 +354,17 @@ command decode_impl(std::string_view frame, const codec_limits& limits) {
     case opcode::size:
       return decode_size(ctx);
     case opcode::kick:
-      return decode_target<cmd::kick>(ctx,
-                                      "KICK payload must be a peer id string");
+      return decode_kick(ctx);
     case opcode::lobby_list:
       return decode_plain<cmd::lobby_list>(ctx);
     case opcode::lobby_info:
       return decode_lobby_info(ctx);
+    case opcode::resumable:
+      return decode_plain<cmd::resumable>(ctx);
+    case opcode::resume:
+      return decode_resume(ctx);
+    case opcode::turn_credentials:
+      return decode_plain<cmd::turn_credentials>(ctx);
     default: {
       std::string reason = "unknown opcode: ";
       reason += truncate_name(name);
@@ -483,6 +520,51 @@ struct event_encoder {
 
   void operator()(const evt::violation& x) {
     put_string_frame(out, x.wire_name, x.reason, x.listener);
+  }
+
+  void operator()(const evt::resumable& x) {
+    put_object_frame(out, x.wire_name, x.listener, [&](object_writer& pl) {
+      pl.opt_str("secret", x.secret);
+      pl.number("window", x.window);
+    });
+  }
+
+  void operator()(const evt::resumed& x) {
+    put_object_frame(out, x.wire_name, x.listener, [&](object_writer& pl) {
+      pl.opt_str("secret", x.secret);
+      pl.opt_str("lobby_id", x.lobby_id);
+      pl.opt_str("role", x.role);
+      pl.number("dropped", x.dropped);
+    });
+  }
+
+  void operator()(const evt::turn_credentials& x) {
+    put_frame(out, x.wire_name, x.listener, [&](object_writer& env) {
+      auto& dst = env.key("payload");
+      dst += '[';
+      for (size_t i = 0; i < x.servers.size(); ++i) {
+        if (i > 0)
+          dst += ',';
+        auto& server = x.servers[i];
+        object_writer obj{dst};
+        auto& urls = obj.key("urls");
+        urls += '[';
+        for (size_t j = 0; j < server.urls.size(); ++j) {
+          if (j > 0)
+            urls += ',';
+          put_string(urls, server.urls[j]);
+        }
+        urls += ']';
+        obj.str("username", server.username);
+        obj.str("credential", server.credential);
+        obj.close();
+      }
+      dst += ']';
+    });
+  }
+
+  void operator()(const evt::encoded& x) {
+    out += x.frame;
   }
 };
 

@@ -67,13 +67,15 @@ std::vector<std::string_view> every_wire_opcode() {
     evt::lobby_close::wire_name, evt::relay_ok::wire_name,
     evt::size_state::wire_name,  evt::lobby_list::wire_name,
     evt::lobby_info::wire_name,  evt::violation::wire_name,
-    evt::anticipate::wire_name,  evt::discover::wire_name};
+    evt::anticipate::wire_name,  evt::discover::wire_name,
+    evt::resumable::wire_name,   evt::resumed::wire_name,
+    evt::turn_credentials::wire_name, evt::encoded::wire_name};
   for (auto op : {opcode::make_offer, opcode::make_answer, opcode::ice})
     out.emplace_back(opcode_name(op));
   out.emplace_back("LOCK");
   out.emplace_back("UNLOCK");
   for (auto code = static_cast<int>(ec::violation);
-       code <= static_cast<int>(ec::password_fail); ++code)
+       code <= static_cast<int>(ec::resume_failed); ++code)
     out.emplace_back(opcode_name(static_cast<ec>(code)));
   return out;
 }
@@ -102,8 +104,9 @@ std::string close_label(uint16_t code) {
   return "other";
 }
 
-constexpr size_t opcode_count = static_cast<size_t>(opcode::lobby_info) + 1;
-constexpr size_t ec_count = static_cast<size_t>(ec::password_fail) + 1;
+constexpr size_t opcode_count
+  = static_cast<size_t>(opcode::turn_credentials) + 1;
+constexpr size_t ec_count = static_cast<size_t>(ec::resume_failed) + 1;
 
 } // namespace
 

@@ -74,17 +74,23 @@ public:
   void enqueue(caf::mailbox_element_ptr ptr, caf::execution_unit*) override {
     if (!ptr || closed_)
       return;
+    auto& content = ptr->content();
+    if (held_.load(std::memory_order_acquire))
+      return keep(content);
+    if (content.match_elements<sink_control>())
+      return control(content.get_as<sink_control>(0));
     auto session = session_.lock();
     if (!session)
       return;
-    auto& content = ptr->content();
     if (content.match_elements<relay_handoff>())
       return hand_over(*session, content.get_mutable_as<relay_handoff>(0));
     auto ev = to_event(content);
     if (!ev) {
-      // The one message that is not an event (and rare: events come first).
+      // The messages that are not events (and rare: events come first).
       if (content.match_elements<read_gate>())
         session->gate_reads(content.get_as<read_gate>(0).open);
+      else if (content.match_elements<atom::supersede>())
+        supersede(*session);
       return;
     }
     uint16_t close = 0;
@@ -92,13 +98,9 @@ public:
       close = v->close != 0 ? v->close : close_code::policy_violation;
       if (v->abuse)
         session->penalize();
-    } else if (auto ack = std::get_if<evt::ack_peer>(&*ev))
-      // Told here, on the thread that hands over the frame, so the notice is
-      // in the CONNECTION's mailbox before anything that arrives later, such
-      // as the news that the LOBBY's node is gone (see `connection_state`).
-      if (auto conn = conn_.lock())
-        caf::anon_send(caf::actor_cast<connection_actor>(std::move(conn)),
-                       *ack);
+    } else if (auto ack = std::get_if<evt::ack_peer>(&*ev)) {
+      notify(*ack);
+    }
     session->deliver(encode_counted(*session, *ev), close);
   }
 
@@ -140,22 +142,90 @@ public:
     return node();
   }
 
-  /// The CONNECTION to tell about each ACK_PEER; set once, before the
-  /// session reads its first frame. (Weak: the CONNECTION holds the SINK.)
-  void bind(const connection_actor& conn) {
+  /// The CONNECTION to tell about each ACK_PEER and, once the socket is
+  /// lost, to pass frames to; set before the session reads its first frame.
+  /// (Weak: the CONNECTION holds the SINK.)
+  void bind(const caf::actor& conn) {
+    std::lock_guard<std::mutex> guard{mtx_};
     conn_ = caf::actor_cast<caf::weak_actor_ptr>(conn);
   }
 
+  /// The socket is lost: a resumable session's SINK keeps working for its
+  /// CONNECTION (true); any other ends (false).
+  bool hold() {
+    if (resumable_.load(std::memory_order_acquire)) {
+      held_.store(true, std::memory_order_release);
+      return true;
+    }
+    close();
+    return false;
+  }
+
   /// Ends the SINK (for anyone monitoring it); later messages are dropped.
+  /// A held SINK goes on passing frames to its session.
   void close() {
+    if (held_.load(std::memory_order_acquire))
+      return;
     closed_ = true;
     cleanup(caf::exit_reason::user_shutdown, nullptr);
   }
 
 private:
+  caf::actor conn() {
+    std::lock_guard<std::mutex> guard{mtx_};
+    return caf::actor_cast<caf::actor>(conn_);
+  }
+
+  /// Told on the thread that hands over the frame, so the notice is in the
+  /// CONNECTION's mailbox before anything that arrives later, such as the
+  /// news that the LOBBY's node is gone (see `connection_state`).
+  void notify(const evt::ack_peer& ack) {
+    if (auto c = conn())
+      caf::anon_send(c, ack);
+  }
+
+  void control(const sink_control& x) {
+    bind(x.conn);
+    resumable_.store(x.resumable, std::memory_order_release);
+  }
+
+  /// Another socket carries the session now: this one closes, and what its
+  /// lobby still sends here goes to the session's CONNECTION.
+  void supersede(websocket_session& session) {
+    held_.store(true, std::memory_order_release);
+    session.shutdown(close_code::normal);
+  }
+
+  /// The socket is gone: encodes what arrives as before and passes it to
+  /// the session's CONNECTION, which keeps it or hands it to the socket
+  /// that took the session over. A relay is accepted here, at once.
+  void keep(caf::type_erased_tuple& content) {
+    std::string frame;
+    if (content.match_elements<relay_handoff>()) {
+      auto& x = content.get_mutable_as<relay_handoff>(0);
+      frame = encode(x.frame);
+      caf::anon_send(x.sender, evt::relay_ok{std::move(x.listener)});
+    } else if (auto ev = to_event(content)) {
+      if (std::holds_alternative<evt::violation>(*ev))
+        return; // the CONNECTION ended the session
+      if (auto ack = std::get_if<evt::ack_peer>(&*ev))
+        notify(*ack);
+      frame = encode(*ev);
+    } else {
+      return; // reading is moot without a socket
+    }
+    if (auto c = conn())
+      caf::anon_send(c, kept_frame{caf::actor_cast<sink_actor>(
+                                     static_cast<caf::abstract_actor*>(this)),
+                                   evt::encoded{std::move(frame)}});
+  }
+
   std::weak_ptr<websocket_session> session_;
+  std::mutex mtx_;
   caf::weak_actor_ptr conn_;
   std::atomic<bool> closed_{false};
+  std::atomic<bool> resumable_{false};
+  std::atomic<bool> held_{false};
 };
 
 } // namespace
@@ -260,6 +330,7 @@ void websocket_session::on_accept(beast::error_code ec) {
   cc.origin = origin_;
   cc.init_timeout = ctx_->cfg.init_timeout;
   cc.rates = ctx_->cfg.rates;
+  cc.resume = ctx_->cfg.resume;
   cc.census = ctx_->census;
   beast::error_code ep_err;
   auto ep = beast::get_lowest_layer(ws_).remote_endpoint(ep_err);
@@ -268,7 +339,7 @@ void websocket_session::on_accept(beast::error_code ec) {
   conn_ = ctx_->sys.spawn(connection, caf::actor_cast<sink_actor>(sink_),
                           ctx_->auth, ctx_->dir, std::move(cc));
   static_cast<frame_sink*>(caf::actor_cast<caf::abstract_actor*>(sink_))
-    ->bind(conn_);
+    ->bind(caf::actor_cast<caf::actor>(conn_));
   do_read();
 }
 
@@ -298,7 +369,9 @@ void websocket_session::on_read(beast::error_code ec, std::size_t) {
     if (ec == websocket::error::message_too_big && server_close_ == 0
         && client_close_ == 0)
       server_close_ = close_code::message_too_big;
-    release();
+    // Gone without a close frame, or "going away": perhaps only the network.
+    release(server_close_ == 0
+            && (client_close_ == 0 || client_close_ == close_code::going_away));
     return;
   }
   command cmd = binary_frame();
@@ -430,7 +503,7 @@ void websocket_session::on_idle_tick() {
   if (++idle_ticks_ >= 5) {
     // Unresponsive: a close handshake would only wait for it in vain.
     closing_ = true;
-    release();
+    release(true);
     beast::error_code ignored;
     beast::get_lowest_layer(ws_).close(ignored);
     return;
@@ -468,7 +541,7 @@ void websocket_session::on_write(beast::error_code ec, std::size_t) {
   write_pending_ = false;
   unqueue(writing_.size());
   if (ec) {
-    release();
+    release(server_close_ == 0 && client_close_ == 0);
     return;
   }
   if (queue_head_ < queue_.size()) {
@@ -514,18 +587,21 @@ void websocket_session::on_close(beast::error_code) {
   // The pending read completes with an error and drops the last reference.
 }
 
-void websocket_session::release() {
+void websocket_session::release(bool lost) {
   // Whoever calls this holds the session (a handler's reference, or it is
   // being destroyed and nothing is parked).
   auto self = std::move(parked_);
   if (released_)
     return;
   released_ = true;
+  auto sink = static_cast<frame_sink*>(
+    caf::actor_cast<caf::abstract_actor*>(sink_));
+  // The CONNECTION ends itself, unless it holds a resumable session whose
+  // SINK now works without the socket.
+  auto held = sink != nullptr && (lost ? sink->hold() : (sink->close(), false));
   if (conn_)
-    caf::anon_send_exit(conn_, caf::exit_reason::user_shutdown);
-  if (sink_)
-    static_cast<frame_sink*>(caf::actor_cast<caf::abstract_actor*>(sink_))
-      ->close();
+    caf::anon_send(conn_, socket_closed{caf::actor_cast<sink_actor>(sink_),
+                                        held});
   conn_ = nullptr;
   sink_ = nullptr;
 }

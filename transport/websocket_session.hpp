@@ -139,8 +139,9 @@ private:
   void on_close(boost::beast::error_code ec);
   void on_idle_tick();
   void on_gate(bool open);
-  /// Ends the actors of this connection (idempotent).
-  void release();
+  /// Ends the actors of this connection (idempotent). `lost`: the socket
+  /// went without a normal close, which a resumable session survives.
+  void release(bool lost = false);
 
   /// First, so it goes last: the count drops once the socket is closed.
   connection_slot slot_;

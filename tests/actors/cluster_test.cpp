@@ -18,7 +18,7 @@ protected:
   two_node_test() {
     auth_b = sys.spawn(
       omega::auth, store_b, [this] { return now; },
-      caf::timespan{std::chrono::seconds{1}});
+      caf::timespan{std::chrono::seconds{1}}, turn_settings{});
     dir_b = sys.spawn(omega::directory, store_b, settings);
     run();
   }
@@ -50,15 +50,23 @@ protected:
 
   /// A client of game `game_index` whose socket is on node b; its account
   /// and token exist only in node a's store.
-  client& connect_b(const std::string& user, size_t game_index = 0) {
+  client& connect_b(const std::string& user, size_t game_index = 0,
+                    const client* same_account = nullptr) {
     auto c = std::make_unique<client>();
     c->user = user;
-    c->id = store->add_account(user);
-    c->token = store->issue_token(c->id, {}, now, std::chrono::hours{24});
-    c->sink = sys.spawn(recording_sink, c->log, c->gates, c->full);
+    if (same_account != nullptr) {
+      c->id = same_account->id;
+      c->token = same_account->token;
+    } else {
+      c->id = store->add_account(user);
+      c->token = store->issue_token(c->id, {}, now, std::chrono::hours{24});
+    }
+    c->sink = sys.spawn(recording_sink, c->log, c->gates, c->full, c->record);
     connection_config conf;
     conf.ugi = ugis.at(game_index);
+    conf.resume = resume;
     c->conn = sys.spawn(omega::connection, c->sink, auth_b, dir_b, conf);
+    c->record->conn = caf::actor_cast<caf::actor>(c->conn);
     clients.emplace_back(std::move(c));
     run();
     return *clients.back();
@@ -88,7 +96,7 @@ protected:
   three_node_test() {
     auth_c = sys.spawn(
       omega::auth, store_c, [this] { return now; },
-      caf::timespan{std::chrono::seconds{1}});
+      caf::timespan{std::chrono::seconds{1}}, turn_settings{});
     dir_c = sys.spawn(omega::directory, store_c, settings);
     node_a = spawn_node("a", dir, auth);
     node_b = spawn_node("b", dir_b, auth_b);
@@ -146,10 +154,11 @@ protected:
     c->user = user;
     c->id = store->add_account(user);
     c->token = store->issue_token(c->id, {}, now, std::chrono::hours{24});
-    c->sink = sys.spawn(recording_sink, c->log, c->gates, c->full);
+    c->sink = sys.spawn(recording_sink, c->log, c->gates, c->full, c->record);
     connection_config conf;
     conf.ugi = ugis.at(game_index);
     c->conn = sys.spawn(omega::connection, c->sink, a, d, conf);
+    c->record->conn = caf::actor_cast<caf::actor>(c->conn);
     clients.emplace_back(std::move(c));
     auto& result = *clients.back();
     result.send(cmd::init{result.token, {}});

@@ -785,9 +785,11 @@ protected:
           reply(s, idx, ev.listener);
           if (queries.count(ev.listener) > 0)
             query_results[ev.listener] = x;
-        } else {
-          static_assert(std::is_same_v<T, evt::violation>);
+        } else if constexpr (std::is_same_v<T, evt::violation>) {
           violation(s, idx, 7, "VIOLATION for a well-formed command");
+        } else {
+          // The simulation speaks PROTOCOL.md only: no extension opts in.
+          violation(s, idx, 7, "an extension's event for a standard client");
         }
       },
       x);
