@@ -292,6 +292,46 @@ TEST_F(two_node_test, one_session_per_account_across_nodes) {
   EXPECT_EQ(next<evt::init_ok>(second).id, first.id);
 }
 
+TEST_F(two_node_test, a_session_resumes_through_another_node) {
+  link_nodes();
+  resume.window = std::chrono::seconds{30};
+  auto g = game_owned_by("a");
+  auto& host = login("host", g);
+  host_lobby(host, cmd::config_host{"room", false, false, 4, {}, {}, {}});
+  auto& peer = login("peer", g);
+  join_lobby(peer, "room");
+  skip(host);
+  peer.send(cmd::resumable{"r"});
+  run();
+  auto secret = next<evt::resumable>(peer).secret;
+  drop(peer);
+  host.send(cmd::make_offer{peer.id, R"("kept")", "1"});
+  run();
+  EXPECT_EQ(next<evt::relay_ok>(host).listener, "1");
+  // The new socket reaches node b; the session stays on node a.
+  auto& again = connect_b("peer", g, &peer);
+  again.send(cmd::resume{peer.token, secret, "again"});
+  run();
+  EXPECT_EQ(next<evt::init_ok>(again).id, peer.id);
+  auto resumed = next<evt::resumed>(again);
+  EXPECT_EQ(resumed.role, "peer");
+  EXPECT_EQ(resumed.lobby_id, "room");
+  EXPECT_EQ(next<evt::relayed>(again).payload, R"("kept")");
+  again.send(cmd::make_answer{host.id, R"("a")", "2"});
+  run();
+  EXPECT_EQ(next<evt::relay_ok>(again).listener, "2");
+  host.send(cmd::make_offer{peer.id, R"("live")", "3"});
+  run();
+  EXPECT_EQ(next<evt::relayed>(again).payload, R"("live")");
+  EXPECT_EQ(next<evt::relayed>(host).origin, peer.id);
+  EXPECT_EQ(next<evt::relay_ok>(host).listener, "3");
+  expect_quiet(host);
+  // Its socket on b closes for good: the session leaves as usual.
+  caf::anon_send(again.conn, socket_closed{again.sink, false});
+  run();
+  EXPECT_EQ(next<evt::peer_gone>(host).id, peer.id);
+}
+
 TEST_F(two_node_test, racing_inits_on_two_nodes_never_admit_both) {
   link_nodes();
   auto& on_a = connect("racer");
