@@ -333,6 +333,42 @@ TEST_F(cluster_test, clients_on_three_nodes_share_a_lobby) {
   EXPECT_EQ(p1->expect("KEEPALIVE")["payload"], json::value("sync"));
 }
 
+TEST_F(cluster_test, a_session_resumes_through_another_node) {
+  // The peer's socket on n1 dies without a close frame; its new socket
+  // reaches n2 and takes the session over, while the host on n0 relays.
+  auto h = join(0, "host@n0");
+  host(h, "room");
+  auto p = join(1, "peer@n1");
+  enter(p, h, "room");
+  p->send_command("RESUMABLE", std::nullopt, {}, "r");
+  auto secret = std::string{
+    p->expect("RESUMABLE")["payload"].as_object()["secret"].as_string()};
+  p->drop();
+  // Frames relayed before n1 notices went into the dead socket.
+  std::this_thread::sleep_for(300ms);
+  h->send_command("MAKE_OFFER", json::value("kept"), p.acc.id, "o");
+  EXPECT_EQ(member(h->expect("RELAY_OK"), "listener"), "o");
+  auto again = std::make_unique<ws_client>("peer@n2");
+  ASSERT_TRUE(again->connect(node(2).port(), "/api/v0/signaling?ugi=" + ugi_));
+  json::object creds;
+  creds["token"] = p.acc.token;
+  creds["secret"] = secret;
+  again->send_command("RESUME", json::value(std::move(creds)), {}, "again");
+  EXPECT_EQ(again->expect("INIT_OK")["payload"].as_object()["id"],
+            json::value(p.acc.id));
+  auto resumed = again->expect("RESUMED")["payload"].as_object();
+  EXPECT_EQ(resumed["role"], json::value("peer"));
+  EXPECT_EQ(resumed["lobby_id"], json::value("room"));
+  EXPECT_EQ(again->expect("MAKE_OFFER")["payload"], json::value("kept"));
+  player back{p.acc, std::move(again)};
+  relay(h, back, "ICE", json::object{{"candidate", "c"}});
+  relay(back, h, "MAKE_ANSWER", json::object{{"sdp", "a"}});
+  h->send_command("KEEPALIVE", json::value("sync"));
+  EXPECT_EQ(h->expect("KEEPALIVE")["payload"], json::value("sync"));
+  back->close();
+  EXPECT_EQ(h->expect("PEER_GONE")["payload"], json::value(p.acc.id));
+}
+
 TEST_F(cluster_test, a_pipelined_burst_behind_init_is_paused_not_refused) {
   // On a cluster node INIT waits for the other nodes (one session per
   // account), so most of a burst sent with it in one write is held; past 64
