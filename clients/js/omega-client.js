@@ -129,6 +129,10 @@ function ignore() {}
  * @property {number} [keepalive=20000] ms between KEEPALIVE pings (0: none); a ping
  *   unanswered for two intervals counts as a lost socket
  * @property {ReconnectOptions|boolean} [reconnect]  false: never reconnect
+ * @property {boolean} [resume=true]  ask the server to hold the session when the socket drops
+ *   (RESUMABLE), so a reconnect within its window keeps the lobby, the role and the links
+ * @property {boolean} [turn=true]  ask the server for TURN credentials (TURN_CREDENTIALS) and
+ *   add its TURN servers to `iceServers`
  */
 
 /**
@@ -150,8 +154,12 @@ function ignore() {}
  * @property {{code: number, reason: string}} disconnected  the socket was lost
  * @property {{attempt: number, delay: number}} reconnecting  a reconnect attempt starts after `delay` ms;
  *   `attempt` counts every try, so it passes `attempts` while SESSION_EXISTS is retried
- * @property {{lobby: string|null}} reconnected  the socket is back; `lobby`: the lobby it was in, now left
- * @property {{lobby: string, role: string, reason: string}} session_lost  lobby membership did not survive a reconnect
+ * @property {{lobby: string|null, resumed: boolean}} reconnected  the socket is back; `resumed`: the
+ *   session went on (still in `lobby`), else `lobby` is the lobby it was in, now left
+ * @property {{lobby: string|null, role: string|null, dropped: number}} resumed  the server held the
+ *   session: same id, lobby and role; `dropped` frames for this client did not fit what it kept
+ * @property {{lobby: string, role: string, reason: string}} session_lost  lobby membership did not survive a
+ *   reconnect (`reason` says why: no resume, or the server's RESUME_FAILED reason)
  * @property {{code: number, reason: string}} closed  the client stopped for good
  */
 
@@ -527,6 +535,9 @@ export class OmegaClient {
   /** @type {number} */ #timeout;
   /** @type {number} */ #keepalive;
   /** @type {{attempts: number, minDelay: number, maxDelay: number}|null} */ #reconnect;
+  /** @type {boolean} */ #resume;
+  /** @type {boolean} */ #turn;
+  /** @type {Array<Object>} the iceServers the game gave */ #baseIceServers;
 
   // State the game reads -------------------------------------------------------
   /** @type {Me|null} */ #me = null;
@@ -566,6 +577,10 @@ export class OmegaClient {
   #links = new Map();
   /** @type {Map<string, Set<Function>>} */
   #listeners = new Map();
+  /** @type {string|null} what a RESUME presents; null: the session is not resumable */
+  #resumeSecret = null;
+  /** @type {any} the timer that fetches fresh TURN credentials */
+  #turnTimer = null;
 
   /**
    * Use {@link connect} instead: it creates a client and waits for INIT_OK.
@@ -588,7 +603,10 @@ export class OmegaClient {
     }
     this.#url = signalingUrl(server, ugi);
     this.#token = options.token;
-    this.#rtcConfiguration = { iceServers: options.iceServers ?? [], ...options.rtcConfig };
+    this.#baseIceServers = options.iceServers ?? [];
+    this.#rtcConfiguration = { iceServers: this.#baseIceServers, ...options.rtcConfig };
+    this.#resume = options.resume ?? true;
+    this.#turn = options.turn ?? true;
     this.#timeout = options.timeout ?? DEFAULTS.timeout;
     this.#keepalive = options.keepalive ?? DEFAULTS.keepalive;
     this.#reconnect = reconnectSettings(options.reconnect);
@@ -616,6 +634,10 @@ export class OmegaClient {
   get channels() { return this.#channels; }
   /** @returns {boolean} whether the socket is open and INIT'ed */
   get connected() { return this.#connected; }
+  /** @returns {boolean} whether the server holds this session if the socket drops */
+  get resumable() { return this.#resumeSecret !== null; }
+  /** @returns {Array<Object>} the iceServers new links use (the game's, then the server's TURN) */
+  get iceServers() { return this.#rtcConfiguration.iceServers; }
 
   // -------------------------------------------------------------------------
   // Events
@@ -828,7 +850,8 @@ export class OmegaClient {
    * @returns {Promise<any>} the success reply's payload
    */
   #command(opcode, payload, expect, { recipient, skip = null, timeout = this.#timeout } = {}) {
-    const usable = this.#phase === 'live' || (opcode === 'INIT' && this.#phase === 'opening');
+    const opening = opcode === 'INIT' || opcode === 'RESUME' || opcode === 'RESUMABLE' || opcode === 'TURN_CREDENTIALS';
+    const usable = this.#phase === 'live' || (opening && this.#phase === 'opening');
     if (!usable || this.#socket?.readyState !== SOCKET_OPEN) {
       return Promise.reject(new OmegaError('CLOSED', undefined, 'CLOSED: the client is not connected'));
     }
@@ -948,6 +971,8 @@ export class OmegaClient {
   #stopTimers() {
     clearTimeout(this.#keepaliveTimer);
     this.#keepaliveTimer = null;
+    clearTimeout(this.#turnTimer);
+    this.#turnTimer = null;
     if (this.#backoff) {
       clearTimeout(this.#backoff.timer);
       this.#backoff.wake();
@@ -965,6 +990,8 @@ export class OmegaClient {
     if (this.#phase === 'closed') return;
     this.#phase = 'closed';
     this.#stopTimers();
+    this.#resumeSecret = null;
+    this.#leaveLobby(); // a held lobby, if the reconnect gave up
     this.#emit('closed', { code, reason });
   }
 
@@ -994,10 +1021,12 @@ export class OmegaClient {
     this.#phase = 'opening';
     this.#violation = null;
     const socket = this.#openSocket();
+    let outcome = { resumed: null, failed: null };
     try {
       await this.#untilOpen(socket);
       this.#checkUsable(socket);
-      this.#me = await this.#command('INIT', this.#token, 'INIT_OK');
+      outcome = await this.#authenticate();
+      await this.#prepareSession();
     } catch (err) {
       this.#discard(socket, { dead: err.code === 'TIMEOUT' });
       throw err;
@@ -1005,6 +1034,70 @@ export class OmegaClient {
     this.#phase = 'live';
     this.#connected = true;
     this.#scheduleKeepalive();
+    return outcome;
+  }
+
+  /**
+   * INIT, or RESUME when the last session was resumable. A RESUME that finds
+   * nothing to take over (RESUME_FAILED) still INITs the socket afresh: its
+   * INIT_OK follows, with the same account.
+   * @returns {Promise<{resumed: Object|null, failed: string|null}>}
+   */
+  async #authenticate() {
+    const secret = this.#resumeSecret;
+    if (secret === null || this.#me === null) {
+      this.#me = await this.#command('INIT', this.#token, 'INIT_OK');
+      return { resumed: null, failed: null };
+    }
+    try {
+      const resumed = await this.#command('RESUME', { token: this.#token, secret }, 'RESUMED', { skip: 'INIT_OK' });
+      this.#resumeSecret = typeof resumed?.secret === 'string' ? resumed.secret : null;
+      return { resumed, failed: null };
+    } catch (err) {
+      // Anything else (the socket died again, SESSION_EXISTS): the secret
+      // stays for the next attempt.
+      if (err.code !== 'RESUME_FAILED') throw err;
+      this.#resumeSecret = null;
+      return { resumed: null, failed: typeof err.payload === 'string' ? err.payload : 'RESUME_FAILED' };
+    }
+  }
+
+  /**
+   * After INIT: asks for a resume secret (RESUMABLE, unless one came with
+   * RESUMED) and TURN credentials. Neither is needed to play: a server
+   * without them (WARNING, or no answer) leaves the client as it was.
+   */
+  async #prepareSession() {
+    const quick = { timeout: Math.min(this.#timeout || 5000, 5000) };
+    if (this.#resume && this.#resumeSecret === null) {
+      const reply = await this.#command('RESUMABLE', undefined, 'RESUMABLE', quick).catch(() => null);
+      this.#resumeSecret = typeof reply?.secret === 'string' && reply.secret ? reply.secret : null;
+    }
+    if (this.#turn) await this.#fetchTurn(quick);
+  }
+
+  /**
+   * Puts the server's TURN servers after the game's own iceServers, and
+   * fetches fresh credentials again before these expire.
+   * @param {{timeout: number}} options
+   */
+  async #fetchTurn(options) {
+    clearTimeout(this.#turnTimer);
+    this.#turnTimer = null;
+    const servers = await this.#command('TURN_CREDENTIALS', undefined, 'TURN_CREDENTIALS', options).catch(() => null);
+    if (!Array.isArray(servers)) return;
+    const usable = servers.filter((x) => x && Array.isArray(x.urls) && typeof x.username === 'string'
+      && typeof x.credential === 'string');
+    this.#rtcConfiguration.iceServers = [...this.#baseIceServers,
+      ...usable.map(({ urls, username, credential }) => ({ urls, username, credential }))];
+    // `username` is `<expiry unix time>:<account id>`: renew at half-life.
+    const expiry = Math.min(...usable.map((x) => Number.parseInt(x.username, 10)).filter(Number.isFinite));
+    if (!Number.isFinite(expiry)) return;
+    const wait = Math.max(60000, (expiry * 1000 - Date.now()) / 2);
+    this.#turnTimer = setTimeout(() => {
+      if (this.#phase === 'live') this.#fetchTurn(options);
+    }, wait);
+    this.#turnTimer.unref?.();
   }
 
   /**
@@ -1115,7 +1208,9 @@ export class OmegaClient {
     clearTimeout(this.#keepaliveTimer);
     this.#keepaliveTimer = null;
     const was = { lobby: this.#lobby, role: this.#role };
-    this.#leaveLobby();
+    // A resumable session keeps its lobby, role and links for the server's
+    // window; whatever happens meanwhile comes with the kept frames.
+    if (this.#resumeSecret === null || !this.#reconnect) this.#leaveLobby();
     this.#connected = false;
     this.#phase = 'reconnecting';
     this.#emit('disconnected', { code, reason });
@@ -1152,10 +1247,11 @@ export class OmegaClient {
       if (!this.#isReconnecting()) return; // a listener called close()
       await this.#sleep(delay);
       if (!this.#isReconnecting()) return; // closed meanwhile
-      const failure = await this.#establish().then(() => null, (err) => err);
+      let outcome = null;
+      const failure = await this.#establish().then((x) => { outcome = x; return null; }, (err) => err);
       if (this.#isClosed()) return;
       if (!failure) {
-        this.#announceReconnect(was);
+        this.#announceReconnect(was, outcome);
         return;
       }
       this.#phase = 'reconnecting';
@@ -1171,17 +1267,27 @@ export class OmegaClient {
   }
 
   /**
-   * Tells the game the socket is back, and that its lobby is gone: the
-   * server ended the membership with the old socket.
+   * Tells the game the socket is back: the session resumed (same lobby and
+   * role), or its lobby is gone (the server ended the membership with the
+   * old socket, or could not resume it).
    * @param {{lobby: string|null, role: string|null}} was
+   * @param {{resumed: Object|null, failed: string|null}} outcome
    */
-  #announceReconnect(was) {
-    this.#emit('reconnected', { lobby: was.lobby });
+  #announceReconnect(was, outcome) {
+    if (outcome?.resumed) {
+      this.#emit('reconnected', { lobby: this.#lobby, resumed: true });
+      this.#emit('resumed', { lobby: this.#lobby, role: this.#role, dropped: Number(outcome.resumed.dropped) || 0 });
+      return;
+    }
+    this.#leaveLobby(); // the server did not keep it
+    this.#emit('reconnected', { lobby: was.lobby, resumed: false });
     if (was.lobby === null) return;
     this.#emit('session_lost', {
       lobby: was.lobby,
       role: was.role,
-      reason: 'the server ends lobby membership when the socket drops',
+      reason: outcome?.failed
+        ? `the server could not resume the session: ${outcome.failed}`
+        : 'the server ends lobby membership when the socket drops',
     });
   }
 
