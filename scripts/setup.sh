@@ -7,7 +7,8 @@
 # llvm-symbolizer (readable stack traces in reports), which the sanitizer
 # suite and the fuzzers need (scripts/sanitize.sh, scripts/fuzz.sh).
 # --tests adds what the JavaScript and browser tests need (scripts/test.sh):
-# Debian's chromium, iproute2 for their network namespace, Node.js and npm
+# Debian's chromium, iproute2 for their network namespace, coturn (the
+# TURN server of the TURN test), Node.js and npm
 # (kept if a node is already installed), and the npm packages of
 # tests/package.json (ws, playwright-core), installed with `npm ci`, which
 # never downloads a browser.
@@ -30,7 +31,7 @@ for arg in "$@"; do
     --sanitizers) packages+=(clang libclang-rt-14-dev llvm) ;;
     --tests)
       tests=true
-      packages+=(chromium iproute2)
+      packages+=(chromium iproute2 coturn)
       if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
         packages+=(nodejs npm)
       fi

@@ -77,6 +77,14 @@ export interface ConnectOptions {
   keepalive?: number;
   /** Reconnect settings, or false for none (default {attempts: 8, minDelay: 500, maxDelay: 10000}). */
   reconnect?: ReconnectOptions | boolean;
+  /**
+   * Default true: ask the server to hold the session when the socket drops
+   * (RESUMABLE); a reconnect within its window keeps the lobby, the role and
+   * the WebRTC links ('resumed').
+   */
+  resume?: boolean;
+  /** Default true: add the server's TURN servers (TURN_CREDENTIALS) to `iceServers`. */
+  turn?: boolean;
 }
 
 /** This connection's account and game, from INIT_OK. */
@@ -158,7 +166,10 @@ export interface OmegaEvents {
   disconnected: { code: number; reason: string };
   /** `attempt` counts every try (SESSION_EXISTS retries too), so it can pass `attempts`. */
   reconnecting: { attempt: number; delay: number };
-  reconnected: { lobby: string | null };
+  /** `resumed`: the session went on (still in `lobby`); else `lobby` was left. */
+  reconnected: { lobby: string | null; resumed: boolean };
+  /** The server held the session: same id, lobby and role. */
+  resumed: { lobby: string | null; role: 'host' | 'peer' | null; dropped: number };
   session_lost: { lobby: string; role: 'host' | 'peer'; reason: string };
   closed: { code: number; reason: string };
 }
@@ -194,6 +205,10 @@ export class OmegaClient {
   readonly channels: ReadonlyMap<string, RTCDataChannelLike>;
   /** Whether the socket is open and INIT'ed. */
   readonly connected: boolean;
+  /** Whether the server holds this session if the socket drops. */
+  readonly resumable: boolean;
+  /** The iceServers new links use: the game's, then the server's TURN servers. */
+  readonly iceServers: Array<{ urls: string | string[]; username?: string; credential?: string }>;
 
   /**
    * Creates a lobby and hosts it. A rejection with TIMEOUT does not mean it failed: a late
