@@ -339,13 +339,21 @@ function attach(c) {
   c.on('disconnected', () => setStatus('reconnecting', 'connection lost; reconnecting…'));
   c.on('reconnecting', ({ attempt, delay }) =>
     setStatus('reconnecting', `reconnecting (attempt ${attempt}, in ${Math.round(delay / 100) / 10} s)…`));
-  c.on('reconnected', ({ lobby: was }) => {
+  c.on('reconnected', ({ lobby: was, resumed }) => {
     setStatus('connected', 'connected');
-    // Had we been in a lobby, 'session_lost' follows and refreshes the list (leftLobby).
-    if (was === null) refreshLobbies().catch((err) => showError(err, 'Could not list the lobbies'));
+    // Resumed: still in the lobby ('resumed' follows). Had we been in a lobby otherwise,
+    // 'session_lost' follows and refreshes the list (leftLobby).
+    if (was === null && !resumed) refreshLobbies().catch((err) => showError(err, 'Could not list the lobbies'));
+  });
+  c.on('resumed', ({ lobby: id, dropped }) => {
+    if (id !== null) {
+      system(`The connection dropped and came back: still in lobby ${id}`
+        + `${dropped ? ` (${dropped} signaling frames were lost meanwhile)` : ''}.`);
+    }
+    render();
   });
   c.on('session_lost', ({ lobby: id, reason }) => {
-    // The server ends a lobby membership with the socket: after a reconnect we are lobby-less.
+    // The server could not keep the lobby membership: after the reconnect we are lobby-less.
     system(`The connection dropped, so you left lobby ${id}${reason ? ` (${reason})` : ''}.`);
     leftLobby();
     render();

@@ -969,6 +969,7 @@ export class OmegaClient {
 
   /** Clears the keepalive and reconnect timers (command timers go with #rejectAll). */
   #stopTimers() {
+    globalThis.removeEventListener?.('pagehide', this.#onPageHide);
     clearTimeout(this.#keepaliveTimer);
     this.#keepaliveTimer = null;
     clearTimeout(this.#turnTimer);
@@ -1004,6 +1005,11 @@ export class OmegaClient {
    * @returns {Promise<void>} resolves after INIT_OK
    */
   async [START]() {
+    // A page that goes away closes its socket with 1001, which the server
+    // treats like a dropped connection when the session is resumable: the
+    // player would linger in the lobby for the whole resume window. Leaving
+    // the page is leaving the game, so close normally (1000) instead.
+    globalThis.addEventListener?.('pagehide', this.#onPageHide);
     try {
       await this.#establish();
     } catch (err) {
@@ -1011,6 +1017,8 @@ export class OmegaClient {
       throw err;
     }
   }
+
+  #onPageHide = () => this.close();
 
   /**
    * Opens a socket and INITs on it. On failure the socket is dropped and
