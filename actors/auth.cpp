@@ -14,7 +14,6 @@ namespace {
 
 using auth_pointer = auth_actor::stateful_pointer<auth_state>;
 
-
 /// Rows per table in one push message.
 constexpr size_t push_batch = 500;
 
@@ -271,8 +270,8 @@ auth(auth_pointer self, std::shared_ptr<auth_store> store, clock_function now,
             });
       return rp;
     },
-    [=](atom::turn, const std::string& account)
-      -> caf::result<evt::turn_credentials> {
+    [=](atom::turn,
+        const std::string& account) -> caf::result<evt::turn_credentials> {
       auto& st = self->state;
       if (!st.turn.enabled())
         return evt::turn_credentials{};
@@ -282,9 +281,9 @@ auth(auth_pointer self, std::shared_ptr<auth_store> store, clock_function now,
           i = i->second.full(now) ? st.turn_budgets.erase(i) : std::next(i);
       auto i = st.turn_budgets.try_emplace(account, st.turn.rate).first;
       if (!i->second.take(now))
-        return caf::make_error(ec::warning,
-                               "rate limit: TURN_CREDENTIALS, "
-                                 + rate_text(st.turn.rate) + " per account");
+        return caf::make_error(ec::warning, "rate limit: TURN_CREDENTIALS, "
+                                              + rate_text(st.turn.rate)
+                                              + " per account");
       return turn_grant(st.turn, account, st.now());
     },
     [=](const replica_query& query) -> replica {

@@ -105,8 +105,8 @@ static_assert(std::size(rate_class_names) == connection_state::rate_classes
 std::string fresh_secret() {
   unsigned char bytes[32];
   randombytes_buf(bytes, sizeof(bytes));
-  char text[sodium_base64_ENCODED_LEN(sizeof(bytes),
-                                      sodium_base64_VARIANT_URLSAFE_NO_PADDING)];
+  char text[sodium_base64_ENCODED_LEN(
+    sizeof(bytes), sodium_base64_VARIANT_URLSAFE_NO_PADDING)];
   sodium_bin2base64(text, sizeof(text), bytes, sizeof(bytes),
                     sodium_base64_VARIANT_URLSAFE_NO_PADDING);
   return text;
@@ -367,9 +367,9 @@ void connection_state::on_authenticated(session_info& s,
   profile = s.profile;
   if (game) // else the lookup under way subscribes
     self->send(game, atom::subscribe_v, connection_actor{self});
-  self->send(sink, evt::init_ok{std::move(s.user), std::move(s.id),
-                                std::move(s.game), std::move(s.developer),
-                                listener});
+  self->send(sink,
+             evt::init_ok{std::move(s.user), std::move(s.id), std::move(s.game),
+                          std::move(s.developer), listener});
 }
 
 // -- session resume -----------------------------------------------------------
@@ -454,12 +454,11 @@ caf::result<resume_grant> connection_state::on_take_over(take_over& x) {
   self->send(sink, sink_control{caf::actor_cast<caf::actor>(self), true});
   self->send(sink, evt::init_ok{user, id, std::move(x.info.game),
                                 std::move(x.info.developer), x.listener});
-  self->send(sink,
-             evt::resumed{hold->secret, lobby_id,
-                          current == role::host   ? "host"
-                          : current == role::peer ? "peer"
-                                                  : "",
-                          hold->dropped, x.listener});
+  self->send(sink, evt::resumed{hold->secret, lobby_id,
+                                current == role::host   ? "host"
+                                : current == role::peer ? "peer"
+                                                        : "",
+                                hold->dropped, x.listener});
   for (auto& frame : hold->kept)
     self->send(sink, evt::encoded{std::move(frame)});
   hold->kept.clear();

@@ -139,7 +139,8 @@ std::optional<caf::error> lobby_state::ban_of(const std::string& account) {
     return std::nullopt;
   }
   using namespace std::chrono;
-  auto left = duration_cast<seconds>(i->second - now + seconds{1} - nanoseconds{1});
+  auto left
+    = duration_cast<seconds>(i->second - now + seconds{1} - nanoseconds{1});
   return caf::make_error(ec::warning, "banned from this lobby for "
                                         + std::to_string(left.count())
                                         + " more seconds");
@@ -147,7 +148,7 @@ std::optional<caf::error> lobby_state::ban_of(const std::string& account) {
 
 void lobby_state::ban(const std::string& account, uint32_t seconds) {
   auto length = std::min<std::chrono::seconds>(std::chrono::seconds{seconds},
-                                                settings.max_ban);
+                                               settings.max_ban);
   if (length.count() <= 0 || settings.max_bans == 0)
     return;
   auto now = self->clock().now();
@@ -155,10 +156,9 @@ void lobby_state::ban(const std::string& account, uint32_t seconds) {
     for (auto i = bans.begin(); i != bans.end();)
       i = now >= i->second ? bans.erase(i) : std::next(i);
     if (bans.size() >= settings.max_bans)
-      bans.erase(std::min_element(bans.begin(), bans.end(),
-                                  [](auto& x, auto& y) {
-                                    return x.second < y.second;
-                                  }));
+      bans.erase(
+        std::min_element(bans.begin(), bans.end(),
+                         [](auto& x, auto& y) { return x.second < y.second; }));
   }
   bans[account] = now + length;
 }

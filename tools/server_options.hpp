@@ -8,8 +8,8 @@
 #include <vector>
 
 #include "actors/limits.hpp"
-#include "actors/turn.hpp"
 #include "actors/node.hpp"
+#include "actors/turn.hpp"
 
 namespace omega {
 

@@ -59,16 +59,16 @@ std::string_view wire_opcode(const event& x) {
 /// Every opcode `wire_opcode` can return.
 std::vector<std::string_view> every_wire_opcode() {
   std::vector<std::string_view> out{
-    evt::keepalive::wire_name,   evt::init_ok::wire_name,
-    evt::ack_host::wire_name,    evt::password_ack::wire_name,
-    evt::ack_peer::wire_name,    evt::new_host::wire_name,
-    evt::new_peer::wire_name,    evt::peer_gone::wire_name,
-    evt::host_gone::wire_name,   evt::host_reclaim::wire_name,
-    evt::lobby_close::wire_name, evt::relay_ok::wire_name,
-    evt::size_state::wire_name,  evt::lobby_list::wire_name,
-    evt::lobby_info::wire_name,  evt::violation::wire_name,
-    evt::anticipate::wire_name,  evt::discover::wire_name,
-    evt::resumable::wire_name,   evt::resumed::wire_name,
+    evt::keepalive::wire_name,        evt::init_ok::wire_name,
+    evt::ack_host::wire_name,         evt::password_ack::wire_name,
+    evt::ack_peer::wire_name,         evt::new_host::wire_name,
+    evt::new_peer::wire_name,         evt::peer_gone::wire_name,
+    evt::host_gone::wire_name,        evt::host_reclaim::wire_name,
+    evt::lobby_close::wire_name,      evt::relay_ok::wire_name,
+    evt::size_state::wire_name,       evt::lobby_list::wire_name,
+    evt::lobby_info::wire_name,       evt::violation::wire_name,
+    evt::anticipate::wire_name,       evt::discover::wire_name,
+    evt::resumable::wire_name,        evt::resumed::wire_name,
     evt::turn_credentials::wire_name, evt::encoded::wire_name};
   for (auto op : {opcode::make_offer, opcode::make_answer, opcode::ice})
     out.emplace_back(opcode_name(op));
@@ -104,8 +104,8 @@ std::string close_label(uint16_t code) {
   return "other";
 }
 
-constexpr size_t opcode_count
-  = static_cast<size_t>(opcode::turn_credentials) + 1;
+constexpr size_t opcode_count = static_cast<size_t>(opcode::turn_credentials)
+                                + 1;
 constexpr size_t ec_count = static_cast<size_t>(ec::resume_failed) + 1;
 
 } // namespace

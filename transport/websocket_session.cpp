@@ -594,14 +594,14 @@ void websocket_session::release(bool lost) {
   if (released_)
     return;
   released_ = true;
-  auto sink = static_cast<frame_sink*>(
-    caf::actor_cast<caf::abstract_actor*>(sink_));
+  auto sink
+    = static_cast<frame_sink*>(caf::actor_cast<caf::abstract_actor*>(sink_));
   // The CONNECTION ends itself, unless it holds a resumable session whose
   // SINK now works without the socket.
   auto held = sink != nullptr && (lost ? sink->hold() : (sink->close(), false));
   if (conn_)
-    caf::anon_send(conn_, socket_closed{caf::actor_cast<sink_actor>(sink_),
-                                        held});
+    caf::anon_send(conn_,
+                   socket_closed{caf::actor_cast<sink_actor>(sink_), held});
   conn_ = nullptr;
   sink_ = nullptr;
 }

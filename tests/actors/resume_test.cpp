@@ -178,7 +178,8 @@ TEST_F(resume_test, without_resumable_a_lost_socket_leaves_at_once) {
   EXPECT_EQ(next<evt::peer_gone>(*host).id, peer->id);
 }
 
-TEST_F(resume_test, a_resume_racing_the_window_end_either_wins_or_starts_afresh) {
+TEST_F(resume_test,
+       a_resume_racing_the_window_end_either_wins_or_starts_afresh) {
   auto secret = populate();
   drop(*peer);
   advance(std::chrono::seconds{29});

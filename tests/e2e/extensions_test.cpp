@@ -45,7 +45,8 @@ protected:
 
 } // namespace
 
-TEST_F(extensions_test, a_dropped_socket_resumes_while_the_host_keeps_relaying) {
+TEST_F(extensions_test,
+       a_dropped_socket_resumes_while_the_host_keeps_relaying) {
   auto h = join("host");
   host(h, "room");
   auto p = join("peer");
@@ -79,7 +80,8 @@ TEST_F(extensions_test, a_dropped_socket_resumes_while_the_host_keeps_relaying) 
   EXPECT_JSON(h->expect("PEER_GONE"), msg("PEER_GONE", json::value(p.acc.id)));
 }
 
-TEST_F(extensions_test, after_the_window_the_peer_is_gone_and_resume_starts_afresh) {
+TEST_F(extensions_test,
+       after_the_window_the_peer_is_gone_and_resume_starts_afresh) {
   start_own({"--resume-window", "1"});
   auto h = join("host");
   host(h, "room");
@@ -113,11 +115,13 @@ TEST_F(extensions_test, a_banned_account_stays_out_until_the_ban_ends) {
   h->send_command("KICK", json::object{{"id", p.acc.id}, {"ban", 2}}, {}, "k");
   EXPECT_JSON(h->expect("PEER_GONE"),
               msg("PEER_GONE", json::value(p.acc.id), "k"));
-  EXPECT_JSON(p->expect("LOBBY_CLOSE"), msg("LOBBY_CLOSE", json::value("room")));
+  EXPECT_JSON(p->expect("LOBBY_CLOSE"),
+              msg("LOBBY_CLOSE", json::value("room")));
   p->send_command("CONFIG_PEER", json::object{{"lobby_id", "room"}}, {}, "j");
   auto refused = p->expect("WARNING");
   EXPECT_EQ(member(refused, "listener"), "j");
-  EXPECT_EQ(refused["payload"], json::value("banned from this lobby for 2 more seconds"));
+  EXPECT_EQ(refused["payload"],
+            json::value("banned from this lobby for 2 more seconds"));
   auto q = join("other");
   enter(q, h, "room");
   std::this_thread::sleep_for(2100ms);
