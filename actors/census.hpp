@@ -74,6 +74,9 @@ private:
 /// their states' `running` members.
 inline std::atomic<int64_t> running_lobbies{0};
 inline std::atomic<int64_t> running_games{0};
+/// Resumable sessions held while their socket is lost (docs/protocol.md,
+/// "Session resume"), counted by `connection_state::session_hold`.
+inline std::atomic<int64_t> held_sessions{0};
 
 /// Counts its owner in `count` for as long as it lives.
 class running {

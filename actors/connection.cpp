@@ -447,6 +447,12 @@ caf::result<resume_grant> connection_state::on_take_over(take_over& x) {
     // goes now, and its lobby's frames reach the new one through here.
     self->send(sink, atom::supersede_v);
   }
+  if (hold->detached) {
+    // Counted as a connection again, now that a socket carries it.
+    hold->held.reset();
+    counted.join(config.census);
+    recount();
+  }
   hold->detached = false;
   ++hold->epoch;
   hold->secret = fresh_secret();
@@ -482,6 +488,9 @@ void connection_state::on_socket_closed(socket_closed& x) {
     return;
   }
   hold->detached = true;
+  hold->held.emplace(held_sessions);
+  // No socket: not an open connection while held.
+  counted.leave();
   auto epoch = ++hold->epoch;
   self->delayed_send(self, config.resume.window, atom::resume_end_v, epoch);
 }

@@ -180,6 +180,8 @@ struct connection_state {
     size_t kept_bytes = 0;
     /// Frames that did not fit (`resume_limits`) since the last resume.
     uint64_t dropped = 0;
+    /// Counts the session in `held_sessions` while detached.
+    std::optional<running> held;
   };
   std::unique_ptr<session_hold> hold;
   /// Set on the CONNECTION of a socket whose RESUME took another session

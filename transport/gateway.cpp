@@ -903,6 +903,7 @@ metrics_snapshot gateway::impl::snapshot() const {
     x.connections[i] = (*ctx->census)[static_cast<connection_census::state>(i)];
   x.lobbies = running_lobbies.load(std::memory_order_relaxed);
   x.games = running_games.load(std::memory_order_relaxed);
+  x.sessions_held = held_sessions.load(std::memory_order_relaxed);
   if (cfg().cluster_peers)
     x.cluster_peers = cfg().cluster_peers();
   if (tls)

@@ -130,6 +130,12 @@ struct server_metrics::families {
               .Help("Games with a GAME actor running on this server")
               .Register(r)
               .Add({})),
+      sessions_held(prometheus::BuildGauge()
+                      .Name("omega_sessions_held")
+                      .Help("Resumable sessions held while their socket is "
+                            "lost")
+                      .Register(r)
+                      .Add({})),
       draining(prometheus::BuildGauge()
                  .Name("omega_draining")
                  .Help("1 while the server drains for a restart")
@@ -218,6 +224,7 @@ struct server_metrics::families {
   Family<Gauge>& connections;
   Gauge& lobbies;
   Gauge& games;
+  Gauge& sessions_held;
   Gauge& draining;
   Family<Gauge>& peers;
   Family<Gauge>& expiry;
@@ -316,6 +323,7 @@ std::string server_metrics::scrape(const metrics_snapshot& now) {
       f_->by_state[i]->Set(static_cast<double>(now.connections[i]));
     f_->lobbies.Set(static_cast<double>(now.lobbies));
     f_->games.Set(static_cast<double>(now.games));
+    f_->sessions_held.Set(static_cast<double>(now.sessions_held));
     f_->draining.Set(now.draining ? 1 : 0);
     if (now.cluster_peers)
       f_->peers.Add({}).Set(static_cast<double>(*now.cluster_peers));

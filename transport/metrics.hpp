@@ -33,6 +33,8 @@ struct metrics_snapshot {
   std::array<int64_t, 4> connections{};
   int64_t lobbies = 0;
   int64_t games = 0;
+  /// Resumable sessions held while their socket is lost.
+  int64_t sessions_held = 0;
   /// Reachable cluster peers; none outside a cluster.
   std::optional<int64_t> cluster_peers;
   /// The served certificate's expiry, unix seconds; none without TLS.

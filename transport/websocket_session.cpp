@@ -1,7 +1,9 @@
 #include "transport/websocket_session.hpp"
 
 #include <atomic>
+#include <mutex>
 #include <optional>
+#include <shared_mutex>
 #include <variant>
 
 #include <boost/asio/dispatch.hpp>
@@ -10,6 +12,7 @@
 #include <boost/beast/websocket.hpp>
 
 #include <caf/actor_system.hpp>
+#include <caf/detail/shared_spinlock.hpp>
 #include <caf/mailbox_element.hpp>
 #include <caf/make_actor.hpp>
 #include <caf/monitorable_actor.hpp>
@@ -146,7 +149,7 @@ public:
   /// lost, to pass frames to; set before the session reads its first frame.
   /// (Weak: the CONNECTION holds the SINK.)
   void bind(const caf::actor& conn) {
-    std::lock_guard<std::mutex> guard{mtx_};
+    std::unique_lock<caf::detail::shared_spinlock> guard{mtx_};
     conn_ = caf::actor_cast<caf::weak_actor_ptr>(conn);
   }
 
@@ -172,7 +175,7 @@ public:
 
 private:
   caf::actor conn() {
-    std::lock_guard<std::mutex> guard{mtx_};
+    std::shared_lock<caf::detail::shared_spinlock> guard{mtx_};
     return caf::actor_cast<caf::actor>(conn_);
   }
 
@@ -221,7 +224,9 @@ private:
   }
 
   std::weak_ptr<websocket_session> session_;
-  std::mutex mtx_;
+  /// Guards `conn_`, which a resume rebinds while others read it (a spin
+  /// lock: one word per connection, where a mutex takes five).
+  caf::detail::shared_spinlock mtx_;
   caf::weak_actor_ptr conn_;
   std::atomic<bool> closed_{false};
   std::atomic<bool> resumable_{false};

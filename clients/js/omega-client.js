@@ -577,6 +577,8 @@ export class OmegaClient {
   #links = new Map();
   /** @type {Map<string, Set<Function>>} */
   #listeners = new Map();
+  /** @type {boolean} the socket being opened passed INIT (or RESUME) */
+  #authenticated = false;
   /** @type {string|null} what a RESUME presents; null: the session is not resumable */
   #resumeSecret = null;
   /** @type {any} the timer that fetches fresh TURN credentials */
@@ -850,8 +852,11 @@ export class OmegaClient {
    * @returns {Promise<any>} the success reply's payload
    */
   #command(opcode, payload, expect, { recipient, skip = null, timeout = this.#timeout } = {}) {
-    const opening = opcode === 'INIT' || opcode === 'RESUME' || opcode === 'RESUMABLE' || opcode === 'TURN_CREDENTIALS';
-    const usable = this.#phase === 'live' || (opening && this.#phase === 'opening');
+    // While opening, only the handshake goes out until INIT (or RESUME)
+    // succeeded; after it, anything may (a resumed link answers an offer
+    // that was kept for it while the client asks for TURN credentials).
+    const handshake = opcode === 'INIT' || opcode === 'RESUME';
+    const usable = this.#phase === 'live' || (this.#phase === 'opening' && (handshake || this.#authenticated));
     if (!usable || this.#socket?.readyState !== SOCKET_OPEN) {
       return Promise.reject(new OmegaError('CLOSED', undefined, 'CLOSED: the client is not connected'));
     }
@@ -1028,12 +1033,14 @@ export class OmegaClient {
   async #establish() {
     this.#phase = 'opening';
     this.#violation = null;
+    this.#authenticated = false;
     const socket = this.#openSocket();
     let outcome = { resumed: null, failed: null };
     try {
       await this.#untilOpen(socket);
       this.#checkUsable(socket);
       outcome = await this.#authenticate();
+      this.#authenticated = true;
       await this.#prepareSession();
     } catch (err) {
       this.#discard(socket, { dead: err.code === 'TIMEOUT' });

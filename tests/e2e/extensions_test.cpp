@@ -41,6 +41,17 @@ protected:
   static void let_the_server_notice() {
     std::this_thread::sleep_for(300ms);
   }
+
+  /// `omega_sessions_held` of the server's /metrics; -1 if not there.
+  int held_sessions() {
+    auto res = http_request(port(), boost::beast::http::verb::get, "/metrics",
+                            {});
+    std::string key = "omega_sessions_held ";
+    auto at = res.body.find("\n" + key);
+    if (at == std::string::npos)
+      return -1;
+    return std::atoi(res.body.c_str() + at + 1 + key.size());
+  }
 };
 
 } // namespace
@@ -54,6 +65,7 @@ TEST_F(extensions_test,
   auto secret = make_resumable(p);
   p->drop(); // no close frame: a network blip
   let_the_server_notice();
+  EXPECT_EQ(held_sessions(), 1);
   for (int i = 0; i < 4; ++i) {
     auto listener = "o" + std::to_string(i);
     h->send_command("MAKE_OFFER", json::value(i), p.acc.id, listener);
@@ -62,6 +74,7 @@ TEST_F(extensions_test,
   auto again = resume(p, secret);
   EXPECT_JSON(again->expect("INIT_OK"), init_ok(p.acc, "again"));
   auto resumed = again->expect("RESUMED");
+  EXPECT_EQ(held_sessions(), 0);
   EXPECT_EQ(member(resumed, "listener"), "again");
   EXPECT_EQ(payload_member(resumed, "lobby_id"), "room");
   EXPECT_EQ(payload_member(resumed, "role"), "peer");
