@@ -137,6 +137,9 @@ struct take_over {
   std::string secret;
   sink_actor sink;
   std::string listener;
+  /// The new socket's CONNECTION, which carries the session from now on:
+  /// losing it (its node died) is losing the socket.
+  caf::actor carrier;
 };
 
 /// The session's CONNECTION -> the new socket's: commands go to `session`

@@ -170,7 +170,8 @@ void take_session(auth_pointer self, resume_request req,
     ->request(caf::actor_cast<connection_actor>(holder), caf::infinite,
               take_over{std::move(info), std::move(req.creds.ugi),
                         std::move(req.secret), std::move(req.sink),
-                        std::move(req.listener)})
+                        std::move(req.listener),
+                        caf::actor_cast<caf::actor>(conn)})
     .then(
       [=](resume_grant& grant) mutable {
         rp.deliver(resume_outcome{std::move(grant.session), {}, {}});

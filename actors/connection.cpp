@@ -403,6 +403,9 @@ void connection_state::handle(cmd::resume& x) {
           // The session's CONNECTION answered the client already; from now
           // on it gets this socket's commands, the held ones first.
           proxy = caf::actor_cast<connection_actor>(r.session);
+          // If the session goes (its node died), so does this socket: the
+          // client reconnects and finds out.
+          self->monitor(proxy);
           counted.leave();
           for (auto i = stash_head; i < stash.size(); ++i)
             on_command(std::move(stash[i]));
@@ -456,6 +459,11 @@ caf::result<resume_grant> connection_state::on_take_over(take_over& x) {
   hold->detached = false;
   ++hold->epoch;
   hold->secret = fresh_secret();
+  if (hold->carrier)
+    self->demonitor(hold->carrier);
+  hold->carrier = x.carrier.address();
+  if (x.carrier)
+    self->monitor(x.carrier);
   sink = std::move(x.sink);
   self->send(sink, sink_control{caf::actor_cast<caf::actor>(self), true});
   self->send(sink, evt::init_ok{user, id, std::move(x.info.game),
@@ -486,6 +494,14 @@ void connection_state::on_socket_closed(socket_closed& x) {
   if (!x.lost || !hold || !authenticated || ended) {
     self->quit(caf::exit_reason::user_shutdown);
     return;
+  }
+  detach();
+}
+
+void connection_state::detach() {
+  if (hold->carrier) {
+    self->demonitor(hold->carrier);
+    hold->carrier = caf::actor_addr{};
   }
   hold->detached = true;
   hold->held.emplace(held_sessions);
@@ -788,7 +804,16 @@ void connection_state::lookup_game() {
 }
 
 void connection_state::on_down(const caf::down_msg& msg) {
-  if (lobby && msg.source == lobby.address()) {
+  if (proxy && msg.source == proxy.address()) {
+    // The session ended where it ran: close the socket (1000) so that the
+    // client reconnects.
+    self->send(sink, atom::supersede_v);
+    self->quit(caf::exit_reason::user_shutdown);
+  } else if (hold && hold->carrier && msg.source == hold->carrier) {
+    // The socket's node is gone without telling: the socket is lost.
+    if (!ended)
+      detach();
+  } else if (lobby && msg.source == lobby.address()) {
     // The LOBBY ended without closing (it failed, or its node is gone): the
     // lobby is over for this client.
     end_lobby();

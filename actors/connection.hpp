@@ -182,6 +182,10 @@ struct connection_state {
     uint64_t dropped = 0;
     /// Counts the session in `held_sessions` while detached.
     std::optional<running> held;
+    /// The CONNECTION of the socket that took the session over (none while
+    /// the first socket carries it), monitored: if it goes without a
+    /// `socket_closed` (its node died), the socket is lost.
+    caf::actor_addr carrier;
   };
   std::unique_ptr<session_hold> hold;
   /// Set on the CONNECTION of a socket whose RESUME took another session
@@ -193,6 +197,8 @@ struct connection_state {
   void handle(cmd::turn_credentials& x);
   /// The socket closed: ends the connection, or holds a resumable session.
   void on_socket_closed(socket_closed& x);
+  /// The socket is lost: the window runs and frames are kept.
+  void detach();
   /// A frame for the client from a SINK whose socket is lost.
   void on_kept(kept_frame& x);
   /// A RESUME elsewhere asks for this session.

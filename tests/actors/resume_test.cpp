@@ -280,6 +280,38 @@ TEST_F(resume_test, a_resume_takes_over_a_socket_whose_loss_went_unnoticed) {
   EXPECT_EQ(lobby_of("L")->peers.size(), 1u);
 }
 
+TEST_F(resume_test, losing_the_new_socket_s_node_holds_the_session_again) {
+  auto secret = populate();
+  drop(*peer);
+  auto& again = resume_as(*peer, secret);
+  auto next_secret = expect_resumed(again).secret;
+  // The new socket's CONNECTION ends without a socket_closed, as when the
+  // node that carried it dies: the session is held, not left live.
+  caf::anon_send_exit(again.conn, caf::exit_reason::kill);
+  again.record->held = true; // its SINK went with its node
+  run();
+  EXPECT_TRUE(state_of(*peer).hold->detached);
+  expect_quiet(*host);
+  auto& third = resume_as(*peer, next_secret);
+  expect_resumed(third);
+  drop(third);
+  advance(std::chrono::seconds{30});
+  EXPECT_EQ(next<evt::peer_gone>(*host).id, peer->id);
+}
+
+TEST_F(resume_test, the_session_s_end_closes_the_socket_that_carried_it) {
+  auto secret = populate();
+  drop(*peer);
+  auto& again = resume_as(*peer, secret);
+  expect_resumed(again);
+  // The session's node dies: the new socket is closed, so the client
+  // reconnects instead of talking to nobody.
+  caf::anon_send_exit(peer->conn, caf::exit_reason::kill);
+  run();
+  EXPECT_TRUE(again.record->superseded);
+  EXPECT_EQ(next<evt::peer_gone>(*host).id, peer->id);
+}
+
 TEST_F(resume_test, resumable_needs_init_and_can_be_off) {
   auto& c = connect("c");
   c.send(cmd::resumable{"1"});
