@@ -350,12 +350,17 @@ void connection_state::handle(cmd::init& x) {
         resume();
       },
       [this, listener = x.listener](caf::error& err) {
-        auth_pending = false;
-        fail(err, listener, ec::warning);
-        if (init_overdue)
-          return on_init_deadline();
-        resume();
+        on_auth_failed(err, listener);
       });
+}
+
+void connection_state::on_auth_failed(const caf::error& err,
+                                      const std::string& listener) {
+  auth_pending = false;
+  fail(err, listener, ec::warning);
+  if (init_overdue)
+    return on_init_deadline();
+  resume();
 }
 
 void connection_state::on_authenticated(session_info& s,
@@ -399,36 +404,33 @@ void connection_state::handle(cmd::resume& x) {
     .then(
       [this, listener = x.listener](resume_outcome& r) {
         auth_pending = false;
-        if (r.session) {
-          // The session's CONNECTION answered the client already; from now
-          // on it gets this socket's commands, the held ones first.
-          proxy = caf::actor_cast<connection_actor>(r.session);
-          // If the session goes (its node died), so does this socket: the
-          // client reconnects and finds out.
-          self->monitor(proxy);
-          counted.leave();
-          for (auto i = stash_head; i < stash.size(); ++i)
-            on_command(std::move(stash[i]));
-          stash.clear();
-          stash_head = 0;
-          stash_bytes = 0;
-          if (reads_paused) {
-            reads_paused = false;
-            self->send(sink, read_gate{true});
-          }
-          return;
-        }
+        if (r.session)
+          return carry(caf::actor_cast<connection_actor>(r.session));
         fail(ec::resume_failed, listener, std::move(r.reason));
         on_authenticated(r.fresh, listener);
         resume();
       },
       [this, listener = x.listener](caf::error& err) {
-        auth_pending = false;
-        fail(err, listener, ec::warning);
-        if (init_overdue)
-          return on_init_deadline();
-        resume();
+        on_auth_failed(err, listener);
       });
+}
+
+void connection_state::carry(connection_actor session) {
+  // The session's CONNECTION answered the client already; from now on it
+  // gets this socket's commands, the held ones first. If it goes (its node
+  // died), so does this socket: the client reconnects and finds out.
+  proxy = std::move(session);
+  self->monitor(proxy);
+  counted.leave();
+  for (auto i = stash_head; i < stash.size(); ++i)
+    on_command(std::move(stash[i]));
+  stash.clear();
+  stash_head = 0;
+  stash_bytes = 0;
+  if (reads_paused) {
+    reads_paused = false;
+    self->send(sink, read_gate{true});
+  }
 }
 
 caf::result<resume_grant> connection_state::on_take_over(take_over& x) {

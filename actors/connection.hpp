@@ -207,6 +207,10 @@ struct connection_state {
   void keep(std::string frame);
   /// INIT's (or a fresh RESUME's) success: the connection is authenticated.
   void on_authenticated(session_info& s, const std::string& listener);
+  /// INIT's (or RESUME's) refusal: the client hears why.
+  void on_auth_failed(const caf::error& err, const std::string& listener);
+  /// This socket's RESUME took `session` over: it carries that session now.
+  void carry(connection_actor session);
 
   // -- services ---------------------------------------------------------------
 

@@ -168,18 +168,7 @@ client& actor_fixture::connect(const std::string& user, std::string origin,
   c->id = store->add_account(user);
   c->token = store->issue_token(c->id, std::move(token_origin), now,
                                 std::chrono::hours{24});
-  c->sink = sys.spawn(recording_sink, c->log, c->gates, c->full, c->record);
-  connection_config conf;
-  conf.ugi = ugis.at(game_index);
-  conf.origin = std::move(origin);
-  conf.init_timeout = init_timeout;
-  conf.rates = rates;
-  conf.resume = resume;
-  c->conn = sys.spawn(omega::connection, c->sink, auth, dir, conf);
-  c->record->conn = caf::actor_cast<caf::actor>(c->conn);
-  clients.emplace_back(std::move(c));
-  run();
-  return *clients.back();
+  return open_socket(std::move(c), std::move(origin), game_index);
 }
 
 client& actor_fixture::reconnect(const client& old, size_t game_index) {
@@ -187,9 +176,15 @@ client& actor_fixture::reconnect(const client& old, size_t game_index) {
   c->user = old.user;
   c->id = old.id;
   c->token = old.token;
+  return open_socket(std::move(c), {}, game_index);
+}
+
+client& actor_fixture::open_socket(std::unique_ptr<client> c,
+                                   std::string origin, size_t game_index) {
   c->sink = sys.spawn(recording_sink, c->log, c->gates, c->full, c->record);
   connection_config conf;
   conf.ugi = ugis.at(game_index);
+  conf.origin = std::move(origin);
   conf.init_timeout = init_timeout;
   conf.rates = rates;
   conf.resume = resume;

@@ -145,6 +145,10 @@ protected:
   /// authenticated.
   client& reconnect(const client& c, size_t game_index = 0);
 
+  /// Spawns the SINK and CONNECTION of `c`'s socket and keeps `c`.
+  client& open_socket(std::unique_ptr<client> c, std::string origin,
+                      size_t game_index);
+
   /// Loses a client's socket without a close, as a network blip does: a
   /// resumable session's SINK keeps working without it.
   void drop(client& c) {

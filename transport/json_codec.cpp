@@ -489,16 +489,9 @@ struct event_encoder {
 
   void operator()(const evt::lobby_list& x) {
     put_frame(out, x.wire_name, x.listener, [&](object_writer& env) {
-      auto& dst = env.key("payload");
-      dst += '[';
-      for (size_t i = 0; i < x.lobby_ids.size(); ++i) {
-        if (i > 0)
-          dst += ',';
-        // Lobby ids are never empty, so copying the array as-is emits no
-        // empty strings; filtering would break round trips.
-        put_string(dst, x.lobby_ids[i]);
-      }
-      dst += ']';
+      // Lobby ids are never empty, so copying the array as-is emits no
+      // empty strings; filtering would break round trips.
+      put_string_array(env.key("payload"), x.lobby_ids);
     });
   }
 
@@ -547,14 +540,7 @@ struct event_encoder {
           dst += ',';
         auto& server = x.servers[i];
         object_writer obj{dst};
-        auto& urls = obj.key("urls");
-        urls += '[';
-        for (size_t j = 0; j < server.urls.size(); ++j) {
-          if (j > 0)
-            urls += ',';
-          put_string(urls, server.urls[j]);
-        }
-        urls += ']';
+        put_string_array(obj.key("urls"), server.urls);
         obj.str("username", server.username);
         obj.str("credential", server.credential);
         obj.close();

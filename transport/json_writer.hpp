@@ -36,6 +36,18 @@ inline void put_string(std::string& out, std::string_view x) {
   out += '"';
 }
 
+/// Appends `xs` as a JSON array of strings.
+template <class Strings>
+void put_string_array(std::string& out, const Strings& xs) {
+  out += '[';
+  for (size_t i = 0; i < xs.size(); ++i) {
+    if (i > 0)
+      out += ',';
+    put_string(out, xs[i]);
+  }
+  out += ']';
+}
+
 /// Appends `x` as a JSON number.
 inline void put_number(std::string& out, uint64_t x) {
   char buf[24];

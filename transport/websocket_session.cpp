@@ -80,8 +80,6 @@ public:
     auto& content = ptr->content();
     if (held_.load(std::memory_order_acquire))
       return keep(content);
-    if (content.match_elements<sink_control>())
-      return control(content.get_as<sink_control>(0));
     auto session = session_.lock();
     if (!session)
       return;
@@ -92,6 +90,8 @@ public:
       // The messages that are not events (and rare: events come first).
       if (content.match_elements<read_gate>())
         session->gate_reads(content.get_as<read_gate>(0).open);
+      else if (content.match_elements<sink_control>())
+        control(content.get_as<sink_control>(0));
       else if (content.match_elements<atom::supersede>())
         supersede(*session);
       return;
@@ -603,7 +603,13 @@ void websocket_session::release(bool lost) {
     = static_cast<frame_sink*>(caf::actor_cast<caf::abstract_actor*>(sink_));
   // The CONNECTION ends itself, unless it holds a resumable session whose
   // SINK now works without the socket.
-  auto held = sink != nullptr && (lost ? sink->hold() : (sink->close(), false));
+  auto held = false;
+  if (sink != nullptr) {
+    if (lost)
+      held = sink->hold();
+    else
+      sink->close();
+  }
   if (conn_)
     caf::anon_send(conn_,
                    socket_closed{caf::actor_cast<sink_actor>(sink_), held});

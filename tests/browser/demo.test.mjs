@@ -20,12 +20,11 @@ import { mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises';
 import { networkInterfaces, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { chromium } from 'playwright-core';
+import { launchChromium, withTimeout } from './harness.mjs';
 
 const repo = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const SERVER_BIN = process.env.OMEGA_SERVER || join(repo, 'build/omega-server');
 const ARTIFACTS = process.env.OMEGA_ARTIFACTS || join(repo, 'build/test-artifacts');
-const CHROMIUM = process.env.OMEGA_CHROMIUM || '/usr/bin/chromium';
 const HOST = '10.77.0.1';
 const WAIT = 20000;  // the bound on every single wait
 
@@ -36,14 +35,6 @@ const consoleLines = [];
 const pageErrors = [];
 
 // -- the server ------------------------------------------------------------------------------------
-
-function withTimeout(promise, ms, what) {
-  let timer;
-  const timeout = new Promise((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms: ${what}`)), ms);
-  });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
-}
 
 async function startServer() {
   const dataDir = await mkdtemp(join(tmpdir(), 'omega-demo-'));
@@ -97,14 +88,7 @@ before(async () => {
   await mkdir(ARTIFACTS, { recursive: true });
   server = await startServer();
   served = (await get('/demo.js')).status === 200;
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    timeout: 30000,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-      '--disable-background-networking', '--disable-component-update', '--disable-sync',
-      // real host candidates instead of mDNS names, which nothing resolves in the namespace
-      '--disable-features=WebRtcHideLocalIpsWithMdns'],
-  });
+  browser = await launchChromium();
 });
 
 after(async () => {

@@ -17,14 +17,13 @@ import { mkdtemp, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { networkInterfaces, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { chromium } from 'playwright-core';
+import { launchChromium, withTimeout } from './harness.mjs';
 import * as omega from '../../clients/js/omega-client.js';
 
 const repo = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const SERVER_BIN = process.env.OMEGA_SERVER || join(repo, 'build/omega-server');
 const TURN_BIN = process.env.OMEGA_TURNSERVER || '/usr/bin/turnserver';
 const ARTIFACTS = process.env.OMEGA_ARTIFACTS || join(repo, 'build/test-artifacts');
-const CHROMIUM = process.env.OMEGA_CHROMIUM || '/usr/bin/chromium';
 const HOST = '10.77.0.1';
 const TURN_PORT = 3478;
 const TURN_URL = `turn:${HOST}:${TURN_PORT}?transport=udp`;
@@ -35,14 +34,6 @@ let turn;    // {child, log, exited}
 let server;  // {child, port, origin, ugi, stderr, exited, dataDir}
 let browser;
 const consoleLines = [];
-
-function withTimeout(promise, ms, what) {
-  let timer;
-  const timeout = new Promise((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms: ${what}`)), ms);
-  });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
-}
 
 /** Starts `bin` and resolves once `ready(stdout + stderr)` holds. */
 async function startProcess(bin, args, ready, what) {
@@ -110,13 +101,7 @@ before(async () => {
   server.dataDir = dataDir;
   server.origin = `http://${HOST}:${server.ready.port}`;
   server.ugi = server.ready.ugi;
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    timeout: 30000,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-      '--disable-background-networking', '--disable-component-update', '--disable-sync',
-      '--disable-features=WebRtcHideLocalIpsWithMdns'],
-  });
+  browser = await launchChromium();
 });
 
 after(async () => {
