@@ -6,12 +6,14 @@
 #include <memory>
 #include <optional>
 #include <thread>
+#include <vector>
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
 
 #include <caf/actor_system.hpp>
 #include <caf/actor_system_config.hpp>
+#include <caf/after.hpp>
 #include <caf/event_based_actor.hpp>
 #include <caf/send.hpp>
 
@@ -109,12 +111,82 @@ TEST(event_loop, messages_from_other_threads_wake_a_worker_waiting_on_io) {
   auto direct = got_direct.get_future();
   ASSERT_TRUE(ready(direct));
   std::this_thread::sleep_for(50ms);
-  // From CAF's clock thread.
+  // Delayed: the loop's clock has to wake the worker waiting on I/O.
   caf::delayed_anon_send(actor, std::chrono::milliseconds{20}, 2);
   auto delayed = got_delayed.get_future();
   ASSERT_TRUE(ready(delayed));
   omega::detach_io(*s.sys);
   caf::anon_send_exit(actor, caf::exit_reason::user_shutdown);
+}
+
+TEST(event_loop, an_earlier_timeout_from_another_thread_cuts_the_wait_short) {
+  shared_system s{1};
+  ASSERT_TRUE(omega::attach_io(*s.sys, s.ioc));
+  std::promise<int> first;
+  auto actor = s.sys->spawn(
+    [&](caf::event_based_actor*, int) -> caf::behavior {
+      return {[&](int x) {
+        if (x == 2)
+          first.set_value(x);
+      }};
+    },
+    0);
+  // The worker waits for the one-hour message; a 20 ms one set later from
+  // this thread must not wait behind it.
+  caf::delayed_anon_send(actor, std::chrono::hours{1}, 1);
+  std::this_thread::sleep_for(50ms);
+  caf::delayed_anon_send(actor, std::chrono::milliseconds{20}, 2);
+  auto f = first.get_future();
+  ASSERT_TRUE(ready(f));
+  EXPECT_EQ(f.get(), 2);
+  omega::detach_io(*s.sys);
+  caf::anon_send_exit(actor, caf::exit_reason::user_shutdown);
+}
+
+TEST(event_loop, timeouts_set_by_actors_fire_in_order_and_cancel) {
+  shared_system s{1};
+  ASSERT_TRUE(omega::attach_io(*s.sys, s.ioc));
+  std::promise<std::vector<int>> order;
+  // From inside an actor (a worker thread: no wake-up call): three delayed
+  // messages set out of order; a receive timeout that each of them cancels
+  // and sets again, so it fires once, 30 ms after the last; a request that
+  // nobody answers and that times out.
+  auto silent = s.sys->spawn(
+    [](caf::event_based_actor*, int) -> caf::behavior {
+      return {[](double) -> caf::result<int> { return caf::delegated<int>(); }};
+    },
+    0);
+  auto actor = s.sys->spawn(
+    [&](caf::event_based_actor* self, int) -> caf::behavior {
+      auto seen = std::make_shared<std::vector<int>>();
+      auto note = [&, seen](int x) {
+        seen->push_back(x);
+        if (seen->size() == 5)
+          order.set_value(*seen);
+      };
+      self->delayed_send(self, std::chrono::milliseconds{60}, 3);
+      self->delayed_send(self, std::chrono::milliseconds{20}, 1);
+      self->delayed_send(self, std::chrono::milliseconds{40}, 2);
+      self->request(silent, std::chrono::milliseconds{250}, 1.0)
+        .then([](int) {}, [note](caf::error&) { note(7); });
+      auto fired = std::make_shared<bool>(false);
+      return {
+        [note](int x) { note(x); },
+        caf::after(std::chrono::milliseconds{30}) >>
+          [note, fired] {
+            if (!*fired)
+              note(6);
+            *fired = true;
+          },
+      };
+    },
+    0);
+  auto f = order.get_future();
+  ASSERT_TRUE(ready(f));
+  EXPECT_EQ(f.get(), (std::vector<int>{1, 2, 3, 6, 7}));
+  omega::detach_io(*s.sys);
+  caf::anon_send_exit(actor, caf::exit_reason::user_shutdown);
+  caf::anon_send_exit(silent, caf::exit_reason::user_shutdown);
 }
 
 TEST(event_loop, a_busy_actor_does_not_starve_the_sockets) {
