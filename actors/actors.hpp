@@ -85,8 +85,10 @@ struct resume_grant;
 /// senders to its SINK; the LOBBY sends lobby events (relays, RELAY_OK,
 /// NEW_PEER, ...) straight to the SINK, which saves two actor hops per relay,
 /// and tells the CONNECTION about a role change before the client can see it.
-using connection_actor = reacts_to_each<command>::extend<
-  // Besides each command (one per client frame):
+using connection_actor = caf::typed_actor<
+  // Each client frame, decoded: one message type for all of them keeps the
+  // behavior of every CONNECTION small.
+  caf::reacts_to<command>,
   // From the GAME: a new lobby host, forwarded while lobby-less.
   caf::reacts_to<evt::new_host>,
   // From the LOBBY: updates the role mirror only (the LOBBY sends the

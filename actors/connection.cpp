@@ -64,15 +64,6 @@ size_t held_bytes(command& x) {
   return sizeof(command) + f.total;
 }
 
-/// One handler per command, in `command` order (the relays first): each
-/// goes to `on_command`.
-template <class... Ts>
-auto command_handlers(connection_actor::stateful_pointer<connection_state> self,
-                      const std::variant<Ts...>*) {
-  return std::make_tuple(
-    [self](Ts& x) { self->state.on_command(std::move(x)); }...);
-}
-
 /// The opcode a command counts as for its rate (a malformed frame as the
 /// opcode it named).
 opcode opcode_of_command(const command& x) {
@@ -214,7 +205,7 @@ void connection_state::throttle(command& x) {
 void connection_state::on_command(command&& x) {
   if (proxy) {
     // The session this socket took over decides everything, limits too.
-    std::visit([this](auto& c) { self->send(proxy, std::move(c)); }, x);
+    self->send(proxy, std::move(x));
     return;
   }
   if (ended)
@@ -225,8 +216,8 @@ void connection_state::on_command(command&& x) {
   if (!busy())
     return dispatch(std::move(x));
   auto bytes = held_bytes(x);
-  if (held() >= config.max_pending
-      || stash_bytes + bytes > config.max_pending_bytes) {
+  if (held() >= config.settings->max_pending
+      || stash_bytes + bytes > config.settings->max_pending_bytes) {
     auto listener = std::visit([](auto& c) { return c.listener; }, x);
     return violate("too many commands in flight", close_code::policy_violation,
                    std::move(listener));
@@ -234,15 +225,16 @@ void connection_state::on_command(command&& x) {
   stash.emplace_back(std::move(x));
   stash_bytes += bytes;
   if (!reads_paused
-      && (held() >= config.pause_at || stash_bytes >= config.pause_bytes)) {
+      && (held() >= config.settings->pause_at
+          || stash_bytes >= config.settings->pause_bytes)) {
     reads_paused = true;
     self->send(sink, read_gate{false});
   }
 }
 
 void connection_state::reopen_reads() {
-  if (reads_paused && 2 * held() <= config.pause_at
-      && 2 * stash_bytes <= config.pause_bytes) {
+  if (reads_paused && 2 * held() <= config.settings->pause_at
+      && 2 * stash_bytes <= config.settings->pause_bytes) {
     reads_paused = false;
     self->send(sink, read_gate{true});
   }
@@ -380,7 +372,7 @@ void connection_state::on_authenticated(session_info& s,
 // -- session resume -----------------------------------------------------------
 
 void connection_state::handle(cmd::resumable& x) {
-  auto window = config.resume.window;
+  auto window = config.settings->resume.window;
   if (window.count() <= 0)
     return fail(ec::warning, std::move(x.listener),
                 "session resume is off on this server");
@@ -455,7 +447,7 @@ caf::result<resume_grant> connection_state::on_take_over(take_over& x) {
   if (hold->detached) {
     // Counted as a connection again, now that a socket carries it.
     hold->held.reset();
-    counted.join(config.census);
+    counted.join(config.settings->census);
     recount();
   }
   hold->detached = false;
@@ -510,7 +502,8 @@ void connection_state::detach() {
   // No socket: not an open connection while held.
   counted.leave();
   auto epoch = ++hold->epoch;
-  self->delayed_send(self, config.resume.window, atom::resume_end_v, epoch);
+  self->delayed_send(self, config.settings->resume.window, atom::resume_end_v,
+                     epoch);
 }
 
 void connection_state::on_kept(kept_frame& x) {
@@ -527,7 +520,7 @@ void connection_state::on_kept(kept_frame& x) {
 void connection_state::keep(std::string frame) {
   hold->kept_bytes += frame.size();
   hold->kept.emplace_back(std::move(frame));
-  auto& limits = config.resume;
+  auto& limits = config.settings->resume;
   while (!hold->kept.empty()
          && (hold->kept.size() > limits.max_frames
              || hold->kept_bytes > limits.max_bytes)) {
@@ -551,7 +544,8 @@ void connection_state::handle(cmd::turn_credentials& x) {
 }
 
 void connection_state::handle(cmd::config_host& x) {
-  if (config.census && config.census->draining.load(std::memory_order_relaxed))
+  if (config.settings->census
+      && config.settings->census->draining.load(std::memory_order_relaxed))
     return fail(ec::warning, std::move(x.listener),
                 "the server is shutting down; host on another server");
   pending_lobby = lobby_request::create;
@@ -877,6 +871,11 @@ void connection_state::on_game_down() {
   }
 }
 
+std::shared_ptr<const connection_settings> default_connection_settings() {
+  static const auto instance = std::make_shared<const connection_settings>();
+  return instance;
+}
+
 // -- behavior ---------------------------------------------------------------
 
 connection_actor::behavior_type
@@ -889,8 +888,8 @@ connection(connection_actor::stateful_pointer<connection_state> self,
   st.auth = std::move(auth);
   st.directory = std::move(directory);
   st.config = std::move(config);
-  st.counted.join(st.config.census);
-  auto& rates = st.config.rates;
+  st.counted.join(st.config.settings->census);
+  auto& rates = st.config.settings->rates;
   st.buckets = {token_bucket{rates.init}, token_bucket{rates.lobby},
                 token_bucket{rates.query}, token_bucket{rates.relay},
                 token_bucket{rates.keepalive}};
@@ -899,11 +898,13 @@ connection(connection_actor::stateful_pointer<connection_state> self,
   self->monitor(st.auth);
   self->monitor(st.directory);
   self->set_down_handler([=](caf::down_msg& msg) { self->state.on_down(msg); });
-  if (st.config.init_timeout.count() > 0)
-    self->delayed_send(self, st.config.init_timeout, atom::init_deadline_v);
+  if (st.config.settings->init_timeout.count() > 0)
+    self->delayed_send(self, st.config.settings->init_timeout,
+                       atom::init_deadline_v);
   st.lookup_game();
   using role = connection_state::role;
-  auto others = std::make_tuple(
+  return {
+    [=](command& x) { self->state.on_command(std::move(x)); },
     // Notifications and replies: update the role mirror, then forward.
     [=](evt::new_host& x) {
       auto& st = self->state;
@@ -949,14 +950,8 @@ connection(connection_actor::stateful_pointer<connection_state> self,
       auto& hold = self->state.hold;
       if (hold && hold->detached && hold->epoch == epoch)
         self->quit(caf::exit_reason::user_shutdown);
-    });
-  return std::apply(
-    [](auto&&... handlers) {
-      return connection_actor::behavior_type{
-        std::forward<decltype(handlers)>(handlers)...};
     },
-    std::tuple_cat(command_handlers(self, static_cast<const command*>(nullptr)),
-                   others));
+  };
 }
 
 } // namespace omega

@@ -22,12 +22,9 @@
 
 namespace omega {
 
-/// What a CONNECTION knows about its socket when it starts.
-struct connection_config {
-  /// The game the socket opened (`ugi=`).
-  std::string ugi;
-  /// The upgrade request's `Origin` header; empty when absent.
-  std::string origin;
+/// What all CONNECTIONs of a server share: one copy, not one per idle
+/// connection.
+struct connection_settings {
   /// Commands held back while INIT, CONFIG_HOST, CONFIG_PEER or a GAME
   /// lookup is in flight: at `pause_at` commands or `pause_bytes` of
   /// payloads the SINK stops reading the client's frames (`read_gate`), and
@@ -48,10 +45,24 @@ struct connection_config {
   connection_limits rates;
   /// What a resumable session keeps while its socket is lost.
   resume_limits resume;
+  /// Where connections count their state; none in actor tests.
+  std::shared_ptr<connection_census> census;
+};
+
+/// The defaults above, one copy for the process.
+std::shared_ptr<const connection_settings> default_connection_settings();
+
+/// What a CONNECTION knows about its socket when it starts.
+struct connection_config {
+  /// The game the socket opened (`ugi=`).
+  std::string ugi;
+  /// The upgrade request's `Origin` header; empty when absent.
+  std::string origin;
   /// The client's address, for the log line of a cut-off; may be empty.
   std::string address;
-  /// Where this connection counts its state; none in actor tests.
-  std::shared_ptr<connection_census> census;
+  /// Never null.
+  std::shared_ptr<const connection_settings> settings
+    = default_connection_settings();
 };
 
 struct connection_state {

@@ -268,6 +268,14 @@ namespace cmd {
 
 OMEGA_FIELDS_OPERATIONS(is_command_v)
 
+/// A whole `command` is one message to a CONNECTION: one handler in its
+/// behavior instead of one per opcode (each costs an idle connection about
+/// 48 bytes in CAF 0.17).
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, command& x) {
+  return inspect_variant(f, x);
+}
+
 } // namespace cmd
 
 /// One decoded client frame (see cmd::).

@@ -1,11 +1,16 @@
 #pragma once
 
+#include <cstdint>
 #include <tuple>
 #include <type_traits>
+#include <utility>
 #include <variant>
 
 #include <boost/pfr/core.hpp>
+#include <caf/error.hpp>
+#include <caf/meta/omittable.hpp>
 #include <caf/meta/type_name.hpp>
+#include <caf/sec.hpp>
 #include <caf/type_id.hpp>
 
 /// Every message is a plain aggregate whose fields are written once, in its
@@ -40,6 +45,35 @@ typename Inspector::result_type inspect_fields(Inspector& f, T& x) {
       return f(caf::meta::type_name(caf::type_name<T>::value), xs...);
     },
     boost::pfr::structure_tie(x));
+}
+
+/// Loads alternative number `tag` of `x` (see `inspect_variant`).
+template <class Inspector, class... Ts, size_t... Is>
+typename Inspector::result_type
+load_alternative(Inspector& f, std::variant<Ts...>& x, uint8_t tag,
+                 std::index_sequence<Is...>) {
+  typename Inspector::result_type result
+    = caf::make_error(caf::sec::invalid_argument, "unknown alternative");
+  ((tag == Is ? (void) (result = f(x.template emplace<Is>())) : void()), ...);
+  return result;
+}
+
+/// Hands a variant of messages to a CAF inspector as `caf::variant` does:
+/// one byte for the alternative, then that alternative's fields. CAF 0.17
+/// knows no `std::variant`.
+template <class Inspector, class... Ts>
+typename Inspector::result_type
+inspect_variant(Inspector& f, std::variant<Ts...>& x) {
+  if constexpr (Inspector::reads_state) {
+    auto tag = static_cast<uint8_t>(x.index());
+    return std::visit(
+      [&](auto& alt) { return f(caf::meta::omittable(), tag, alt); }, x);
+  } else {
+    uint8_t tag = 0;
+    if (auto err = f(tag))
+      return err;
+    return load_alternative(f, x, tag, std::index_sequence_for<Ts...>{});
+  }
 }
 
 /// A message of namespace `omega` itself: an aggregate with a type ID

@@ -75,6 +75,7 @@ CAF_BEGIN_TYPE_ID_BLOCK(omega, caf::first_custom_type_id)
   CAF_ADD_TYPE_ID(omega, (omega::cmd::resume))
   CAF_ADD_TYPE_ID(omega, (omega::cmd::turn_credentials))
   CAF_ADD_TYPE_ID(omega, (omega::cmd::bad_frame))
+  CAF_ADD_TYPE_ID(omega, (omega::command))
 
   CAF_ADD_TYPE_ID(omega, (omega::evt::keepalive))
   CAF_ADD_TYPE_ID(omega, (omega::evt::init_ok))

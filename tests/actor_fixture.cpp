@@ -185,9 +185,11 @@ client& actor_fixture::open_socket(std::unique_ptr<client> c,
   connection_config conf;
   conf.ugi = ugis.at(game_index);
   conf.origin = std::move(origin);
-  conf.init_timeout = init_timeout;
-  conf.rates = rates;
-  conf.resume = resume;
+  connection_settings settings;
+  settings.init_timeout = init_timeout;
+  settings.rates = rates;
+  settings.resume = resume;
+  conf.settings = std::make_shared<const connection_settings>(settings);
   c->conn = sys.spawn(omega::connection, c->sink, auth, dir, conf);
   c->record->conn = caf::actor_cast<caf::actor>(c->conn);
   clients.emplace_back(std::move(c));

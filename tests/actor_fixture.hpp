@@ -76,9 +76,10 @@ struct client {
   /// Index of the next event `next()` returns.
   size_t cursor = 0;
 
+  /// Sends a command (a `cmd::` struct) as the socket does.
   template <class T>
   void send(T x) {
-    caf::anon_send(conn, std::move(x));
+    caf::anon_send(conn, command{std::move(x)});
   }
 
   /// Returns events not yet taken with `next`.

@@ -237,6 +237,17 @@ private:
 
 // -- session_context ----------------------------------------------------------
 
+std::shared_ptr<const connection_settings>
+connection_settings_of(const gateway_config& cfg,
+                       std::shared_ptr<connection_census> census) {
+  connection_settings result;
+  result.init_timeout = cfg.init_timeout;
+  result.rates = cfg.rates;
+  result.resume = cfg.resume;
+  result.census = std::move(census);
+  return std::make_shared<const connection_settings>(std::move(result));
+}
+
 void session_context::join(websocket_session* s,
                            std::weak_ptr<websocket_session> w) {
   std::lock_guard<std::mutex> guard{mtx};
@@ -333,10 +344,7 @@ void websocket_session::on_accept(beast::error_code ec) {
   connection_config cc;
   cc.ugi = ugi_;
   cc.origin = origin_;
-  cc.init_timeout = ctx_->cfg.init_timeout;
-  cc.rates = ctx_->cfg.rates;
-  cc.resume = ctx_->cfg.resume;
-  cc.census = ctx_->census;
+  cc.settings = ctx_->connections;
   beast::error_code ep_err;
   auto ep = beast::get_lowest_layer(ws_).remote_endpoint(ep_err);
   if (!ep_err)
@@ -388,7 +396,7 @@ void websocket_session::on_read(beast::error_code ec, std::size_t) {
   }
   ctx_->metrics->received(cmd, buffer_.size());
   std::visit(
-    [this](auto& x) {
+    [](auto& x) {
       using type = std::decay_t<decltype(x)>;
       if constexpr (
         std::is_same_v<
@@ -396,9 +404,9 @@ void websocket_session::on_read(beast::error_code ec, std::size_t) {
           cmd::
             make_offer> || std::is_same_v<type, cmd::make_answer> || std::is_same_v<type, cmd::ice>)
         x.read_at = steady_ns();
-      caf::anon_send(conn_, std::move(x));
     },
     cmd);
+  caf::anon_send(conn_, std::move(cmd));
   buffer_.consume(buffer_.size());
   // Keep a buffer of ordinary size for the next frame (no allocation per
   // relay), but give back what one large frame (up to --max-frame-size)

@@ -31,6 +31,13 @@ class websocket_session;
 
 /// What every session of one gateway shares. Sessions register here so the
 /// gateway can close them all on shutdown (as Beast's chat-multi does).
+struct connection_settings;
+
+/// The settings every CONNECTION of a gateway with `cfg` shares.
+std::shared_ptr<const connection_settings>
+connection_settings_of(const gateway_config& cfg,
+                       std::shared_ptr<connection_census> census);
+
 struct session_context {
   session_context(caf::actor_system& sys, auth_actor auth, directory_actor dir,
                   gateway_config cfg)
@@ -38,7 +45,8 @@ struct session_context {
       auth(std::move(auth)),
       dir(std::move(dir)),
       cfg(std::move(cfg)),
-      report(this->cfg.warn) {
+      report(this->cfg.warn),
+      connections(connection_settings_of(this->cfg, census)) {
     // nop
   }
 
@@ -56,6 +64,9 @@ struct session_context {
   /// The states of this gateway's CONNECTIONs.
   std::shared_ptr<connection_census> census
     = std::make_shared<connection_census>();
+
+  /// What every CONNECTION of this gateway shares (from `cfg` and `census`).
+  std::shared_ptr<const connection_settings> connections;
 
   mutable std::mutex mtx;
   std::unordered_map<websocket_session*, std::weak_ptr<websocket_session>>

@@ -64,7 +64,9 @@ protected:
     c->sink = sys.spawn(recording_sink, c->log, c->gates, c->full, c->record);
     connection_config conf;
     conf.ugi = ugis.at(game_index);
-    conf.resume = resume;
+    connection_settings settings;
+    settings.resume = resume;
+    conf.settings = std::make_shared<const connection_settings>(settings);
     c->conn = sys.spawn(omega::connection, c->sink, auth_b, dir_b, conf);
     c->record->conn = caf::actor_cast<caf::actor>(c->conn);
     clients.emplace_back(std::move(c));

@@ -4,6 +4,7 @@
 #include <string>
 #include <type_traits>
 #include <utility>
+#include <variant>
 #include <vector>
 
 #include <boost/pfr/core.hpp>
@@ -64,16 +65,10 @@ struct roundtrip_result {
 };
 
 template <class T>
-roundtrip_result roundtrip(caf::actor_system& sys) {
+roundtrip_result
+roundtrip_value(caf::actor_system& sys, const T& original, std::string name) {
   roundtrip_result result;
-  result.name = caf::type_name<T>::value;
-  T original;
-  int seed = 0;
-  fill(original, seed);
-  if (seed <= 1 && boost::pfr::tuple_size_v < T >> 0) {
-    result.detail = "no field was filled";
-    return result;
-  }
+  result.name = std::move(name);
   std::vector<char> buf;
   caf::binary_serializer sink{sys, buf};
   if (auto err = sink(original)) {
@@ -93,6 +88,37 @@ roundtrip_result roundtrip(caf::actor_system& sys) {
   return result;
 }
 
+template <class T>
+roundtrip_result roundtrip(caf::actor_system& sys) {
+  T original;
+  int seed = 0;
+  fill(original, seed);
+  if (seed <= 1 && boost::pfr::tuple_size_v < T >> 0)
+    return {caf::type_name<T>::value, false, "no field was filled"};
+  return roundtrip_value(sys, original, caf::type_name<T>::value);
+}
+
+template <class T>
+struct is_variant : std::false_type {};
+
+template <class... Ts>
+struct is_variant<std::variant<Ts...>> : std::true_type {};
+
+/// A variant of messages (`command`) goes once with each alternative filled.
+template <class... Ts>
+void roundtrip_alternatives(caf::actor_system& sys, const std::variant<Ts...>*,
+                            std::vector<roundtrip_result>& results) {
+  auto one = [&](auto alt) {
+    int seed = 0;
+    fill(alt, seed);
+    std::variant<Ts...> original{std::move(alt)};
+    results.push_back(roundtrip_value(
+      sys, original,
+      std::string{"variant holding "} + caf::type_name<decltype(alt)>::value));
+  };
+  (one(Ts{}), ...);
+}
+
 /// Runs `roundtrip` for every aggregate (atoms and handles are not) with an
 /// ID in [First, First + sizeof(Is)).
 template <caf::type_id_t First, size_t... Is>
@@ -103,6 +129,8 @@ roundtrip_block(caf::actor_system& sys, std::index_sequence<Is...>) {
     using type = typename decltype(tag)::type;
     if constexpr (std::is_aggregate_v<type>)
       results.push_back(roundtrip<type>(sys));
+    else if constexpr (is_variant<type>::value)
+      roundtrip_alternatives(sys, static_cast<const type*>(nullptr), results);
   };
   (one(caf::type_by_id<First + Is>{}), ...);
   return results;
@@ -126,10 +154,22 @@ TEST(serialization_test, every_message_survives_a_round_trip) {
   auto results = roundtrip_block<caf::id_block::omega>(sys);
   auto more = roundtrip_block<caf::id_block::omega_actors>(sys);
   results.insert(results.end(), more.begin(), more.end());
-  // 16 commands, 21 events and the internal messages at the least.
-  EXPECT_GE(results.size(), 50u);
+  // 19 commands (each alone and inside a `command`), 21 events and the
+  // internal messages at the least.
+  EXPECT_GE(results.size(), 90u);
   for (auto& x : results)
     EXPECT_TRUE(x.ok) << x.name << ": " << x.detail;
+}
+
+TEST(serialization_test, a_variant_with_an_unknown_alternative_is_refused) {
+  config cfg;
+  caf::actor_system sys{cfg};
+  std::vector<char> buf;
+  caf::binary_serializer sink{sys, buf};
+  ASSERT_FALSE(sink(uint8_t{std::variant_size_v<command>}));
+  command copy;
+  caf::binary_deserializer source{sys, buf};
+  EXPECT_TRUE(source(copy));
 }
 
 /// The replica-import fuzzer's seed is a real push; once the replicated rows
