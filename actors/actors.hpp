@@ -102,7 +102,7 @@ using connection_actor = caf::typed_actor<
   caf::reacts_to<lobby_closed>,
   // To itself: time to look up a lost GAME again (see `connection_state`).
   caf::reacts_to<atom::tick>,
-  // To itself: the deadline for INIT (`connection_config::init_timeout`).
+  // To itself: the deadline for INIT (`connection_settings::init_timeout`).
   caf::reacts_to<atom::init_deadline>,
   // From the transport (or, for a resumed session, the CONNECTION of the
   // socket now carrying it): the socket closed.

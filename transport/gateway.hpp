@@ -76,9 +76,9 @@ struct gateway_config {
   /// A WebSocket that has not completed INIT this long after the upgrade
   /// gets VIOLATION and is closed (1008). Zero: no deadline.
   std::chrono::milliseconds init_timeout = std::chrono::seconds{10};
-  /// Each CONNECTION's command rates (`connection_config::rates`).
+  /// Each CONNECTION's command rates (`connection_settings::rates`).
   connection_limits rates;
-  /// What a resumable session keeps (`connection_config::resume`).
+  /// What a resumable session keeps (`connection_settings::resume`).
   resume_limits resume;
   /// Largest HTTP request body. A cloud save of 10,000 characters, each
   /// escaped as `\uXXXX` by JSON.stringify, is about 60 KB.
